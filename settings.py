@@ -1,0 +1,119 @@
+"""Settings: the only module that reads the environment.
+
+`load_settings()` turns the environment (after `.env` has been loaded by `bot.py`) into a
+frozen `Settings`. A missing required variable raises `SettingsError` with a one-line message
+that names it and says where to get it; `bot.py` prints that line and exits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_SPARK_API_URL = "https://sparkapi.com"
+DEFAULT_SPARK_AUTH_URL = "https://sparkplatform.com"
+DEFAULT_USER_AGENT = "ActivityBot/0.1"
+DEFAULT_DATABASE_PATH = "data/activity.db"
+
+# Where an operator finds each required value; used in the one-line error.
+WHERE_TO_GET = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) on your Slack app's OAuth & Permissions page",
+    "SLACK_SIGNING_SECRET": "the Signing Secret on your Slack app's Basic Information page",
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line, fit to print as-is."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    spark_api_url: str = DEFAULT_SPARK_API_URL
+    spark_auth_url: str = DEFAULT_SPARK_AUTH_URL
+    spark_access_token: str | None = field(default=None, repr=False)
+    spark_client_id: str | None = None
+    spark_client_secret: str | None = field(default=None, repr=False)
+    spark_redirect_uri: str | None = None
+    spark_user_agent: str = DEFAULT_USER_AGENT
+    database_path: Path = Path(DEFAULT_DATABASE_PATH)
+    token_encryption_key: str | None = field(default=None, repr=False)
+    host: str = "0.0.0.0"
+    port: int = 3000
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.spark_client_id and self.spark_client_secret and self.spark_redirect_uri)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.database_path.parent
+
+    def require_slack(self) -> None:
+        """Raise `SettingsError` unless the Slack credentials the run mode needs are present."""
+        needed = ["SLACK_BOT_TOKEN"]
+        if not self.socket_mode:
+            needed.append("SLACK_SIGNING_SECRET")
+        values = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+        }
+        for name in needed:
+            if not values[name]:
+                raise SettingsError(
+                    f"{name} is not set: put {WHERE_TO_GET[name]} in .env (see .env.example)"
+                )
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default: `os.environ`). Only `PORT` can be malformed."""
+    env = os.environ if env is None else env
+    port_text = _get(env, "PORT") or "3000"
+    try:
+        port = int(port_text)
+        if not 0 <= port <= 65535:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"PORT must be a number from 0 to 65535, not {port_text!r}") from None
+    log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {log_level!r}"
+        )
+    slack_api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+    return Settings(
+        slack_bot_token=_get(env, "SLACK_BOT_TOKEN"),
+        slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
+        slack_app_token=_get(env, "SLACK_APP_TOKEN"),
+        slack_api_url=slack_api_url,
+        spark_api_url=(_get(env, "SPARK_API_URL") or DEFAULT_SPARK_API_URL).rstrip("/"),
+        spark_auth_url=(_get(env, "SPARK_AUTH_URL") or DEFAULT_SPARK_AUTH_URL).rstrip("/"),
+        spark_access_token=_get(env, "SPARK_ACCESS_TOKEN"),
+        spark_client_id=_get(env, "SPARK_CLIENT_ID"),
+        spark_client_secret=_get(env, "SPARK_CLIENT_SECRET"),
+        spark_redirect_uri=_get(env, "SPARK_REDIRECT_URI"),
+        spark_user_agent=_get(env, "SPARK_USER_AGENT") or DEFAULT_USER_AGENT,
+        database_path=Path(_get(env, "DATABASE_PATH") or DEFAULT_DATABASE_PATH),
+        token_encryption_key=_get(env, "TOKEN_ENCRYPTION_KEY"),
+        host=_get(env, "HOST") or "0.0.0.0",
+        port=port,
+        log_level=log_level,
+    )

@@ -1,0 +1,376 @@
+"""The async Spark API client.
+
+One `SparkClient` serves every user: each call takes the access token to act with, so a
+request is always made with the token of the person who asked. The client owns no connection
+of its own; it is handed an `httpx.AsyncClient` (keep-alive, one per process) and adds:
+
+- Spark's headers and explicit per-request timeouts;
+- `parse_envelope`, the one function that reads every response (the `D` envelope) and raises
+  a typed `SparkError` for anything but success;
+- bounded retries: `RateLimited` honours `Retry-After`, `SparkUnavailable`/timeouts back off
+  exponentially with jitter, all within an overall deadline; nothing else is retried;
+- refresh-once: on `TokenExpired` an injected refresher is called (concurrent requests on the
+  same token share one refresh) and the request is replayed once with the new token;
+- a per-token `RateLimiter`, so the bot never causes a 429 by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from spark.errors import (
+    NotFound,
+    RateLimited,
+    SparkError,
+    SparkProtocolError,
+    SparkTimeout,
+    SparkUnavailable,
+    TokenExpired,
+    error_for,
+    parse_retry_after,
+)
+from spark.models import (
+    LISTING_SELECT,
+    Account,
+    ActivitySummary,
+    Contact,
+    Listing,
+    Page,
+    parse_account,
+    parse_activity_summary,
+    parse_contact,
+    parse_listing,
+    parse_page,
+)
+from spark.ratelimit import RateLimiter, token_key
+from spark.sparkql import ContactQuery, QueryKind, classify, contact_filter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Refresher = Callable[[str], Awaitable[str]]
+RetryCallback = Callable[[SparkError, float], Awaitable[None]]
+ListKind = Literal["viewed", "shared"]
+
+MAX_PAGE_SIZE = 25
+SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds on retrying. `attempts` counts the first try; `deadline` caps the whole call."""
+
+    attempts: int = 4
+    base_delay: float = 0.25
+    max_delay: float = 4.0
+    max_retry_after: float = 30.0
+    deadline: float = 30.0
+
+    def backoff(self, retry: int, rng: Callable[[], float]) -> float:
+        """Full-jitter exponential backoff for the `retry`-th retry (1-based)."""
+        cap = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
+        return cap * (0.5 + rng() / 2)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The parts of a successful `D` envelope the client uses."""
+
+    results: list[Any]
+    pagination: Mapping[str, Any] | None
+    request_id: str | None
+
+
+def parse_envelope(response: httpx.Response) -> Envelope:
+    """Read any Spark response; return the envelope on success, else raise a `SparkError`."""
+    status = response.status_code
+    request_id = response.headers.get("x-request-id")
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    ok = 200 <= status < 300
+    try:
+        body = response.json()
+    except ValueError:
+        if ok:
+            raise SparkProtocolError(
+                "Spark sent a response that is not JSON", status=status, request_id=request_id
+            ) from None
+        raise error_for(status, None, "", request_id=request_id, retry_after=retry_after) from None
+    envelope = body.get("D") if isinstance(body, dict) else None
+    if not isinstance(envelope, dict):
+        if ok:
+            raise SparkProtocolError(
+                "Spark sent JSON without the D envelope", status=status, request_id=request_id
+            )
+        raise error_for(status, None, "", request_id=request_id, retry_after=retry_after)
+    if not ok or envelope.get("Success") is not True:
+        code = envelope.get("Code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        message = envelope.get("Message")
+        details = envelope.get("SparkQLErrors") or envelope.get("Details") or envelope.get("Errors")
+        raise error_for(
+            status if not ok else 400,
+            code,
+            message if isinstance(message, str) else "",
+            request_id=request_id,
+            retry_after=retry_after,
+            details=details,
+        )
+    results = envelope.get("Results", [])
+    if not isinstance(results, list):
+        raise SparkProtocolError("Spark sent Results that are not a list", request_id=request_id)
+    pagination = envelope.get("Pagination")
+    return Envelope(
+        results=results,
+        pagination=pagination if isinstance(pagination, Mapping) else None,
+        request_id=request_id,
+    )
+
+
+def _safe_id(value: str, what: str) -> str:
+    """Ids end up in URL paths; anything but a plain id is refused before any request."""
+    if not isinstance(value, str) or not SAFE_ID_RE.match(value):
+        raise SparkError(f"That is not a valid {what} id")
+    return value
+
+
+class SparkClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        user_agent: str,
+        refresher: Refresher | None = None,
+        rate_limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/") + "/v1"
+        self._user_agent = user_agent
+        self.refresher = refresher
+        self.limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
+        self.retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._refreshing: dict[str, asyncio.Future[str]] = {}
+        self._refreshed: OrderedDict[str, str] = OrderedDict()
+        self.requests_sent = 0
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _headers(self, token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "X-SparkApi-User-Agent": self._user_agent,
+        }
+
+    async def _send_once(self, token: str, path: str, params: Mapping[str, Any]) -> Envelope:
+        await self.limiter.acquire(token_key(token))
+        self.requests_sent += 1
+        try:
+            response = await self._http.get(
+                self._base + path,
+                params=params,
+                headers=self._headers(token),
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException:
+            raise SparkTimeout("Flexmls did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise SparkUnavailable(f"Could not reach Flexmls ({type(exc).__name__})") from None
+        return parse_envelope(response)
+
+    async def _refresh(self, token: str) -> str:
+        """Exchange an expired token for a fresh one; concurrent callers share one refresh."""
+        if token in self._refreshed:
+            return self._refreshed[token]
+        pending = self._refreshing.get(token)
+        if pending is None:
+            assert self.refresher is not None
+            pending = asyncio.ensure_future(self.refresher(token))
+            self._refreshing[token] = pending
+            try:
+                new_token = await asyncio.shield(pending)
+            finally:
+                self._refreshing.pop(token, None)
+            self._refreshed[token] = new_token
+            while len(self._refreshed) > 256:
+                self._refreshed.popitem(last=False)
+            return new_token
+        return await asyncio.shield(pending)
+
+    def _retry_delay(self, error: SparkError, retry: int) -> float:
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return error.retry_after
+        return self.retry.backoff(retry, self._rng)
+
+    async def get(
+        self,
+        token: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_retry: RetryCallback | None = None,
+    ) -> Envelope:
+        """GET `path` (below /v1) with retries, refresh-once and rate limiting."""
+        params = dict(params or {})
+        started = self._clock()
+        refreshed = False
+        retries = 0
+        while True:
+            try:
+                return await self._send_once(token, path, params)
+            except TokenExpired:
+                if refreshed or self.refresher is None:
+                    raise
+                token = await self._refresh(token)
+                refreshed = True
+            except (RateLimited, SparkUnavailable) as error:
+                retries += 1
+                delay = self._retry_delay(error, retries)
+                elapsed = self._clock() - started
+                too_long = isinstance(error, RateLimited) and delay > self.retry.max_retry_after
+                if (
+                    retries >= self.retry.attempts
+                    or too_long
+                    or elapsed + delay > self.retry.deadline
+                ):
+                    raise
+                log.info(
+                    "Spark %s on %s; retry %d in %.2fs (request %s)",
+                    type(error).__name__, path, retries, delay, error.request_id,
+                )  # fmt: skip
+                if on_retry is not None:
+                    await on_retry(error, delay)
+                await self._sleep(delay)
+
+    async def _get_page(
+        self,
+        token: str,
+        path: str,
+        params: Mapping[str, Any],
+        parse: Callable[[Any], T],
+        *,
+        page: int,
+        limit: int,
+        on_retry: RetryCallback | None,
+    ) -> Page[T]:
+        page = max(1, int(page))
+        limit = min(MAX_PAGE_SIZE, max(1, int(limit)))
+        query = {**params, "_page": page, "_limit": limit, "_pagination": 1}
+        envelope = await self.get(token, path, query, on_retry=on_retry)
+        return parse_page(envelope.results, envelope.pagination, parse, page=page, limit=limit)
+
+    async def _get_one(
+        self, token: str, path: str, parse: Callable[[Any], T], on_retry: RetryCallback | None
+    ) -> T:
+        envelope = await self.get(token, path, on_retry=on_retry)
+        if not envelope.results:
+            raise SparkProtocolError(f"Spark returned no record for {path}")
+        return parse(envelope.results[0])
+
+    # -- the API the bot uses -------------------------------------------------------------
+
+    async def my_account(self, token: str, *, on_retry: RetryCallback | None = None) -> Account:
+        """Who the token belongs to; also the cheapest way to validate a token."""
+        return await self._get_one(token, "/my/account", parse_account, on_retry)
+
+    async def get_contact(
+        self, token: str, contact_id: str, *, on_retry: RetryCallback | None = None
+    ) -> Contact:
+        path = f"/contacts/{_safe_id(contact_id, 'contact')}"
+        return await self._get_one(token, path, parse_contact, on_retry)
+
+    async def search_contacts(
+        self,
+        token: str,
+        query: str | ContactQuery,
+        *,
+        page: int = 1,
+        limit: int = MAX_PAGE_SIZE,
+        on_retry: RetryCallback | None = None,
+    ) -> Page[Contact]:
+        """Contacts matching a name, e-mail, phone or id (raises `InvalidQuery` on bad text)."""
+        query = classify(query) if isinstance(query, str) else query
+        if query.kind is QueryKind.ID:
+            try:
+                contact = await self.get_contact(token, query.value, on_retry=on_retry)
+            except NotFound:
+                return Page(items=(), current_page=1, page_size=1, total_rows=0, total_pages=0)
+            return Page(items=(contact,), current_page=1, page_size=1, total_rows=1, total_pages=1)
+        params = {"_filter": contact_filter(query), "_orderby": "DisplayName"}
+        return await self._get_page(
+            token, "/contacts", params, parse_contact, page=page, limit=limit, on_retry=on_retry
+        )
+
+    async def contacts_with_tag(
+        self,
+        token: str,
+        tag: str,
+        *,
+        page: int = 1,
+        limit: int = MAX_PAGE_SIZE,
+        on_retry: RetryCallback | None = None,
+    ) -> Page[Contact]:
+        tag = tag.strip()
+        if not tag or len(tag) > 100:
+            raise SparkError("A tag name is 1 to 100 characters")
+        path = "/contacts/tags/" + urllib.parse.quote(tag, safe="")
+        return await self._get_page(
+            token, path, {}, parse_contact, page=page, limit=limit, on_retry=on_retry
+        )
+
+    async def activity_summary(
+        self, token: str, contact_id: str, *, on_retry: RetryCallback | None = None
+    ) -> ActivitySummary:
+        path = f"/contacts/{_safe_id(contact_id, 'contact')}/activity"
+        return await self._get_one(token, path, parse_activity_summary, on_retry)
+
+    async def listings(
+        self,
+        token: str,
+        contact_id: str,
+        kind: ListKind,
+        *,
+        page: int = 1,
+        limit: int = 10,
+        on_retry: RetryCallback | None = None,
+    ) -> Page[Listing]:
+        """One page of the listings a contact viewed or was shared, with the primary photo."""
+        if kind not in ("viewed", "shared"):
+            raise SparkError("Listings are either viewed or shared")
+        path = f"/contacts/{_safe_id(contact_id, 'contact')}/activity/listings/{kind}"
+        params = {"_expand": "PrimaryPhoto", "_select": LISTING_SELECT}
+        return await self._get_page(
+            token, path, params, parse_listing, page=page, limit=limit, on_retry=on_retry
+        )
+
+    async def iter_pages(
+        self, fetch: Callable[[int], Awaitable[Page[T]]], *, max_pages: int = 200
+    ) -> AsyncIterator[T]:
+        """Yield every item of a paged listing, page by page, up to `max_pages`."""
+        for number in range(1, max_pages + 1):
+            page = await fetch(number)
+            for item in page.items:
+                yield item
+            if not page.has_next or not page.items:
+                return

@@ -1,0 +1,146 @@
+"""Typed Spark API errors and the one function that maps a failed response onto them.
+
+Every failure the client can meet becomes a `SparkError` subclass carrying the HTTP status,
+Spark's `D.Code` and `D.Message`, and the `x-request-id` header, so callers catch our types and
+never httpx's. Messages never include a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SparkError(Exception):
+    """Base class: something went wrong talking to the Spark API."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        request_id: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message or self.__class__.__name__)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.details = details
+
+    def __str__(self) -> str:
+        parts = [self.message or self.__class__.__name__]
+        if self.status is not None or self.code is not None:
+            parts.append(f"(HTTP {self.status}, code {self.code})")
+        if self.request_id:
+            parts.append(f"[request {self.request_id}]")
+        return " ".join(parts)
+
+
+class SparkProtocolError(SparkError):
+    """The response was not JSON, or lacked the `D` envelope Spark always sends."""
+
+
+class TokenExpired(SparkError):
+    """401 / code 1020: the access token has expired; a refresh may fix it."""
+
+
+class InvalidToken(SparkError):
+    """401 / codes 1000, 1010: the token or key is invalid or disabled; reconnecting fixes it."""
+
+
+class PermissionDenied(SparkError):
+    """403 / code 1500: the key lacks the role (Contacts: Activity needs the Private role)."""
+
+
+class NotFound(SparkError):
+    """404: no such contact or resource (or it belongs to someone else)."""
+
+
+class BadFilter(SparkError):
+    """400 / codes 1040, 1041, 2xxx: Spark rejected the `_filter`."""
+
+
+class BadRequest(SparkError):
+    """Any other 4xx: the request itself was wrong; retrying will not help."""
+
+
+class RateLimited(SparkError):
+    """429, or code 1550 with 429/503: over Spark's rate limit."""
+
+    retryable = True
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class SparkUnavailable(SparkError):
+    """5xx, codes 1023/1024/1510, or a transport failure: Flexmls is having a moment."""
+
+    retryable = True
+
+
+class SparkTimeout(SparkUnavailable):
+    """The request did not complete within the client's timeout."""
+
+
+class RefreshFailed(SparkError):
+    """The refresh token was rejected (e.g. `invalid_grant`): the user must reconnect."""
+
+
+UNAVAILABLE_CODES = {1023, 1024, 1510, 1515, 1516}
+INVALID_TOKEN_CODES = {1000, 1010}
+FILTER_CODES = {1040, 1041}
+RATE_LIMIT_CODE = 1550
+EXPIRED_CODE = 1020
+ROLE_CODE = 1500
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds (Spark sends integer seconds); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, seconds)
+
+
+def error_for(
+    status: int,
+    code: int | None,
+    message: str,
+    *,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    details: Any = None,
+) -> SparkError:
+    """Map an HTTP status and Spark `D.Code` onto the most specific `SparkError`."""
+    kw: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "request_id": request_id,
+        "details": details,
+    }
+    if status == 429 or code == RATE_LIMIT_CODE:
+        return RateLimited(message or "Over the Spark rate limit", retry_after=retry_after, **kw)
+    if code == EXPIRED_CODE:
+        return TokenExpired(message or "Access token has expired", **kw)
+    if code in INVALID_TOKEN_CODES or (status == 401 and code is None):
+        return InvalidToken(message or "Access token is invalid", **kw)
+    if code == ROLE_CODE or status == 403:
+        return PermissionDenied(message or "Permission denied", **kw)
+    if status == 404 or code == 404:
+        return NotFound(message or "Not found", **kw)
+    if code is not None and (code in FILTER_CODES or 2000 <= code <= 2999):
+        return BadFilter(message or "Invalid filter", **kw)
+    if code in UNAVAILABLE_CODES or status >= 500:
+        return SparkUnavailable(message or "Spark is unavailable", **kw)
+    if status == 401:
+        return InvalidToken(message or "Not authorised", **kw)
+    return BadRequest(message or f"Spark rejected the request (HTTP {status})", **kw)
