@@ -1,0 +1,109 @@
+"""Storage: SQLite through sqlite-utils. Knows nothing of Slack, HTTP or the Spark client.
+
+Every function takes the `Database` to use (from `open_database`) and, where time matters, the
+current time as an aware `datetime`; storage never reads the clock. Values in and out are plain
+Python values and the frozen dataclasses below.
+"""
+
+from storage.crypto import TokenCipher, TokenDecryptError, load_or_create_key
+from storage.db import open_database, open_memory_database
+from storage.digests import (
+    Delivery,
+    Subscription,
+    add_subscription,
+    all_subscriptions,
+    claim_delivery,
+    complete_delivery,
+    delivery,
+    list_subscriptions,
+    normalise_local_time,
+    release_delivery,
+    remove_subscription,
+    validate_timezone,
+)
+from storage.events import first_time_seen, prune_events
+from storage.lookups import (
+    RecentLookup,
+    cache_contact_query,
+    cached_contact_id,
+    forget_contact_cache,
+    normalise_query,
+    prune_contact_cache,
+    recent_contact_ids,
+    recent_lookups,
+    record_lookup,
+)
+from storage.snapshots import (
+    Counters,
+    latest_snapshot_before,
+    prune_snapshots,
+    record_snapshot,
+    snapshot_history,
+    snapshot_on,
+)
+from storage.tokens import (
+    Connection,
+    connections_expiring_before,
+    consume_oauth_state,
+    delete_connection,
+    get_connection,
+    mark_broken,
+    prune_oauth_states,
+    save_connection,
+    save_oauth_state,
+    update_tokens,
+)
+
+__all__ = [
+    # db
+    "open_database",
+    "open_memory_database",
+    # crypto
+    "TokenCipher",
+    "TokenDecryptError",
+    "load_or_create_key",
+    # tokens
+    "Connection",
+    "save_connection",
+    "get_connection",
+    "update_tokens",
+    "mark_broken",
+    "delete_connection",
+    "connections_expiring_before",
+    "save_oauth_state",
+    "consume_oauth_state",
+    "prune_oauth_states",
+    # lookups
+    "RecentLookup",
+    "record_lookup",
+    "recent_lookups",
+    "recent_contact_ids",
+    "normalise_query",
+    "cache_contact_query",
+    "cached_contact_id",
+    "forget_contact_cache",
+    "prune_contact_cache",
+    # snapshots
+    "Counters",
+    "record_snapshot",
+    "snapshot_on",
+    "latest_snapshot_before",
+    "snapshot_history",
+    "prune_snapshots",
+    # digests
+    "Subscription",
+    "Delivery",
+    "add_subscription",
+    "list_subscriptions",
+    "remove_subscription",
+    "all_subscriptions",
+    "normalise_local_time",
+    "validate_timezone",
+    "claim_delivery",
+    "complete_delivery",
+    "release_delivery",
+    "delivery",
+    # events
+    "first_time_seen",
+    "prune_events",
+]

@@ -1,0 +1,288 @@
+"""Daily digest subscriptions, and the delivery ledger that makes each digest go out once.
+
+A scheduler pass calls `claim_delivery(subscription, local_date, now)`; only the caller that gets
+True posts the digest, then calls `complete_delivery` (or `release_delivery` after a failure, so a
+later pass retries). A claim is a lease: if its holder dies, another pass may take over once the
+lease has expired. The claim is one SQL statement, so it is atomic across processes.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import (
+    from_date_text,
+    from_utc_text,
+    optional_from_utc_text,
+    to_date_text,
+    to_utc_text,
+)
+
+DEFAULT_LEASE = timedelta(minutes=10)
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})", re.ASCII)
+_REFUSED_ZONES = frozenset({"localtime", "posixrules", "factory"})
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    team_id: str
+    user_id: str
+    channel_id: str
+    local_time: str  # "HH:MM", 24-hour
+    timezone: str  # IANA name, e.g. "America/Denver"
+    scope: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    subscription_id: int
+    local_date: date
+    state: str  # "claimed" | "delivered"
+    claimed_at: datetime
+    lease_expires_at: datetime | None
+    delivered_at: datetime | None
+    message_ts: str | None
+    late: bool
+    failed_contacts: int
+
+
+def normalise_local_time(text: str) -> str:
+    """ "7:05" or "07:05" -> "07:05"; ValueError with a friendly message otherwise."""
+    match = _TIME.fullmatch(text.strip())
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if hours < 24 and minutes < 60:
+            return f"{hours:02d}:{minutes:02d}"
+    raise ValueError(
+        f"“{text}” is not a time of day: use 24-hour HH:MM, for example 08:30 or 17:00"
+    )
+
+
+def validate_timezone(name: str) -> str:
+    """The canonical IANA name for `name` ("america/denver" -> "America/Denver").
+
+    Raises ValueError with a friendly message for unknown zones and for system aliases such as
+    "localtime", whose meaning depends on the server the bot runs on.
+    """
+    cleaned = name.strip()
+    if cleaned and cleaned.casefold() not in _REFUSED_ZONES:
+        known = zoneinfo.available_timezones()
+        if cleaned in known:
+            return cleaned
+        match = {zone.casefold(): zone for zone in known}.get(cleaned.casefold())
+        if match is not None:
+            return match
+        if _zone_exists(cleaned):  # a zone the listing missed but zoneinfo can load
+            return cleaned
+    raise ValueError(
+        f"“{name}” is not a time zone I know: use an IANA name such as "
+        "America/Denver, America/New_York or Europe/London"
+    )
+
+
+def _zone_exists(key: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(key)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def add_subscription(
+    db: Database,
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    local_time: str,
+    timezone: str,
+    scope: str,
+    now: datetime,
+) -> Subscription:
+    """Subscribe `channel_id` to a daily digest at `local_time` in `timezone`."""
+    local_time = normalise_local_time(local_time)
+    timezone = validate_timezone(timezone)
+    if not channel_id.strip():
+        raise ValueError("a digest needs a channel: type it as #channel")
+    scope = scope.strip()
+    if not scope:
+        raise ValueError("a digest needs a scope, for example “recent”")
+    created_at = to_utc_text(now)
+    cursor = db.execute(
+        """
+        INSERT INTO digest_subscriptions
+            (team_id, user_id, channel_id, local_time, timezone, scope, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        """,
+        [team_id, user_id, channel_id, local_time, timezone, scope, created_at],
+    )
+    subscription_id = cursor.lastrowid
+    assert subscription_id is not None
+    return Subscription(
+        id=subscription_id,
+        team_id=team_id,
+        user_id=user_id,
+        channel_id=channel_id,
+        local_time=local_time,
+        timezone=timezone,
+        scope=scope,
+        created_at=from_utc_text(created_at),
+    )
+
+
+def list_subscriptions(
+    db: Database, team_id: str, user_id: str | None = None
+) -> list[Subscription]:
+    """The team's subscriptions (only `user_id`'s when given), in creation order."""
+    if user_id is None:
+        rows = db.query(
+            "SELECT * FROM digest_subscriptions WHERE team_id = ? ORDER BY id", [team_id]
+        )
+    else:
+        rows = db.query(
+            "SELECT * FROM digest_subscriptions WHERE team_id = ? AND user_id = ? ORDER BY id",
+            [team_id, user_id],
+        )
+    return [_subscription(row) for row in rows]
+
+
+def all_subscriptions(db: Database) -> list[Subscription]:
+    """Every subscription of every team, in creation order (for the scheduler)."""
+    return [
+        _subscription(row) for row in db.query("SELECT * FROM digest_subscriptions ORDER BY id")
+    ]
+
+
+def remove_subscription(db: Database, subscription_id: int) -> bool:
+    """Delete a subscription and its delivery records; True when it existed."""
+    with db.atomic():
+        # Explicit, so it holds even on a connection opened without foreign_keys=ON.
+        db.execute("DELETE FROM digest_deliveries WHERE subscription_id = ?", [subscription_id])
+        cursor = db.execute("DELETE FROM digest_subscriptions WHERE id = ?", [subscription_id])
+    return cursor.rowcount == 1
+
+
+def claim_delivery(
+    db: Database,
+    subscription_id: int,
+    local_date: date,
+    now: datetime,
+    lease: timedelta = DEFAULT_LEASE,
+) -> bool:
+    """Try to become the one caller that delivers this digest for `local_date`.
+
+    True when no record existed, or an earlier claim's lease had expired by `now`. False when
+    the digest was already delivered or someone else holds a live claim.
+    """
+    if lease <= timedelta(0):
+        raise ValueError("lease must be positive")
+    now_text = to_utc_text(now)
+    cursor = db.execute(
+        """
+        INSERT INTO digest_deliveries
+            (subscription_id, local_date, state, claimed_at, lease_expires_at)
+        VALUES (?, ?, 'claimed', ?, ?)
+        ON CONFLICT (subscription_id, local_date) DO UPDATE SET
+            claimed_at = excluded.claimed_at,
+            lease_expires_at = excluded.lease_expires_at
+        WHERE digest_deliveries.state = 'claimed'
+          AND digest_deliveries.lease_expires_at <= excluded.claimed_at
+        """,
+        [subscription_id, to_date_text(local_date), now_text, to_utc_text(now + lease)],
+    )
+    return cursor.rowcount == 1
+
+
+def complete_delivery(
+    db: Database,
+    subscription_id: int,
+    local_date: date,
+    now: datetime,
+    *,
+    message_ts: str | None,
+    late: bool,
+    failed_contacts: int,
+) -> None:
+    """Record that the digest for `local_date` was posted (the claim becomes "delivered")."""
+    now_text = to_utc_text(now)
+    db.execute(
+        """
+        INSERT INTO digest_deliveries
+            (subscription_id, local_date, state, claimed_at, lease_expires_at,
+             delivered_at, message_ts, late, failed_contacts)
+        VALUES (?, ?, 'delivered', ?, NULL, ?, ?, ?, ?)
+        ON CONFLICT (subscription_id, local_date) DO UPDATE SET
+            state = 'delivered',
+            lease_expires_at = NULL,
+            delivered_at = excluded.delivered_at,
+            message_ts = excluded.message_ts,
+            late = excluded.late,
+            failed_contacts = excluded.failed_contacts
+        """,
+        [
+            subscription_id,
+            to_date_text(local_date),
+            now_text,
+            now_text,
+            message_ts,
+            int(late),
+            failed_contacts,
+        ],
+    )
+
+
+def release_delivery(db: Database, subscription_id: int, local_date: date) -> None:
+    """Drop an undelivered claim so a later pass retries; a delivered record is kept."""
+    db.execute(
+        """
+        DELETE FROM digest_deliveries
+        WHERE subscription_id = ? AND local_date = ? AND state = 'claimed'
+        """,
+        [subscription_id, to_date_text(local_date)],
+    )
+
+
+def delivery(db: Database, subscription_id: int, local_date: date) -> Delivery | None:
+    """The delivery record for (subscription, local_date), if any."""
+    rows = list(
+        db.query(
+            "SELECT * FROM digest_deliveries WHERE subscription_id = ? AND local_date = ?",
+            [subscription_id, to_date_text(local_date)],
+        )
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return Delivery(
+        subscription_id=row["subscription_id"],
+        local_date=from_date_text(row["local_date"]),
+        state=row["state"],
+        claimed_at=from_utc_text(row["claimed_at"]),
+        lease_expires_at=optional_from_utc_text(row["lease_expires_at"]),
+        delivered_at=optional_from_utc_text(row["delivered_at"]),
+        message_ts=row["message_ts"],
+        late=bool(row["late"]),
+        failed_contacts=row["failed_contacts"],
+    )
+
+
+def _subscription(row: dict[str, Any]) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        team_id=row["team_id"],
+        user_id=row["user_id"],
+        channel_id=row["channel_id"],
+        local_time=row["local_time"],
+        timezone=row["timezone"],
+        scope=row["scope"],
+        created_at=from_utc_text(row["created_at"]),
+    )

@@ -1,0 +1,180 @@
+"""Recent lookups per agent, and the per-agent cache from a typed query to a contact id.
+
+Both are scoped to (Slack team, Slack user): each agent's Spark token sees different contacts,
+so one agent's "jane" must never resolve to a contact another agent found.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.db import from_utc_text, to_utc_text
+
+DEFAULT_CAP = 20
+DEFAULT_CACHE_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class RecentLookup:
+    team_id: str
+    user_id: str
+    contact_id: str
+    display_name: str
+    query: str
+    looked_up_at: datetime
+
+
+def normalise_query(text: str) -> str:
+    """Canonical form of a typed query: NFKC, casefolded, trimmed, inner whitespace collapsed."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split())
+
+
+def record_lookup(
+    db: Database,
+    *,
+    team_id: str,
+    user_id: str,
+    contact_id: str,
+    display_name: str,
+    query: str,
+    now: datetime,
+    cap: int = DEFAULT_CAP,
+) -> None:
+    """Put `contact_id` at the top of the agent's recent lookups, keeping the newest `cap`.
+
+    Looking a contact up again moves it to the top and updates its name and query.
+    """
+    if cap < 1:
+        raise ValueError(f"cap must be at least 1, got {cap}")
+    key = [team_id, user_id, contact_id]
+    with db.atomic():
+        # Delete + insert (not an in-place update) gives the row a fresh rowid, which orders
+        # lookups made within the same microsecond.
+        db.execute(
+            "DELETE FROM recent_lookups WHERE team_id = ? AND user_id = ? AND contact_id = ?",
+            key,
+        )
+        db.execute(
+            """
+            INSERT INTO recent_lookups
+                (team_id, user_id, contact_id, display_name, query, looked_up_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """,
+            [*key, display_name, query, to_utc_text(now)],
+        )
+        db.execute(
+            """
+            DELETE FROM recent_lookups
+            WHERE team_id = ? AND user_id = ? AND rowid NOT IN (
+                SELECT rowid FROM recent_lookups
+                WHERE team_id = ? AND user_id = ?
+                ORDER BY looked_up_at DESC, rowid DESC
+                LIMIT ?
+            )
+            """,
+            [team_id, user_id, team_id, user_id, cap],
+        )
+
+
+def recent_lookups(db: Database, team_id: str, user_id: str, limit: int = 10) -> list[RecentLookup]:
+    """The agent's recent lookups, newest first."""
+    rows = db.query(
+        """
+        SELECT * FROM recent_lookups
+        WHERE team_id = ? AND user_id = ?
+        ORDER BY looked_up_at DESC, rowid DESC
+        LIMIT ?
+        """,
+        [team_id, user_id, limit],
+    )
+    return [
+        RecentLookup(
+            team_id=row["team_id"],
+            user_id=row["user_id"],
+            contact_id=row["contact_id"],
+            display_name=row["display_name"],
+            query=row["query"],
+            looked_up_at=from_utc_text(row["looked_up_at"]),
+        )
+        for row in rows
+    ]
+
+
+def recent_contact_ids(db: Database, team_id: str, user_id: str, since: datetime) -> list[str]:
+    """Contact ids the agent looked up at or after `since`, newest first (digest scope "recent")."""
+    rows = db.query(
+        """
+        SELECT contact_id FROM recent_lookups
+        WHERE team_id = ? AND user_id = ? AND looked_up_at >= ?
+        ORDER BY looked_up_at DESC, rowid DESC
+        """,
+        [team_id, user_id, to_utc_text(since)],
+    )
+    return [row["contact_id"] for row in rows]
+
+
+def cache_contact_query(
+    db: Database,
+    *,
+    team_id: str,
+    user_id: str,
+    query: str,
+    contact_id: str,
+    now: datetime,
+) -> None:
+    """Remember that `query` (normalised) resolved to `contact_id` for this agent."""
+    normalised = normalise_query(query)
+    if not normalised:
+        raise ValueError("cannot cache an empty query")
+    db.table("contact_cache").upsert(
+        {
+            "team_id": team_id,
+            "user_id": user_id,
+            "query": normalised,
+            "contact_id": contact_id,
+            "cached_at": to_utc_text(now),
+        },
+        pk=("team_id", "user_id", "query"),
+    )
+
+
+def cached_contact_id(
+    db: Database,
+    team_id: str,
+    user_id: str,
+    query: str,
+    now: datetime,
+    max_age: timedelta = DEFAULT_CACHE_AGE,
+) -> str | None:
+    """The contact id `query` resolved to for this agent, if cached less than `max_age` ago."""
+    rows = list(
+        db.query(
+            """
+            SELECT contact_id FROM contact_cache
+            WHERE team_id = ? AND user_id = ? AND query = ? AND cached_at > ?
+            """,
+            [team_id, user_id, normalise_query(query), to_utc_text(now - max_age)],
+        )
+    )
+    return rows[0]["contact_id"] if rows else None
+
+
+def forget_contact_cache(db: Database, team_id: str, user_id: str) -> int:
+    """Drop every cached query of this agent (e.g. on disconnect); returns how many."""
+    cursor = db.execute(
+        "DELETE FROM contact_cache WHERE team_id = ? AND user_id = ?", [team_id, user_id]
+    )
+    return cursor.rowcount
+
+
+def prune_contact_cache(db: Database, now: datetime, max_age: timedelta = DEFAULT_CACHE_AGE) -> int:
+    """Drop cache entries of every agent older than `max_age`; returns how many."""
+    cursor = db.execute(
+        "DELETE FROM contact_cache WHERE cached_at <= ?", [to_utc_text(now - max_age)]
+    )
+    return cursor.rowcount

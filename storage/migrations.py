@@ -1,0 +1,157 @@
+"""Schema, as numbered sqlite-utils migrations applied at start-up.
+
+Add a change as a new `mNNN_...` function at the end; never edit one that has shipped.
+Each migration runs inside `db.atomic()` (sqlite-utils does that), so it must not commit.
+
+Conventions in the schema: timestamps are ISO-8601 UTC text (see `storage.db`), dates are
+`YYYY-MM-DD`, booleans are 0/1 integers, Spark tokens are Fernet ciphertext, never plain text.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "activity_bot"
+
+migrations = Migrations(MIGRATION_SET)
+
+
+def _run(db: Database, *statements: str) -> None:
+    for statement in statements:
+        db.execute(statement)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    _run(
+        db,
+        # Spark connection per (Slack team, Slack user); tokens are encrypted.
+        """
+        CREATE TABLE spark_connections (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            access_token TEXT NOT NULL,
+            refresh_token TEXT,
+            expires_at TEXT,
+            spark_user_id TEXT,
+            spark_user_name TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('oauth', 'personal')),
+            status TEXT NOT NULL CHECK (status IN ('ok', 'broken')),
+            connected_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (team_id, user_id)
+        )
+        """,
+        "CREATE INDEX idx_spark_connections_expires_at ON spark_connections (expires_at)",
+        # One-time OAuth `state` values, consumed by the callback.
+        """
+        CREATE TABLE oauth_states (
+            state_id TEXT PRIMARY KEY,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX idx_oauth_states_expires_at ON oauth_states (expires_at)",
+        # Recent lookups, one row per (team, user, contact), capped per user.
+        """
+        CREATE TABLE recent_lookups (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            query TEXT NOT NULL,
+            looked_up_at TEXT NOT NULL,
+            PRIMARY KEY (team_id, user_id, contact_id)
+        )
+        """,
+        "CREATE INDEX idx_recent_lookups_user_time"
+        " ON recent_lookups (team_id, user_id, looked_up_at)",
+        # Normalised query -> contact id, per user (each token sees different contacts).
+        """
+        CREATE TABLE contact_cache (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            query TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            cached_at TEXT NOT NULL,
+            PRIMARY KEY (team_id, user_id, query)
+        )
+        """,
+        "CREATE INDEX idx_contact_cache_cached_at ON contact_cache (cached_at)",
+        # Daily activity counters per contact, for "since yesterday" and trends.
+        """
+        CREATE TABLE activity_snapshots (
+            contact_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            manual_emails_sent INTEGER NOT NULL,
+            manual_emails_opened INTEGER NOT NULL,
+            subscription_emails_sent INTEGER NOT NULL,
+            subscription_emails_opened INTEGER NOT NULL,
+            listings_viewed INTEGER NOT NULL,
+            listings_shared INTEGER NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (contact_id, day)
+        )
+        """,
+        # Daily digest subscriptions.
+        """
+        CREATE TABLE digest_subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so a stale id can't hit a new row
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            local_time TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX idx_digest_subscriptions_user ON digest_subscriptions (team_id, user_id)",
+        # One row per subscription per local day: the exactly-once ledger.
+        """
+        CREATE TABLE digest_deliveries (
+            subscription_id INTEGER NOT NULL
+                REFERENCES digest_subscriptions (id) ON DELETE CASCADE,
+            local_date TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('claimed', 'delivered')),
+            claimed_at TEXT NOT NULL,
+            lease_expires_at TEXT,
+            delivered_at TEXT,
+            message_ts TEXT,
+            late INTEGER NOT NULL DEFAULT 0,
+            failed_contacts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (subscription_id, local_date)
+        )
+        """,
+        # Slack event ids already handled (Slack retries deliveries).
+        """
+        CREATE TABLE slack_events (
+            event_id TEXT PRIMARY KEY,
+            seen_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX idx_slack_events_seen_at ON slack_events (seen_at)",
+    )
+
+
+def apply_migrations(db: Database) -> None:
+    """Apply pending migrations, safely even when several processes start at once.
+
+    When something is pending, the whole run happens under `BEGIN IMMEDIATE` (each migration
+    becomes a savepoint inside it), so a second process waits for the first and then finds
+    nothing left to do instead of failing on "table already exists".
+    """
+    if not migrations.pending(db):
+        return
+    if db.conn.in_transaction:
+        migrations.apply(db)
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        migrations.apply(db)
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
