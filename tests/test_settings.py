@@ -1,0 +1,80 @@
+"""Settings come from the environment only; bad or missing values give one clear line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from settings import DEFAULT_SPARK_API_URL, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_from_an_empty_environment():
+    s = load_settings({})
+    assert s.spark_api_url == DEFAULT_SPARK_API_URL
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.database_path == Path("data/activity.db")
+    assert (s.host, s.port, s.log_level) == ("0.0.0.0", 3000, "INFO")
+    assert not s.socket_mode and not s.oauth_enabled
+
+
+def test_values_are_trimmed_and_urls_normalised():
+    s = load_settings(
+        {
+            "SPARK_API_URL": " http://127.0.0.1:8700/ ",
+            "SLACK_API_URL": "http://x/api",
+            "PORT": "8080",
+        }
+    )
+    assert s.spark_api_url == "http://127.0.0.1:8700"
+    assert s.slack_api_url == "http://x/api/"
+    assert s.port == 8080
+
+
+def test_oauth_is_enabled_only_with_all_three_values():
+    base = {"SPARK_CLIENT_ID": "id", "SPARK_CLIENT_SECRET": "secret"}
+    assert not load_settings(base).oauth_enabled
+    assert load_settings({**base, "SPARK_REDIRECT_URI": "https://x/cb"}).oauth_enabled
+
+
+@pytest.mark.parametrize(("env", "missing"), [
+    ({}, "SLACK_BOT_TOKEN"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+])  # fmt: skip
+def test_missing_slack_credentials_are_named(env, missing):
+    with pytest.raises(SettingsError, match=missing) as info:
+        load_settings(env).require_slack()
+    assert "\n" not in str(info.value)
+    assert ".env" in str(info.value)
+
+
+def test_socket_mode_does_not_need_a_signing_secret():
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).require_slack()
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [({"PORT": "http"}, "PORT"), ({"PORT": "70000"}, "PORT"), ({"LOG_LEVEL": "loud"}, "LOG_LEVEL")],
+)
+def test_malformed_values_are_refused(env, name):
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env)
+
+
+def test_secrets_are_not_in_repr():
+    s = load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-1", "SPARK_ACCESS_TOKEN": "spark-secret-2",
+                       "SLACK_SIGNING_SECRET": "sign-3", "TOKEN_ENCRYPTION_KEY": "key-4"})  # fmt: skip
+    text = repr(s)
+    for secret in ("xoxb-secret-1", "spark-secret-2", "sign-3", "key-4"):
+        assert secret not in text
+
+
+def test_bot_prints_one_line_not_a_traceback_when_a_required_value_is_missing(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "serve"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "SLACK_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
