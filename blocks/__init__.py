@@ -1,1 +1,79 @@
-"""blocks package."""
+"""Pure Block Kit renderers: plain dataclasses in, a validated `Message` out.
+
+Every renderer returns a `Message` (fallback `text` plus `blocks` dicts built with
+`slack_sdk.models.blocks` and validated by it). No I/O, no Slack client, no clock.
+"""
+
+from blocks.actions import (
+    LISTINGS_PAGE,
+    LISTINGS_PAGE_RE,
+    OPEN_CARD,
+    OPEN_CARD_RE,
+    PICK_CONTACT,
+    PICK_CONTACT_RE,
+    REFRESH_CARD,
+    REFRESH_CARD_RE,
+    SHARE_CARD,
+    SHARE_CARD_RE,
+    BadActionValue,
+    ListingsCursor,
+    decode_contact_id,
+    decode_cursor,
+    encode_cursor,
+)
+from blocks.card import contact_card
+from blocks.help import help_message
+from blocks.home import home_view
+from blocks.listings import listing_page
+from blocks.message import Message
+from blocks.picker import contact_picker, no_match
+from blocks.problems import (
+    internal_error,
+    invalid_input,
+    not_connected,
+    problem,
+    retrying_notice,
+    spark_problem,
+    stale_button,
+)
+from blocks.recent import recent_lookups
+from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
+
+__all__ = [
+    "home_view",
+    "LISTINGS_PAGE",
+    "LISTINGS_PAGE_RE",
+    "OPEN_CARD",
+    "OPEN_CARD_RE",
+    "PICK_CONTACT",
+    "PICK_CONTACT_RE",
+    "REFRESH_CARD",
+    "REFRESH_CARD_RE",
+    "SHARE_CARD",
+    "SHARE_CARD_RE",
+    "BadActionValue",
+    "ListingsCursor",
+    "Message",
+    "contact_card",
+    "contact_picker",
+    "count_with_delta",
+    "decode_contact_id",
+    "decode_cursor",
+    "encode_cursor",
+    "escape_mrkdwn",
+    "help_message",
+    "internal_error",
+    "invalid_input",
+    "listing_page",
+    "money",
+    "no_match",
+    "not_connected",
+    "number",
+    "plain",
+    "problem",
+    "recent_lookups",
+    "retrying_notice",
+    "spark_problem",
+    "stale_button",
+    "truncate",
+]

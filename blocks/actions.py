@@ -1,0 +1,135 @@
+"""Action ids, the patterns handlers register, and strict encoding of button values.
+
+An action id is a stable prefix plus an optional `:suffix` that keeps it unique within its
+block (`listings_page:next`, `open_card:3`); handlers match the prefix with the `*_RE` patterns.
+
+Button values come back from Slack in the click payload and may be forged or truncated, so they
+are parsed strictly: anything but exactly the documented format raises `BadActionValue`.
+
+- `contact_pick`, `share_card`, `refresh_card`, `open_card`: the contact id.
+- `listings_page`: a `ListingsCursor` as `v1|<viewed|shared>|<contact id>|<page>`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import ButtonElement, PlainTextObject
+
+from activity.models import LIST_KINDS, ListKind
+from blocks.message import ACTION_ID, BUTTON_TEXT, MOBILE_LABEL
+from blocks.text import clean, truncate
+
+PICK_CONTACT = "contact_pick"
+LISTINGS_PAGE = "listings_page"
+SHARE_CARD = "share_card"
+REFRESH_CARD = "refresh_card"
+OPEN_CARD = "open_card"
+
+
+def _prefix_pattern(prefix: str) -> re.Pattern[str]:
+    # `\Z`, not `$`: `$` would also accept a trailing newline.
+    return re.compile(rf"^{re.escape(prefix)}(:.*)?\Z")
+
+
+PICK_CONTACT_RE = _prefix_pattern(PICK_CONTACT)
+LISTINGS_PAGE_RE = _prefix_pattern(LISTINGS_PAGE)
+SHARE_CARD_RE = _prefix_pattern(SHARE_CARD)
+REFRESH_CARD_RE = _prefix_pattern(REFRESH_CARD)
+OPEN_CARD_RE = _prefix_pattern(OPEN_CARD)
+
+CURSOR_VERSION = "v1"
+MAX_PAGE = 100_000
+MAX_VALUE = 200
+_CONTACT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PAGE = re.compile(r"[1-9][0-9]{0,5}")
+
+
+class BadActionValue(ValueError):
+    """A button value that is not exactly what we put there (forged, truncated, outdated)."""
+
+
+def is_contact_id(value: object) -> bool:
+    """True when `value` is a contact id we are willing to put in (or accept from) a button."""
+    return isinstance(value, str) and _CONTACT_ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class ListingsCursor:
+    """Which page of which list of which contact a listings button shows."""
+
+    kind: ListKind
+    contact_id: str
+    page: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in LIST_KINDS:
+            raise BadActionValue(f"unknown list kind {self.kind!r}")
+        if not is_contact_id(self.contact_id):
+            raise BadActionValue("contact id is not a valid id")
+        if (
+            not isinstance(self.page, int)
+            or isinstance(self.page, bool)
+            or not 1 <= self.page <= MAX_PAGE
+        ):
+            raise BadActionValue(f"page must be an int in 1..{MAX_PAGE}")
+
+
+def encode_cursor(cursor: ListingsCursor) -> str:
+    """`v1|<kind>|<contact_id>|<page>`: the value of a `listings_page` button."""
+    return f"{CURSOR_VERSION}|{cursor.kind}|{cursor.contact_id}|{cursor.page}"
+
+
+def decode_cursor(value: object) -> ListingsCursor:
+    """The cursor in a `listings_page` button value; `BadActionValue` for anything else."""
+    if not isinstance(value, str):
+        raise BadActionValue("button value is not text")
+    if len(value) > MAX_VALUE:
+        raise BadActionValue("button value is too long")
+    parts = value.split("|")
+    if len(parts) != 4:
+        raise BadActionValue("button value has the wrong shape")
+    version, kind, contact_id, page = parts
+    if version != CURSOR_VERSION:
+        raise BadActionValue("button value has an unknown version")
+    if kind not in LIST_KINDS:
+        raise BadActionValue("button value has an unknown list kind")
+    if _PAGE.fullmatch(page) is None:
+        raise BadActionValue("button value has a bad page number")
+    return ListingsCursor(kind=kind, contact_id=contact_id, page=int(page))  # type: ignore[arg-type]
+
+
+def decode_contact_id(value: object) -> str:
+    """The contact id in a `contact_pick`/`share_card`/`refresh_card`/`open_card` value."""
+    if not is_contact_id(value):
+        raise BadActionValue("button value is not a contact id")
+    return value  # type: ignore[return-value]
+
+
+def action_id(prefix: str, suffix: str | int | None = None) -> str:
+    """`prefix` or `prefix:suffix` (≤ 255 characters)."""
+    result = prefix if suffix is None else f"{prefix}:{suffix}"
+    if len(result) > ACTION_ID:
+        raise ValueError(f"action id too long: {result[:40]!r}…")
+    return result
+
+
+def button(
+    label: str,
+    action: str,
+    value: str,
+    *,
+    style: str | None = None,
+    accessibility_label: str | None = None,
+) -> ButtonElement:
+    """A button whose label fits a phone (≤ 30 characters, cut with "…")."""
+    text = truncate(clean(label) or "—", MOBILE_LABEL)
+    accessible = truncate(clean(accessibility_label), BUTTON_TEXT) if accessibility_label else None
+    return ButtonElement(
+        text=PlainTextObject(text=text, emoji=True),
+        action_id=action,
+        value=value,
+        style=style,
+        accessibility_label=accessible or None,
+    )

@@ -1,0 +1,206 @@
+"""The contact card: six engagement counters, the change since the baseline, and its buttons.
+
+A card is private by default (ephemeral, with buttons). When an agent shares it in a channel,
+the copy carries no buttons and says who shared it and when the data is from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from activity.models import ContactCard
+from blocks.actions import (
+    LISTINGS_PAGE,
+    REFRESH_CARD,
+    SHARE_CARD,
+    ListingsCursor,
+    action_id,
+    button,
+    encode_cursor,
+    is_contact_id,
+)
+from blocks.message import HEADER_TEXT, Message, finish
+from blocks.text import (
+    clean,
+    count_with_delta,
+    number,
+    percent,
+    plain,
+    signed,
+    truncate_mrkdwn,
+    user_mrkdwn,
+)
+from spark.models import ActivitySummary
+
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+PRIVACY_NOTE = "Open rates can be inflated by mail privacy features."
+FIRST_LOOKUP = "First lookup: changes since yesterday show from tomorrow."
+
+# (label, counter, open-rate property or None), in the order the two columns read on a phone.
+COUNTERS: tuple[tuple[str, str, str | None], ...] = (
+    ("Listings viewed", "listings_viewed", None),
+    ("Listings shared", "listings_shared", None),
+    ("E-mails sent", "manual_emails_sent", None),
+    ("E-mails opened", "manual_emails_opened", "manual_open_rate"),
+    ("Subscription e-mails sent", "subscription_emails_sent", None),
+    ("Subscription e-mails opened", "subscription_emails_opened", "subscription_open_rate"),
+)
+DELTA_LABELS = {
+    "listings_viewed": "viewed",
+    "listings_shared": "shared",
+    "manual_emails_sent": "e-mails sent",
+    "manual_emails_opened": "e-mails opened",
+    "subscription_emails_sent": "subscription e-mails sent",
+    "subscription_emails_opened": "subscription e-mails opened",
+}
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def is_slack_user_id(value: object) -> bool:
+    """True for a Slack user id such as `U0123ABC` (safe to put in `<@…>`)."""
+    return isinstance(value, str) and SLACK_USER_ID.fullmatch(value) is not None
+
+
+def _counter_value(card: ContactCard, counter: str, rate_name: str | None) -> str:
+    value = getattr(card.summary, counter)
+    delta = getattr(card.delta, counter) if card.delta is not None else None
+    text = count_with_delta(value, delta)
+    rate = getattr(card, rate_name) if rate_name else None
+    if rate is None:
+        return text
+    return f"{text} · {percent(rate)}" if delta else f"{text} ({percent(rate)})"
+
+
+def _baseline_phrase(card: ContactCard) -> str:
+    """ "yesterday", "earlier today", "Mon 23 Nov" (with the year when it differs)."""
+    day = card.baseline_day
+    if day is None:
+        return "the last lookup"
+    today = card.looked_up_at.date()
+    if day == today - dt.timedelta(days=1):
+        return "yesterday"
+    if day == today:
+        return "earlier today"
+    text = f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return text if day.year == today.year else f"{text} {day.year}"
+
+
+def change_line(card: ContactCard) -> str:
+    """The change context: "Since yesterday: +6 viewed, +1 shared" or why there is none."""
+    if card.delta is None:
+        return FIRST_LOOKUP
+    phrase = _baseline_phrase(card)
+    changes = [
+        f"{signed(getattr(card.delta, counter))} {label}"
+        for counter, label in DELTA_LABELS.items()
+        if getattr(card.delta, counter)
+    ]
+    if not changes:
+        return f"No change since {phrase}"
+    return f"Since {phrase}: " + ", ".join(changes)
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def slack_date(moment: dt.datetime) -> str:
+    """`<!date^…>`: Slack shows it in the reader's time zone; the fallback is UTC."""
+    utc = _as_utc(moment)
+    fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _any_email(summary: ActivitySummary) -> bool:
+    return summary.manual_emails_sent > 0 or summary.subscription_emails_sent > 0
+
+
+def _fallback(card: ContactCard, name: str, shared: bool) -> str:
+    s, d = card.summary, card.delta
+
+    def delta(counter: str) -> str:
+        change = getattr(d, counter) if d is not None else 0
+        return f" ({signed(change)})" if change else ""
+
+    emails = (
+        f"{number(s.manual_emails_opened)} of {number(s.manual_emails_sent)} e-mails opened"
+        if s.manual_emails_sent
+        else "no e-mails sent"
+    )
+    text = (
+        f"{name}{' (shared card)' if shared else ''}: "
+        f"{number(s.listings_viewed)} listings viewed{delta('listings_viewed')}, "
+        f"{number(s.listings_shared)} shared{delta('listings_shared')}, {emails}"
+    )
+    return truncate_mrkdwn(text, 3000)
+
+
+def contact_card(card: ContactCard, *, shared_by: str | None = None) -> Message:
+    """The contact card; with `shared_by` (a Slack user id), the button-less shared copy."""
+    contact = card.contact
+    name = clean(contact.display_name) or "(no name)"
+    blocks: list[tuple[str, Block]] = [
+        ("card_header", HeaderBlock(text=plain(name, HEADER_TEXT))),
+        (
+            "card_counters",
+            SectionBlock(
+                fields=[
+                    MarkdownTextObject(text=f"*{label}*\n{_counter_value(card, counter, rate)}")
+                    for label, counter, rate in COUNTERS
+                ]
+            ),
+        ),
+    ]
+    if _any_email(card.summary):
+        blocks.append(("card_privacy", ContextBlock(elements=[PlainTextObject(text=PRIVACY_NOTE)])))
+    blocks.append(("card_change", ContextBlock(elements=[PlainTextObject(text=change_line(card))])))
+
+    reach = " · ".join(p for p in (clean(contact.email or ""), clean(contact.phone or "")) if p)
+    if reach:
+        blocks.append(("card_reach", ContextBlock(elements=[plain(reach, 2000)])))
+
+    if shared_by is not None:
+        who = f"<@{shared_by}>" if is_slack_user_id(shared_by) else "a teammate"
+        line = f"Shared by {who} · data as of {slack_date(card.looked_up_at)}"
+        blocks.append(("card_shared", ContextBlock(elements=[MarkdownTextObject(text=line)])))
+    elif is_contact_id(contact.id):
+        s = card.summary
+        blocks.append(
+            (
+                "card_actions",
+                ActionsBlock(
+                    elements=[
+                        button(
+                            f"Viewed ({number(s.listings_viewed)})",
+                            action_id(LISTINGS_PAGE, "viewed"),
+                            encode_cursor(ListingsCursor("viewed", contact.id, 1)),
+                            accessibility_label=f"Listings {name} viewed",
+                        ),
+                        button(
+                            f"Shared ({number(s.listings_shared)})",
+                            action_id(LISTINGS_PAGE, "shared"),
+                            encode_cursor(ListingsCursor("shared", contact.id, 1)),
+                            accessibility_label=f"Listings shared with {name}",
+                        ),
+                        button("Share in channel", SHARE_CARD, contact.id),
+                        button("Refresh", REFRESH_CARD, contact.id),
+                    ]
+                ),
+            )
+        )
+    fallback_name = user_mrkdwn(name, 200, fallback="(no name)")
+    return finish(_fallback(card, fallback_name, shared_by is not None), *blocks)

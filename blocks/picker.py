@@ -1,0 +1,93 @@
+"""Several contacts match a query (the picker), or none does."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from activity.models import Candidates
+from blocks.actions import PICK_CONTACT, button, is_contact_id
+from blocks.message import HEADER_TEXT, MAX_TEXT, Message, finish
+from blocks.text import clean, plain_str, truncate, truncate_mrkdwn, user_mrkdwn
+from spark.models import Contact
+
+MAX_CHOICES = 25
+NAME_LIMIT = 200
+HINT_LIMIT = 300
+
+
+def _quoted_header(prefix: str, query: str, suffix: str = "") -> str:
+    """`prefix “query”suffix` within a header's 150 characters (the query is cut first)."""
+    room = HEADER_TEXT - len(prefix) - len(suffix) - 2
+    quoted = plain_str(query, max(room, 1), fallback="")
+    return truncate(f"{prefix}“{quoted}”{suffix}", HEADER_TEXT)
+
+
+def _hint(contact: Contact) -> str:
+    """What tells namesakes apart: e-mail and phone, escaped."""
+    parts = [user_mrkdwn(p, HINT_LIMIT) for p in (contact.email, contact.phone) if p and clean(p)]
+    return " · ".join(parts) if parts else "_no e-mail or phone on file_"
+
+
+def _choice(contact: Contact) -> SectionBlock:
+    name = user_mrkdwn(contact.display_name, NAME_LIMIT, fallback="(no name)")
+    text = MarkdownTextObject(text=f"*{name}*\n{_hint(contact)}", verbatim=True)
+    if not is_contact_id(contact.id):
+        return SectionBlock(text=text)
+    return SectionBlock(
+        text=text,
+        accessory=button(
+            "Choose",
+            PICK_CONTACT,
+            contact.id,
+            accessibility_label=f"Choose {clean(contact.display_name)}",
+        ),
+    )
+
+
+def contact_picker(candidates: Candidates) -> Message:
+    """A header, one section per matching contact with a Choose button, and how to narrow."""
+    shown = candidates.contacts[:MAX_CHOICES]
+    total = max(candidates.total, len(candidates.contacts))
+    noun = "contact matches" if total == 1 else "contacts match"
+    blocks: list[tuple[str, Block]] = [
+        (
+            "picker_header",
+            HeaderBlock(
+                text=PlainTextObject(
+                    text=_quoted_header(f"{total:,} {noun} ", candidates.query), emoji=True
+                )
+            ),
+        )
+    ]
+    blocks += [(f"pick_{i}", _choice(c)) for i, c in enumerate(shown, start=1)]
+    if total > len(shown):
+        note = f"Showing {len(shown):,} of {total:,}: add a last name or e-mail to narrow it down"
+        blocks.append(
+            ("picker_more", ContextBlock(elements=[PlainTextObject(text=note, emoji=True)]))
+        )
+    names = ", ".join(user_mrkdwn(c.display_name, NAME_LIMIT, fallback="(no name)") for c in shown)
+    query = user_mrkdwn(candidates.query, NAME_LIMIT)
+    text = f"{total:,} {noun} “{query}”" + (f": {names}" if names else "")
+    return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
+
+
+def no_match(query: str) -> Message:
+    """Nothing matches `query`: say so, and what else to type."""
+    shown = user_mrkdwn(query, NAME_LIMIT)
+    headline = f"No contact matches “{shown}”."
+    tips = (
+        "Try part of a name (`/activity jane`), an e-mail (`/activity jane@example.org`), "
+        "a phone number (`/activity 303-555-0142`), or a contact id."
+    )
+    return finish(
+        headline,
+        ("nomatch", SectionBlock(text=MarkdownTextObject(text=headline, verbatim=True))),
+        ("nomatch_tips", ContextBlock(elements=[MarkdownTextObject(text=tips)])),
+    )

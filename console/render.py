@@ -1,0 +1,300 @@
+"""Block Kit in the terminal: turn a Slack message into rich renderables and numbered buttons.
+
+The console shell (`python bot.py console`) prints what the bot would post and lets the user
+press a button by typing its number. `render_message` is pure: it reads the message dicts and
+returns renderables; printing them is the caller's job.
+
+Rendering follows what Slack shows: headers bold; mrkdwn `*bold*`, `_italic_`, `~strike~` and
+`` `code` ``; `<@U123>` as "@U123"; `<!date^…|fallback>` as the fallback; `&lt;` `&gt;` `&amp;`
+unescaped; zero-width spaces (our formatting neutraliser) removed. Fields become a two-column
+grid, context lines are dim, cards are small panels, images are "[photo]" markers. Anything it
+does not know is shown as whatever text it carries, or skipped; it never raises on odd input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+ZWSP = "\u200b"
+PHOTO = "[photo]"
+_MARKUP = re.compile(r"<([^<>\n]*)>")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# (marker, rich style): a span opens on a marker not followed by a space or a zero-width space
+# and not glued to a word before it, and closes on the same marker not followed by a word.
+_FORMATS = (("`", "bold cyan"), ("*", "bold"), ("_", "italic"), ("~", "strike"))
+
+
+def _span_pattern(marker: str) -> re.Pattern[str]:
+    m = re.escape(marker)
+    return re.compile(rf"(?<![\w{m}]){m}(?![\s{ZWSP}])([^\n{m}]+?)(?<![\s{ZWSP}]){m}(?![\w{ZWSP}])")
+
+
+_SPANS = tuple((_span_pattern(marker), style) for marker, style in _FORMATS)
+
+
+@dataclass(frozen=True)
+class ConsoleButton:
+    """A button the user can press by typing `number`."""
+
+    number: int
+    label: str
+    action_id: str | None
+    value: str | None
+    block_id: str | None
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """What to print (`renderables`, in order) and the buttons it offers."""
+
+    renderables: list[RenderableType] = field(default_factory=list)
+    buttons: list[ConsoleButton] = field(default_factory=list)
+
+    def __rich__(self) -> Group:
+        return Group(*self.renderables)
+
+
+def _safe(text: str) -> str:
+    """Drop control characters (terminal escape sequences) but keep newlines; tabs → spaces."""
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _unescape(text: str) -> str:
+    text = text.replace(ZWSP, "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return _safe(text)
+
+
+def _markup(inner: str) -> tuple[str, str]:
+    """What Slack shows for `<inner>`, and a style."""
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return "@" + (label or target[1:]), "bold"
+    if target.startswith("#"):
+        return "#" + (label or target[1:]), "bold"
+    if target.startswith("!date^"):
+        return label or "(date)", ""
+    if target.startswith("!subteam^"):
+        return label or "@group", "bold"
+    if target.startswith("!"):
+        return "@" + target[1:], "bold"
+    return (label or target), "underline"
+
+
+def _formatted(text: str) -> Iterator[tuple[str, str, bool]]:
+    """Split a markup-free chunk into (text, style, frozen) pieces; code spans are frozen."""
+    pieces: list[tuple[str, str, bool]] = [(text, "", False)]
+    for pattern, style in _SPANS:
+        split: list[tuple[str, str, bool]] = []
+        for piece, piece_style, frozen in pieces:
+            if frozen:
+                split.append((piece, piece_style, frozen))
+                continue
+            position = 0
+            for match in pattern.finditer(piece):
+                if match.start() > position:
+                    split.append((piece[position : match.start()], piece_style, False))
+                combined = f"{piece_style} {style}".strip()
+                split.append((match.group(1), combined, style == "bold cyan"))
+                position = match.end()
+            if position < len(piece):
+                split.append((piece[position:], piece_style, False))
+        pieces = split
+    yield from pieces
+
+
+def mrkdwn_text(source: str, style: str = "") -> Text:
+    """Slack mrkdwn as a rich `Text` (no rich markup is interpreted)."""
+    out = Text(style=style)
+    position = 0
+    for match in _MARKUP.finditer(source):
+        for piece, piece_style, _ in _formatted(source[position : match.start()]):
+            out.append(_unescape(piece), style=piece_style or None)
+        shown, markup_style = _markup(match.group(1))
+        out.append(_unescape(shown), style=markup_style or None)
+        position = match.end()
+    for piece, piece_style, _ in _formatted(source[position:]):
+        out.append(_unescape(piece), style=piece_style or None)
+    return out
+
+
+def _text_object(obj: Any, style: str = "") -> Text | None:
+    """A Block Kit text object (or a bare string, read as mrkdwn) as rich `Text`."""
+    if isinstance(obj, str):
+        return mrkdwn_text(obj, style)
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("text"), str):
+        return None
+    if obj.get("type") == "plain_text":
+        return Text(_safe(obj["text"]), style=style)
+    return mrkdwn_text(obj["text"], style)
+
+
+def _plain(obj: Any) -> str:
+    text = _text_object(obj)
+    return text.plain if text is not None else ""
+
+
+def _loose_text(value: Any, depth: int = 0) -> list[str]:
+    """Every string under a "text" key, for blocks we do not know (rich_text and the like)."""
+    if depth > 8:
+        return []
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        text = value.get("text")
+        if isinstance(text, str):
+            found.append(text)
+        for key, item in value.items():
+            if key != "text" or not isinstance(item, str):
+                found += _loose_text(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            found += _loose_text(item, depth + 1)
+    return found
+
+
+class _Renderer:
+    def __init__(self, first_number: int) -> None:
+        self.next_number = first_number
+        self.buttons: list[ConsoleButton] = []
+
+    def button(self, element: Mapping[str, Any], block_id: str | None) -> Text:
+        number = self.next_number
+        self.next_number += 1
+        label = _plain(element.get("text")) or "(button)"
+        self.buttons.append(
+            ConsoleButton(
+                number=number,
+                label=label,
+                action_id=_str(element.get("action_id")),
+                value=_str(element.get("value")),
+                block_id=block_id,
+            )
+        )
+        line = Text()
+        line.append(f"[{number}]", style="bold")
+        line.append(f" {label}")
+        return line
+
+    def button_row(self, elements: Any, block_id: str | None) -> Text | None:
+        labels = [
+            self.button(e, block_id)
+            for e in (elements if isinstance(elements, list) else [])
+            if isinstance(e, Mapping) and e.get("type") == "button"
+        ]
+        return Text("  ").join(labels) if labels else None
+
+    def section(self, block: Mapping[str, Any], block_id: str | None) -> RenderableType | None:
+        parts: list[RenderableType] = []
+        text = _text_object(block.get("text"))
+        accessory = block.get("accessory")
+        if isinstance(accessory, Mapping) and accessory.get("type") == "image":
+            parts.append(Text(PHOTO, style="dim"))
+        if text is not None:
+            parts.append(text)
+        raw_fields = block.get("fields")
+        fields = [
+            f for f in (raw_fields if isinstance(raw_fields, list) else []) if _text_object(f)
+        ]
+        if fields:
+            grid = Table.grid(padding=(0, 3))
+            grid.add_column()
+            grid.add_column()
+            cells = [_text_object(f) or Text() for f in fields]
+            for i in range(0, len(cells), 2):
+                grid.add_row(*cells[i : i + 2])
+            parts.append(grid)
+        if isinstance(accessory, Mapping) and accessory.get("type") == "button":
+            parts.append(self.button(accessory, block_id))
+        return Group(*parts) if parts else None
+
+    def context(self, block: Mapping[str, Any]) -> RenderableType | None:
+        pieces: list[Text] = []
+        elements = block.get("elements")
+        for element in elements if isinstance(elements, list) else []:
+            if isinstance(element, Mapping) and element.get("type") == "image":
+                pieces.append(Text("[image]"))
+            else:
+                text = _text_object(element)
+                if text is not None:
+                    pieces.append(text)
+        if not pieces:
+            return None
+        line = Text("  ").join(pieces)
+        line.stylize("dim")
+        return line
+
+    def card(self, block: Mapping[str, Any], block_id: str | None) -> RenderableType:
+        parts: list[RenderableType] = []
+        if block.get("hero_image"):
+            parts.append(Text(PHOTO, style="dim"))
+        for key, style in (("title", "bold"), ("subtitle", ""), ("body", "")):
+            text = _text_object(block.get(key), style)
+            if text is not None:
+                parts.append(text)
+        row = self.button_row(block.get("actions"), block_id)
+        if row is not None:
+            parts.append(row)
+        return Panel(Group(*parts), expand=False)
+
+    def block(self, block: Mapping[str, Any]) -> RenderableType | None:
+        kind = block.get("type")
+        block_id = _str(block.get("block_id"))
+        if kind == "header":
+            return _text_object(block.get("text"), "bold")
+        if kind == "section":
+            return self.section(block, block_id)
+        if kind == "context":
+            return self.context(block)
+        if kind == "actions":
+            return self.button_row(block.get("elements"), block_id)
+        if kind == "divider":
+            return Rule(style="dim")
+        if kind == "image":
+            alt = block.get("alt_text")
+            return Text(
+                f"[image: {_safe(alt)}]" if isinstance(alt, str) else "[image]", style="dim"
+            )
+        if kind == "card":
+            return self.card(block, block_id)
+        if kind == "carousel":
+            elements = block.get("elements")
+            cards = [
+                self.card(card, _str(card.get("block_id")) or block_id)
+                for card in (elements if isinstance(elements, list) else [])
+                if isinstance(card, Mapping)
+            ]
+            return Group(*cards) if cards else None
+        loose = [t for t in _loose_text(block) if t.strip()]
+        return mrkdwn_text("\n".join(loose)) if loose else None
+
+
+def render_message(
+    text: str, blocks: Sequence[dict[str, Any]] | None, *, first_number: int = 1
+) -> RenderedMessage:
+    """Renderables for `blocks` (or for `text` when there are none) and their numbered buttons."""
+    renderer = _Renderer(first_number)
+    renderables: list[RenderableType] = []
+    for block in blocks or ():
+        if not isinstance(block, Mapping):
+            continue
+        try:
+            rendered = renderer.block(block)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            rendered = Text("[a block the console cannot show]", style="dim")
+        if rendered is not None:
+            renderables.append(rendered)
+    if not renderables and text:
+        renderables.append(mrkdwn_text(text))
+    return RenderedMessage(renderables=renderables, buttons=renderer.buttons)

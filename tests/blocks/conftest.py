@@ -1,0 +1,287 @@
+"""Shared checks and fixtures for the Block Kit renderers.
+
+`assert_valid_message` is the one place Slack's rules live: every blocks test passes every
+message it builds through it. Fixtures are built from the real dataclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from activity.models import ContactCard, ListingPage
+from blocks import Message
+from spark.models import ActivitySummary, Contact, Listing, Page
+
+NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
+YESTERDAY = dt.date(2026, 11, 23)
+
+HOSTILE_NAMES = (
+    "*bold*",
+    "_italic_",
+    "~strike~",
+    "`code`",
+    "```block```",
+    "<!channel>",
+    "<!here> <!everyone>",
+    "<@U123>",
+    "<#C123|general>",
+    "<http://evil.example|click me>",
+    "&amp; &lt;b&gt;",
+    "> quoted\n>>> more",
+    "Jane 🏡 Doe 👩‍👩‍👧‍👦",
+    "שרה כהן",
+    "سارة أحمد",
+    "\u202eenaJ\u202c Doe",
+    "Tab\tand\nnewline\x00null",
+    "J" * 5000,
+    "<" * 3000,
+    "*" * 2000,
+)
+
+# Markup our renderers write themselves; anything else in `<…>` came from user input.
+_OWN_MARKUP = re.compile(r"<@[UW][A-Z0-9]{2,20}>|<!date\^\d+\^[^|<>]*\|[^<>]*>")
+_ANY_MARKUP = re.compile(r"<[^<>]*>?")
+
+
+def walk_text_objects(value: Any) -> Iterator[dict[str, Any]]:
+    """Every text object (plain_text or mrkdwn) anywhere under `value`."""
+    if isinstance(value, dict):
+        if value.get("type") in ("plain_text", "mrkdwn") and "text" in value:
+            yield value
+        for item in value.values():
+            yield from walk_text_objects(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk_text_objects(item)
+
+
+def mrkdwn_texts(message: Message) -> list[str]:
+    """Everything Slack parses as mrkdwn: the fallback text and every mrkdwn object."""
+    texts = [message.text]
+    for block in message.blocks:
+        texts += [t["text"] for t in walk_text_objects(block) if t["type"] == "mrkdwn"]
+    return texts
+
+
+def all_texts(message: Message) -> list[str]:
+    texts = [message.text]
+    for block in message.blocks:
+        texts += [t["text"] for t in walk_text_objects(block)]
+    return texts
+
+
+def buttons(message: Message) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("type") == "button":
+                found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for block in message.blocks:
+        walk(block)
+    return found
+
+
+def block_types(message: Message) -> list[str]:
+    return [b["type"] for b in message.blocks]
+
+
+def _check_button(button: dict[str, Any]) -> None:
+    label = button["text"]["text"]
+    assert button["text"]["type"] == "plain_text"
+    assert 1 <= len(label) <= 75
+    assert len(label) <= 30, f"label too long for mobile: {label!r}"
+    assert len(button.get("value", "")) <= 2000
+    assert 1 <= len(button["action_id"]) <= 255
+    assert len(button.get("accessibility_label", "")) <= 75
+
+
+def _check_image(image: dict[str, Any]) -> None:
+    assert image["type"] == "image"
+    assert 1 <= len(image["image_url"]) <= 3000
+    assert image["image_url"].startswith(("https://", "http://"))
+    assert 1 <= len(image["alt_text"]) <= 2000
+
+
+def _check_actions(elements: list[dict[str, Any]]) -> None:
+    ids = [e["action_id"] for e in elements]
+    assert len(ids) == len(set(ids)), f"duplicate action ids in a block: {ids}"
+    for element in elements:
+        _check_button(element)
+
+
+def _check_card(card: dict[str, Any]) -> None:
+    assert card["type"] == "card"
+    assert any(card.get(k) for k in ("hero_image", "title", "actions", "body"))
+    for key, limit in (("title", 150), ("subtitle", 150), ("body", 200)):
+        if key in card:
+            assert 1 <= len(card[key]["text"]) <= limit, key
+    if "hero_image" in card:
+        _check_image(card["hero_image"])
+    _check_actions(card.get("actions", []))
+
+
+def _check_block(block: dict[str, Any]) -> None:
+    kind = block["type"]
+    if kind == "header":
+        assert block["text"]["type"] == "plain_text"
+        assert 1 <= len(block["text"]["text"]) <= 150
+    elif kind == "section":
+        assert "text" in block or "fields" in block
+        if "text" in block:
+            assert 1 <= len(block["text"]["text"]) <= 3000
+        fields = block.get("fields", [])
+        assert len(fields) <= 10
+        assert all(1 <= len(f["text"]) <= 2000 for f in fields)
+        accessory = block.get("accessory")
+        if accessory and accessory["type"] == "image":
+            _check_image(accessory)
+        elif accessory:
+            _check_actions([accessory])
+    elif kind == "context":
+        assert 1 <= len(block["elements"]) <= 10
+    elif kind == "actions":
+        assert 1 <= len(block["elements"]) <= 25
+        _check_actions(block["elements"])
+    elif kind == "carousel":
+        assert 1 <= len(block["elements"]) <= 10
+        for card in block["elements"]:
+            _check_card(card)
+    elif kind == "card":
+        _check_card(block)
+
+
+def assert_valid_message(message: Message, *, max_blocks: int = 50) -> None:
+    """Slack would accept `message`, and nothing from user input in it is live markup."""
+    assert isinstance(message, Message)
+    assert message.text.strip(), "fallback text must not be empty"
+    assert len(message.text) <= 3000
+    assert 1 <= len(message.blocks) <= max_blocks
+
+    block_ids: list[str] = []
+    for block in message.blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, f"unknown block type {block.get('type')}"
+        assert parsed.to_dict() == block, "slack_sdk does not round-trip this block"
+        _check_block(block)
+        block_ids.append(block["block_id"])
+        block_ids += [c["block_id"] for c in block.get("elements", []) if c.get("type") == "card"]
+    assert all(1 <= len(i) <= 255 for i in block_ids)
+    assert len(block_ids) == len(set(block_ids)), f"duplicate block ids: {block_ids}"
+
+    for text_object in (t for b in message.blocks for t in walk_text_objects(b)):
+        assert text_object["text"], "empty text object"
+
+    for text in mrkdwn_texts(message):
+        leftover = _OWN_MARKUP.sub("", text)
+        assert _ANY_MARKUP.search(leftover) is None, f"live markup in {leftover[:200]!r}"
+        for mention in ("<!channel>", "<!here>", "<!everyone>"):
+            assert mention not in text
+
+
+def assert_no_formatting_from(user_text: str, message: Message) -> None:
+    """No formatting run of `user_text` (e.g. `*bold*`) appears unneutralised in mrkdwn."""
+    runs = [m.group(0) for m in re.finditer(r"([*_~`])[^*_~`\s]+\1", user_text)]
+    for text in mrkdwn_texts(message):
+        for run in runs:
+            assert run not in text, f"{run!r} would format in {text[:200]!r}"
+
+
+def make_contact(
+    name: str = "Jane Doe",
+    *,
+    contact_id: str = "20090816141725963238000000",
+    email: str | None = "jane@example.org",
+    phone: str | None = "303-555-0142",
+) -> Contact:
+    return Contact(id=contact_id, display_name=name, email=email, phone=phone)
+
+
+def make_summary(
+    viewed: int = 143,
+    shared: int = 12,
+    sent: int = 10,
+    opened: int = 8,
+    sub_sent: int = 30,
+    sub_opened: int = 9,
+) -> ActivitySummary:
+    return ActivitySummary(
+        manual_emails_sent=sent,
+        manual_emails_opened=opened,
+        subscription_emails_sent=sub_sent,
+        subscription_emails_opened=sub_opened,
+        listings_viewed=viewed,
+        listings_shared=shared,
+    )
+
+
+def make_card(
+    contact: Contact | None = None,
+    summary: ActivitySummary | None = None,
+    *,
+    delta: ActivitySummary | None = None,
+    baseline_day: dt.date | None = YESTERDAY,
+    looked_up_at: dt.datetime = NOW,
+) -> ContactCard:
+    return ContactCard(
+        contact=contact or make_contact(),
+        summary=summary or make_summary(),
+        looked_up_at=looked_up_at,
+        baseline_day=baseline_day if delta is not None else None,
+        delta=delta,
+    )
+
+
+def make_listing(n: int = 1, **overrides: Any) -> Listing:
+    values: dict[str, Any] = {
+        "id": f"L{n}",
+        "mls_number": f"24-{1186 + n}",
+        "status": "Active",
+        "price": 450_000 + 1000 * n,
+        "street": f"{1233 + n} W Maple Ave",
+        "city": "Denver",
+        "state": "CO",
+        "postal_code": "80202",
+        "beds": 3,
+        "baths": 2.5,
+        "area": 1850,
+        "photo_url": f"https://photos.example/{n}.jpg",
+    }
+    values.update(overrides)
+    return Listing(**values)
+
+
+def make_view(
+    listings: tuple[Listing, ...] | None = None,
+    *,
+    kind: str = "viewed",
+    page: int = 2,
+    total_pages: int = 15,
+    total_rows: int = 143,
+    name: str = "Jane Doe",
+    contact_id: str = "20090816141725963238000000",
+) -> ListingPage:
+    items = listings if listings is not None else tuple(make_listing(i) for i in range(1, 11))
+    return ListingPage(
+        contact_id=contact_id,
+        contact_name=name,
+        kind=kind,  # type: ignore[arg-type]
+        page=Page(
+            items=items,
+            current_page=page,
+            page_size=10,
+            total_rows=total_rows,
+            total_pages=total_pages,
+        ),
+    )

@@ -1,0 +1,214 @@
+"""Pages of viewed/shared listings: carousel and sections layouts, paging buttons."""
+
+from __future__ import annotations
+
+import pytest
+
+from blocks import ListingsCursor, decode_contact_id, decode_cursor, listing_page
+from tests.blocks.conftest import (
+    HOSTILE_NAMES,
+    assert_no_formatting_from,
+    assert_valid_message,
+    block_types,
+    buttons,
+    make_listing,
+    make_view,
+)
+
+CONTACT_ID = "20090816141725963238000000"
+LAYOUTS = ["carousel", "sections"]
+KINDS = ["viewed", "shared"]
+
+
+def nav(message) -> dict[str, str]:
+    return {b["action_id"]: b["value"] for b in buttons(message)}
+
+
+def test_typical_carousel_page() -> None:
+    message = listing_page(make_view())
+    assert_valid_message(message)
+    assert block_types(message) == ["header", "context", "carousel", "actions"]
+    assert message.blocks[0]["text"]["text"] == "Listings Jane Doe viewed"
+    assert message.blocks[1]["elements"][0]["text"] == "Page 2 of 15 · 143 listings"
+    cards = message.blocks[2]["elements"]
+    assert len(cards) == 10
+    first = cards[0]
+    assert first["title"]["text"] == "$451,000"
+    assert first["subtitle"]["text"] == "1234 W Maple Ave, Denver, CO 80202"
+    assert first["body"]["text"] == "3 bd · 2.5 ba · 1,850 sq ft · Active · MLS #24-1187"
+    assert first["hero_image"] == {
+        "type": "image",
+        "image_url": "https://photos.example/1.jpg",
+        "alt_text": "Photo of 1234 W Maple Ave, Denver, CO 80202",
+    }
+    assert message.text.startswith(
+        "Listings Jane Doe viewed, page 2 of 15: $451,000 1234 W Maple Ave, Denver, CO 80202; "
+    )
+
+
+def test_typical_sections_page() -> None:
+    message = listing_page(make_view(), layout="sections")
+    assert_valid_message(message)
+    assert block_types(message) == ["header", "context"] + ["section"] * 10 + ["actions"]
+    first = message.blocks[2]
+    assert first["text"]["text"] == (
+        "*$451,000*\n1234 W Maple Ave, Denver, CO 80202\n3 bd · 2.5 ba · 1,850 sq ft\n"
+        "Active · MLS #24-1187"
+    )
+    assert first["accessory"]["type"] == "image"
+    assert first["accessory"]["alt_text"] == "Photo of 1234 W Maple Ave, Denver, CO 80202"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("page", "total_pages", "expected"),
+    [
+        (1, 15, ["listings_page:next", "open_card:back"]),
+        (2, 15, ["listings_page:prev", "listings_page:next", "open_card:back"]),
+        (15, 15, ["listings_page:prev", "open_card:back"]),
+        (1, 1, ["open_card:back"]),
+    ],
+)
+def test_paging_buttons(
+    layout: str, kind: str, page: int, total_pages: int, expected: list[str]
+) -> None:
+    message = listing_page(
+        make_view(kind=kind, page=page, total_pages=total_pages),
+        layout=layout,  # type: ignore[arg-type]
+    )
+    assert_valid_message(message)
+    values = nav(message)
+    assert list(values) == expected
+    if "listings_page:prev" in values:
+        assert decode_cursor(values["listings_page:prev"]) == ListingsCursor(
+            kind,
+            CONTACT_ID,
+            page - 1,  # type: ignore[arg-type]
+        )
+    if "listings_page:next" in values:
+        assert decode_cursor(values["listings_page:next"]) == ListingsCursor(
+            kind,
+            CONTACT_ID,
+            page + 1,  # type: ignore[arg-type]
+        )
+    assert decode_contact_id(values["open_card:back"]) == CONTACT_ID
+    title = "Listings Jane Doe viewed" if kind == "viewed" else "Listings shared with Jane Doe"
+    assert message.blocks[0]["text"]["text"] == title
+    assert f"page {page} of {total_pages}" in message.text
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    ("kind", "line"),
+    [
+        ("viewed", "Jane Doe hasn't viewed any listings yet."),
+        ("shared", "No listings have been shared with Jane Doe yet."),
+    ],
+)
+def test_empty_list(layout: str, kind: str, line: str) -> None:
+    view = make_view((), kind=kind, page=1, total_pages=0, total_rows=0)
+    message = listing_page(view, layout=layout)  # type: ignore[arg-type]
+    assert_valid_message(message)
+    assert block_types(message) == ["header", "section", "actions"]
+    assert message.blocks[1]["text"]["text"] == line
+    assert list(nav(message)) == ["open_card:back"]
+    assert message.text == line
+
+
+def test_empty_page_past_the_end_offers_the_first_page() -> None:
+    message = listing_page(make_view((), page=16, total_pages=15))
+    assert_valid_message(message)
+    assert list(nav(message)) == ["listings_page:first", "open_card:back"]
+    assert decode_cursor(nav(message)["listings_page:first"]).page == 1
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_single_listing_page(layout: str) -> None:
+    message = listing_page(
+        make_view((make_listing(),), page=1, total_pages=1, total_rows=1),
+        layout=layout,  # type: ignore[arg-type]
+    )
+    assert_valid_message(message)
+    assert message.blocks[1]["elements"][0]["text"] == "Page 1 of 1 · 1 listing"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_missing_photo_price_address_and_facts(layout: str) -> None:
+    bare = make_listing(
+        photo_url=None,
+        price=None,
+        street=None,
+        city=None,
+        state=None,
+        postal_code=None,
+        mls_number=None,
+        status=None,
+        beds=None,
+        baths=None,
+        area=None,
+    )
+    message = listing_page(make_view((bare,)), layout=layout)  # type: ignore[arg-type]
+    assert_valid_message(message)
+    assert "image" not in str(message.blocks)
+    if layout == "carousel":
+        card = message.blocks[2]["elements"][0]
+        assert card["title"]["text"] == "Price n/a"
+        assert card["subtitle"]["text"] == "Address not available"
+        assert "body" not in card and "hero_image" not in card
+    else:
+        assert message.blocks[2]["text"]["text"] == "*Price n/a*\nAddress not available"
+        assert "accessory" not in message.blocks[2]
+
+
+def test_partial_facts_are_omitted() -> None:
+    listing = make_listing(beds=None, area=None, status=None)
+    message = listing_page(make_view((listing,)))
+    assert message.blocks[2]["elements"][0]["body"]["text"] == "2.5 ba · MLS #24-1187"
+
+
+def test_unusable_photo_urls_are_dropped() -> None:
+    listings = (
+        make_listing(1, photo_url="https://photos.example/" + "x" * 3000),
+        make_listing(2, photo_url="javascript:alert(1)"),
+    )
+    message = listing_page(make_view(listings))
+    assert_valid_message(message)
+    assert all("hero_image" not in c for c in message.blocks[2]["elements"])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("text", HOSTILE_NAMES)
+def test_hostile_addresses_statuses_and_names(layout: str, text: str) -> None:
+    listing = make_listing(street=text, city=text, status=text, mls_number=text)
+    message = listing_page(make_view((listing,) * 10, name=text), layout=layout)  # type: ignore[arg-type]
+    assert_valid_message(message)
+    assert_no_formatting_from(text, message)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_oversized_page_stays_within_slack_limits(layout: str) -> None:
+    listings = tuple(make_listing(i) for i in range(1, 61))
+    message = listing_page(make_view(listings), layout=layout)  # type: ignore[arg-type]
+    assert_valid_message(message)
+    assert "Showing the first 40 of 60 on this page." in str(message.blocks)
+
+
+def test_block_ids_change_with_the_page() -> None:
+    page_2 = listing_page(make_view(page=2))
+    page_3 = listing_page(make_view(page=3))
+    ids_2 = {b["block_id"] for b in page_2.blocks}
+    ids_3 = {b["block_id"] for b in page_3.blocks}
+    assert ids_2.isdisjoint(ids_3)
+    assert any(".p2." in i for i in ids_2)
+
+
+def test_contact_id_unfit_for_a_button_gives_no_buttons() -> None:
+    message = listing_page(make_view(contact_id="bad id"))
+    assert_valid_message(message)
+    assert buttons(message) == []
+
+
+def test_unknown_layout_is_refused() -> None:
+    with pytest.raises(ValueError):
+        listing_page(make_view(), layout="grid")  # type: ignore[arg-type]

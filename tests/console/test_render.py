@@ -1,0 +1,256 @@
+"""Block Kit rendered for the terminal: text, layout markers and numbered buttons."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from activity.models import Candidates
+from blocks import contact_card, contact_picker, help_message, listing_page, problem
+from console import ConsoleButton, RenderedMessage, mrkdwn_text, render_message
+from spark.models import ActivitySummary
+from tests.blocks.conftest import make_card, make_contact, make_listing, make_view
+
+
+def show(rendered: RenderedMessage) -> str:
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    for renderable in rendered.renderables:
+        console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def lines(rendered: RenderedMessage) -> list[str]:
+    return [line.rstrip() for line in show(rendered).splitlines()]
+
+
+def test_contact_card() -> None:
+    message = contact_card(make_card(delta=ActivitySummary(listings_viewed=6)))
+    rendered = render_message(message.text, message.blocks)
+    out = lines(rendered)
+    assert out[0] == "Jane Doe"
+    assert out[1].split() == ["Listings", "viewed", "Listings", "shared"]
+    assert out[2].split() == ["143", "(+6)", "12"]
+    assert "Since yesterday: +6 viewed" in out
+    assert "jane@example.org · 303-555-0142" in out
+    assert out[-1] == "[1] Viewed (143)  [2] Shared (12)  [3] Share in channel  [4] Refresh"
+    assert rendered.buttons[0] == ConsoleButton(
+        number=1,
+        label="Viewed (143)",
+        action_id="listings_page:viewed",
+        value="v1|viewed|20090816141725963238000000|1",
+        block_id=message.blocks[-1]["block_id"],
+    )
+    assert [b.action_id for b in rendered.buttons] == [
+        "listings_page:viewed",
+        "listings_page:shared",
+        "share_card",
+        "refresh_card",
+    ]
+
+
+def test_first_number_continues_the_numbering() -> None:
+    message = contact_card(make_card())
+    rendered = render_message(message.text, message.blocks, first_number=5)
+    assert [b.number for b in rendered.buttons] == [5, 6, 7, 8]
+    assert "[5] Viewed (143)" in show(rendered)
+
+
+def test_shared_card_mentions_and_dates() -> None:
+    message = contact_card(make_card(), shared_by="U0123ABC")
+    rendered = render_message(message.text, message.blocks)
+    assert "Shared by @U0123ABC · data as of 2026-11-24 09:30 UTC" in lines(rendered)
+    assert rendered.buttons == []
+
+
+def test_hostile_names_come_out_literally() -> None:
+    name = "*Jane* _x_ <!channel> & ~y~"
+    contact = make_contact(name, contact_id="C1")
+    message = contact_picker(Candidates("x", (contact, make_contact(contact_id="C2")), 2))
+    out = show(render_message(message.text, message.blocks))
+    assert name in out
+    assert "\u200b" not in out
+    assert "&amp;" not in out and "&lt;" not in out
+
+
+def test_carousel_cards_are_panels() -> None:
+    listings = (make_listing(1), make_listing(2, photo_url=None))
+    message = listing_page(make_view(listings))
+    rendered = render_message(message.text, message.blocks)
+    out = show(rendered)
+    assert "Listings Jane Doe viewed" in out
+    assert "Page 2 of 15 · 143 listings" in out
+    assert out.count("[photo]") == 1
+    assert out.count("╭") == 2
+    assert "│ $451,000" in out
+    assert "│ 1234 W Maple Ave, Denver, CO 80202" in out
+    assert "│ 3 bd · 2.5 ba · 1,850 sq ft · Active · MLS #24-1187" in out
+    assert lines(rendered)[-1] == "[1] ◀ Prev  [2] Next ▶  [3] Back to card"
+    assert [b.action_id for b in rendered.buttons] == [
+        "listings_page:prev",
+        "listings_page:next",
+        "open_card:back",
+    ]
+
+
+def test_sections_layout_with_photo_markers() -> None:
+    message = listing_page(make_view((make_listing(1),), page=1, total_pages=1), layout="sections")
+    out = lines(render_message(message.text, message.blocks))
+    assert out[2:7] == [
+        "[photo]",
+        "$451,000",
+        "1234 W Maple Ave, Denver, CO 80202",
+        "3 bd · 2.5 ba · 1,850 sq ft",
+        "Active · MLS #24-1187",
+    ]
+
+
+def test_picker_accessory_buttons_are_numbered_in_reading_order() -> None:
+    contacts = tuple(make_contact(f"Jane {i}", contact_id=f"C{i}") for i in range(1, 4))
+    message = contact_picker(Candidates("jane", contacts, 3))
+    rendered = render_message(message.text, message.blocks)
+    assert [(b.number, b.value) for b in rendered.buttons] == [(1, "C1"), (2, "C2"), (3, "C3")]
+    out = lines(rendered)
+    assert out[1:4] == ["Jane 1", "jane@example.org · 303-555-0142", "[1] Choose"]
+
+
+def test_help_and_problem_render_code_without_backticks() -> None:
+    message = help_message([("/activity <contact>", "look up a contact")])
+    assert "/activity <contact> — look up a contact" in lines(
+        render_message(message.text, message.blocks)
+    )
+    message = problem("Oops", "Detail", "Run `/activity help`.")
+    assert lines(render_message(message.text, message.blocks)) == [
+        "Oops",
+        "Detail",
+        "Run /activity help.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "plain", "styled"),
+    [
+        ("*bold* and _it_", "bold and it", {"bold": "bold", "it": "italic"}),
+        ("~gone~ `code`", "gone code", {"gone": "strike", "code": "bold cyan"}),
+        ("`*not bold*`", "*not bold*", {"*not bold*": "bold cyan"}),
+        ("*_both_*", "both", {"both": "bold italic"}),
+        ("*\u200bnot*\u200b _\u200bnot_\u200b", "*not* _not_", {}),
+        ("a_b_c 2*3*4", "a_b_c 2*3*4", {}),
+        ("&lt;b&gt; &amp;amp;", "<b> &amp;", {}),
+        (
+            "hi <@U123> in <#C1|general>",
+            "hi @U123 in #general",
+            {"@U123": "bold", "#general": "bold"},
+        ),
+        ("<!here> <!date^1^{date}|Nov 24>", "@here Nov 24", {"@here": "bold"}),
+        (
+            "<https://x.example|the site> <https://y.example>",
+            "the site https://y.example",
+            {"the site": "underline", "https://y.example": "underline"},
+        ),
+    ],
+)
+def test_mrkdwn(source: str, plain: str, styled: dict[str, str]) -> None:
+    text = mrkdwn_text(source)
+    assert text.plain == plain
+    assert {text.plain[s.start : s.end]: str(s.style) for s in text.spans} == styled
+
+
+def test_text_only_message() -> None:
+    rendered = render_message("Just *text*", [])
+    assert lines(rendered) == ["Just text"]
+    assert rendered.buttons == []
+
+
+def test_unknown_and_odd_blocks_never_crash() -> None:
+    blocks = [
+        {
+            "type": "rich_text",
+            "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": "rich words"}]}
+            ],
+        },
+        {"type": "mystery"},
+        {"no": "type"},
+        "not a block",
+        {"type": "section"},
+        {"type": "section", "text": None, "fields": "nope", "accessory": 7},
+        {"type": "actions", "elements": [{"type": "static_select"}, None, {"type": "button"}]},
+        {"type": "context", "elements": [{"type": "image", "image_url": "x", "alt_text": "y"}]},
+        {"type": "divider"},
+        {"type": "image", "image_url": "https://x", "alt_text": "a chart"},
+        {"type": "carousel", "elements": [None, {"type": "card"}]},
+    ]
+    rendered = render_message("fallback", blocks)  # type: ignore[arg-type]
+    out = show(rendered)
+    assert "rich words" in out
+    assert "[image: a chart]" in out
+    assert "─" * 10 in out
+    assert [(b.number, b.label, b.action_id) for b in rendered.buttons] == [(1, "(button)", None)]
+
+
+TYPES = st.sampled_from(
+    [
+        "header",
+        "section",
+        "context",
+        "actions",
+        "divider",
+        "image",
+        "card",
+        "carousel",
+        "button",
+        "plain_text",
+        "mrkdwn",
+        "rich_text",
+        "mystery",
+    ]
+)
+KEYS = st.sampled_from(
+    [
+        "text",
+        "elements",
+        "fields",
+        "accessory",
+        "block_id",
+        "hero_image",
+        "title",
+        "body",
+        "actions",
+        "action_id",
+        "value",
+        "alt_text",
+    ]
+)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | TYPES,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.builds(
+            lambda kind, rest: {"type": kind, **rest},
+            TYPES,
+            st.dictionaries(KEYS, inner, max_size=4),
+        )
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(JSON, max_size=5))
+def test_arbitrary_json_never_crashes(blocks: list[object]) -> None:
+    rendered = render_message("fallback", blocks)  # type: ignore[arg-type]
+    show(rendered)
+    assert [b.number for b in rendered.buttons] == list(range(1, len(rendered.buttons) + 1))
+
+
+def test_terminal_escape_sequences_are_stripped() -> None:
+    contact = make_contact("Jane\x1b[2J\x1b]0;pwned\x07 Doe", contact_id="C1")
+    message = contact_picker(Candidates("x\x1b[31m", (contact, make_contact(contact_id="C2")), 2))
+    blocks = [*message.blocks, {"type": "header", "text": {"type": "plain_text", "text": "\x1bX"}}]
+    out = show(render_message(message.text, blocks))
+    assert "\x1b" not in out and "\x07" not in out
+    assert "Jane[2J]0;pwned Doe" in out
