@@ -1,25 +1,47 @@
 """Activity bot entry point: wiring only.
 
-    python bot.py [serve]          run the Slack app (Socket Mode if SLACK_APP_TOKEN, else HTTP)
-    python bot.py console [--demo] a local shell that answers like the bot (--demo: in-process sandbox)
-    python bot.py sandbox [--port N]   run the Spark sandbox alone
-    python bot.py digest --now     post every digest that is due now, then exit
+    python bot.py [serve]            run the Slack app (Socket Mode if SLACK_APP_TOKEN, else HTTP)
+    python bot.py console [--demo]   a local shell that answers like the bot (--demo: in-process sandbox)
+    python bot.py sandbox [--port N] run the Spark sandbox alone
+    python bot.py digest --now       post every digest that is due now, then exit
 
-Loads `.env`, reads settings, opens the database, builds the HTTP and Spark clients, and hands
-them to the chosen mode. Business logic lives in the packages, never here.
+Loads `.env`, reads settings, opens the database, builds the HTTP, Spark and Slack clients and
+the `AsyncApp`, registers the handlers and runs the chosen mode. Business logic lives in the
+packages, never here.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 
+import aiohttp
+import httpx
+from aiohttp import web
 from dotenv import load_dotenv
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
 
+import handlers
+from activity.services import Services, utc_now
 from settings import Settings, SettingsError, load_settings
+from spark import SparkClient
+from storage import TokenCipher, load_or_create_key, open_database
+
+log = logging.getLogger("activity_bot")
 
 
 def configure_logging(settings: Settings) -> None:
@@ -27,8 +49,159 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs full request URLs at INFO; keep them out of normal logs.
+    # httpx and aiohttp log request URLs; keep them out of normal logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings, *, clock: Callable = utc_now
+) -> AsyncIterator[Services]:
+    """The shared services: database, cipher, one keep-alive HTTP client, the Spark client."""
+    db = open_database(settings.database_path)
+    cipher = TokenCipher(load_or_create_key(settings.data_dir, settings.token_encryption_key))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    async with httpx.AsyncClient(limits=limits) as http:
+        spark = SparkClient(
+            http, base_url=settings.spark_api_url, user_agent=settings.spark_user_agent
+        )
+        try:
+            yield Services(
+                settings=settings,
+                db=db,
+                cipher=cipher,
+                spark=spark,
+                clock=clock,
+                listing_layout=settings.listing_layout,
+            )
+        finally:
+            db.close()
+
+
+def slack_client(
+    settings: Settings, session: aiohttp.ClientSession, *, token: str | None = None
+) -> AsyncWebClient:
+    """A Web API client on the shared session, retrying rate limits and server errors."""
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+async def slack_identity(client: AsyncWebClient) -> AuthorizeResult:
+    """Ask Slack once, at start-up, who the bot is, so no request waits on `auth.test`."""
+    assert client.token, "slack_identity needs a client with the bot token"
+    auth = await client.auth_test()
+    return AuthorizeResult(
+        enterprise_id=auth.get("enterprise_id"),
+        team_id=auth.get("team_id"),
+        bot_user_id=auth.get("user_id"),
+        bot_id=auth.get("bot_id"),
+        bot_token=client.token,
+    )
+
+
+def create_app(services: Services, client: AsyncWebClient, identity: AuthorizeResult) -> AsyncApp:
+    async def authorize() -> AuthorizeResult:
+        return identity
+
+    app = AsyncApp(
+        client=client,
+        signing_secret=services.settings.slack_signing_secret or "",
+        authorize=authorize,
+        process_before_response=False,
+    )
+    handlers.register(app, services)
+    return app
+
+
+def http_app(app: AsyncApp | None) -> web.Application:
+    """Slack's endpoint (HTTP mode only) and the health check."""
+
+    async def slack_events(request: web.Request) -> web.Response:
+        assert app is not None
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app.router.add_get("/healthz", healthz)
+    if app is not None:
+        web_app.router.add_post("/slack/events", slack_events)
+    return web_app
+
+
+@dataclass
+class RunningBot:
+    """A bot serving HTTP; what `serve` runs and what end-to-end tests start in-process."""
+
+    services: Services
+    app: AsyncApp
+    runner: web.AppRunner
+    session: aiohttp.ClientSession
+    url: str
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        await self.session.close()
+
+
+async def start_http(
+    services: Services, *, host: str, port: int, socket_mode: bool = False
+) -> RunningBot:
+    settings = services.settings
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    try:
+        identity = await slack_identity(
+            slack_client(settings, session, token=settings.slack_bot_token)
+        )
+        # The app's client carries no token: each request gets one from `identity`.
+        app = create_app(services, slack_client(settings, session), identity)
+        runner = web.AppRunner(http_app(None if socket_mode else app), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await session.close()
+        raise
+    bound = runner.addresses[0]
+    return RunningBot(services, app, runner, session, f"http://{bound[0]}:{bound[1]}")
+
+
+async def serve(settings: Settings) -> int:
+    settings.require_slack()
+    async with open_services(settings) as services:
+        bot = await start_http(
+            services, host=settings.host, port=settings.port, socket_mode=settings.socket_mode
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        socket_handler = None
+        try:
+            if settings.socket_mode:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                socket_handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
+                await socket_handler.connect_async()
+                log.info("Connected to Slack in Socket Mode; health check on %s/healthz", bot.url)
+            else:
+                log.info("Serving Slack at %s/slack/events", bot.url)
+            await stop.wait()
+        finally:
+            if socket_handler is not None:
+                await socket_handler.close_async()
+            await bot.stop()
+    return 0
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -62,13 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             run(host=args.host, port=args.port, latency_ms=args.latency_ms)
             return 0
         if args.command == "console":
-            from handlers.console import run_console
+            from console.repl import run_console
 
             return asyncio.run(run_console(settings, demo=args.demo))
+        if args.command == "serve":
+            return asyncio.run(serve(settings))
         settings.require_slack()
-        print(
-            f"bot.py {args.command}: arrives with the /activity lookup (issue 3)", file=sys.stderr
-        )
+        print("bot.py digest: digests are not available yet", file=sys.stderr)
         return 2
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)

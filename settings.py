@@ -47,6 +47,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     log_level: str = "INFO"
+    listing_layout: str = "carousel"
 
     @property
     def socket_mode(self) -> bool:
@@ -96,6 +97,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {log_level!r}"
         )
+    listing_layout = (_get(env, "LISTING_LAYOUT") or "carousel").lower()
+    if listing_layout not in {"carousel", "sections"}:
+        raise SettingsError(f"LISTING_LAYOUT must be carousel or sections, not {listing_layout!r}")
     slack_api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
@@ -116,4 +120,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host=_get(env, "HOST") or "0.0.0.0",
         port=port,
         log_level=log_level,
+        listing_layout=listing_layout,
     )

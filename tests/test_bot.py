@@ -47,11 +47,16 @@ def test_sandbox_command_serves_spark_over_http(tmp_path):
         proc.wait(timeout=10)
 
 
-def test_piped_demo_console_answers_and_exits_at_end_of_input(tmp_path):
+def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "console", "--demo"], cwd=tmp_path,
-                          input="/activity jane doe\n\nnobody-by-this-name-zz\n", capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+                          input="/activity janet doe\n1\n\n@bot nobody-by-this-name-zz\n", capture_output=True,
+                          text=True, timeout=90, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "Jane Doerr" in done.stdout
-    assert "No contact matches" in done.stdout
+    out = done.stdout
+    card_at = out.index("Janet Doe")
+    assert "Listings viewed" in out[card_at:]
+    assert "[1] Viewed" in out
+    assert out.index("Page 1 of") > card_at  # button 1 opened the carousel
+    assert "No contact matches" in out  # the mention answered too
     assert "Traceback" not in done.stderr
+    assert (tmp_path / "data" / "activity.db").exists()  # SQLite in data/ by default

@@ -1,0 +1,191 @@
+"""Resolve what an agent typed to a contact, and assemble the contact card.
+
+Cold lookup: one contact search, then (concurrently) the activity summary plus the first page
+of viewed and shared listings, which warm the page cache so the carousel opens instantly.
+Warm lookup (the same query recently, by the same agent): the cached contact id skips the
+search, so the card needs one round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+from activity.contacts import get_contact, remember_contact
+from activity.listings import page_key, prefetch_page
+from activity.models import LIST_KINDS, Candidates, ContactCard, NoMatch, Resolution, summary_delta
+from activity.services import Services
+from spark import ActivitySummary, Contact, NotFound, classify
+from spark.client import RetryCallback
+from spark.ratelimit import token_key
+from storage import (
+    Counters,
+    cache_contact_query,
+    cached_contact_id,
+    forget_contact_cache,
+    latest_snapshot_before,
+    record_lookup,
+    record_snapshot,
+)
+
+MAX_CANDIDATES = 25
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form for ranking ("José" ranks as "jose")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
+def rank_contacts(query: str, contacts: Sequence[Contact]) -> list[Contact]:
+    """Best first: exact name, then name prefix, then the rest; ties by name, then id."""
+    wanted = _fold(query)
+
+    def score(contact: Contact) -> tuple[int, str, str]:
+        names = [_fold(contact.display_name)]
+        if contact.given_name or contact.family_name:
+            names.append(_fold(f"{contact.given_name or ''} {contact.family_name or ''}"))
+        if contact.email:
+            names.append(_fold(contact.email))
+        if any(name == wanted for name in names):
+            rank = 0
+        elif any(name.startswith(wanted) for name in names):
+            rank = 1
+        else:
+            rank = 2
+        return rank, _fold(contact.display_name), contact.id
+
+    unique = {c.id: c for c in contacts}
+    return sorted(unique.values(), key=score)
+
+
+def _counters(summary: ActivitySummary) -> Counters:
+    return Counters(**{f.name: getattr(summary, f.name) for f in fields(ActivitySummary)})
+
+
+def _summary(counters: Counters) -> ActivitySummary:
+    return ActivitySummary(**{f.name: getattr(counters, f.name) for f in fields(ActivitySummary)})
+
+
+@dataclass(frozen=True)
+class Match:
+    """Exactly one contact: known in full after a search, or only by id from the query cache."""
+
+    contact_id: str
+    contact: Contact | None = None
+
+
+async def find(
+    services: Services,
+    *,
+    token: str,
+    team_id: str,
+    user_id: str,
+    text: str,
+    on_retry: RetryCallback | None = None,
+) -> Match | Candidates | NoMatch:
+    """Turn typed text into one contact, several (ranked) or none, without fetching activity."""
+    query = classify(text)  # InvalidQuery propagates: the caller explains it
+    now = services.clock()
+    cached = cached_contact_id(services.db, team_id, user_id, text, now)
+    if cached is not None:
+        return Match(cached)
+    page = await services.spark.search_contacts(
+        token, query, limit=MAX_CANDIDATES, on_retry=on_retry
+    )
+    ranked = rank_contacts(text, page.items)
+    for contact in ranked:
+        remember_contact(services, token, contact)
+    if not ranked:
+        return NoMatch(text)
+    if len(ranked) == 1:
+        cache_contact_query(
+            services.db, team_id=team_id, user_id=user_id, query=text,
+            contact_id=ranked[0].id, now=now,
+        )  # fmt: skip
+        return Match(ranked[0].id, ranked[0])
+    return Candidates(text, tuple(ranked[:MAX_CANDIDATES]), max(page.total_rows, len(ranked)))
+
+
+async def resolve(
+    services: Services,
+    *,
+    token: str,
+    team_id: str,
+    user_id: str,
+    text: str,
+    on_retry: RetryCallback | None = None,
+) -> Resolution:
+    """Turn typed text into a card (one match), a picker (several) or a no-match."""
+    found = await find(
+        services, token=token, team_id=team_id, user_id=user_id, text=text, on_retry=on_retry
+    )
+    if not isinstance(found, Match):
+        return found
+    try:
+        return await contact_card(
+            services, token=token, team_id=team_id, user_id=user_id, contact_id=found.contact_id,
+            contact=found.contact, query=text, on_retry=on_retry,
+        )  # fmt: skip
+    except NotFound:
+        if found.contact is not None:
+            raise
+        # The cached id is gone (deleted contact, or no longer this agent's): search afresh.
+        forget_contact_cache(services.db, team_id, user_id)
+        return await resolve(
+            services, token=token, team_id=team_id, user_id=user_id, text=text, on_retry=on_retry
+        )
+
+
+async def contact_card(
+    services: Services,
+    *,
+    token: str,
+    team_id: str,
+    user_id: str,
+    contact_id: str | None = None,
+    contact: Contact | None = None,
+    query: str | None = None,
+    on_retry: RetryCallback | None = None,
+) -> ContactCard:
+    """Fetch what the card shows, record today's snapshot and the lookup, and compute deltas."""
+    if contact is None and contact_id is None:
+        raise ValueError("contact_card needs a contact or a contact_id")
+    contact_id = contact.id if contact is not None else contact_id
+    assert contact_id is not None
+    for kind in LIST_KINDS:  # warm the carousel while the card is being built
+        prefetch_page(services, token=token, contact_id=contact_id, kind=kind, page=1)
+    summary_task = services.spark.activity_summary(token, contact_id, on_retry=on_retry)
+    if contact is None:
+        contact, summary = await asyncio.gather(
+            get_contact(services, token, contact_id, on_retry), summary_task
+        )
+    else:
+        summary = await summary_task
+    now = services.clock()
+    today = now.date()
+    baseline = latest_snapshot_before(services.db, contact.id, today)
+    record_snapshot(
+        services.db, contact_id=contact.id, day=today, counters=_counters(summary), now=now
+    )
+    record_lookup(
+        services.db, team_id=team_id, user_id=user_id, contact_id=contact.id,
+        display_name=contact.display_name, query=query or contact.display_name, now=now,
+    )  # fmt: skip
+    baseline_day, delta = None, None
+    if baseline is not None:
+        baseline_day, counters = baseline
+        delta = summary_delta(summary, _summary(counters))
+    return ContactCard(
+        contact=contact, summary=summary, looked_up_at=now, baseline_day=baseline_day, delta=delta
+    )
+
+
+def cached_page_count(services: Services, token: str, contact_id: str) -> int:
+    """How many first pages of this contact's lists are already cached (for tests and bench)."""
+    key = token_key(token)
+    return sum(
+        services.pages.peek(page_key(key, contact_id, kind, 1)) is not None for kind in LIST_KINDS
+    )

@@ -1,0 +1,34 @@
+"""The services the core and the handlers share, built once by `bot.py` and injected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlite_utils import Database
+
+from activity.cache import AsyncCache
+from settings import Settings
+from spark import Contact, Listing, Page, SparkClient
+from storage import TokenCipher
+
+LISTING_PAGE_SIZE = 10  # a carousel holds at most 10 cards
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    cipher: TokenCipher
+    spark: SparkClient
+    clock: Callable[[], dt.datetime] = utc_now
+    listing_layout: Literal["carousel", "sections"] = "carousel"
+    page_size: int = LISTING_PAGE_SIZE
+    pages: AsyncCache[Page[Listing]] = field(default_factory=lambda: AsyncCache(ttl=300))
+    contacts: AsyncCache[Contact] = field(default_factory=lambda: AsyncCache(ttl=600))

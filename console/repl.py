@@ -1,0 +1,161 @@
+"""`python bot.py console [--demo]`: talk to the real bot from a terminal, like Hubot's shell.
+
+The console starts the bot exactly as `serve` does (HTTP mode, same handlers and blocks) next to
+a stand-in Slack on 127.0.0.1, then turns each line you type into the signed request Slack
+would send: `/activity jane` → a slash command, `@bot jane` → an app mention, a number → a
+click on that button of the last reply. Whatever the bot posts back (to the response URL or
+the Web API) is rendered in the terminal. Piped stdin works: replies are printed and the
+console exits at end of input. `--demo` also starts the Spark sandbox in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+import sys
+import time
+from contextlib import AsyncExitStack
+from typing import TextIO
+
+import httpx
+from rich.console import Console
+
+from bot import open_services, start_http
+from console.render import ConsoleButton, render_message
+from settings import Settings
+from slack_standin import Received, SlackSender, SlackStandin
+
+CONSOLE_USER = "U0CONSOLE"
+CONSOLE_CHANNEL = "C0CONSOLE"
+FIRST_REPLY_TIMEOUT_S = 45.0  # Spark may rate-limit us for a while; the bot says so first
+QUIET_S = 0.3
+MENTION_PREFIXES = ("@bot", "@activity")
+
+
+def _is_reply(record: Received) -> bool:
+    return record.kind == "response" or record.method in ("chat.postEphemeral", "chat.postMessage")
+
+
+class ConsoleSession:
+    def __init__(self, sender: SlackSender, slack: SlackStandin, out: Console) -> None:
+        self.sender = sender
+        self.slack = slack
+        self.out = out
+        self.buttons: list[ConsoleButton] = []
+
+    async def handle(self, line: str) -> None:
+        text = line.strip()
+        if not text:
+            return
+        seen = len(self.slack.received)
+        if text.isdigit() and self.buttons:
+            number = int(text)
+            chosen = next((b for b in self.buttons if b.number == number), None)
+            if chosen is None or chosen.action_id is None:
+                self.out.print(f"There is no button {number}; choose 1 to {len(self.buttons)}.")
+                return
+            await self.sender.action(
+                chosen.action_id, chosen.value or "", block_id=chosen.block_id or "b1"
+            )
+        elif text.lower().startswith(MENTION_PREFIXES):
+            rest = text.split(" ", 1)[1] if " " in text else ""
+            event = {"type": "app_mention", "user": CONSOLE_USER, "channel": CONSOLE_CHANNEL,
+                     "text": f"<@{self.sender.bot_user_id}> {rest}", "ts": _ts()}  # fmt: skip
+            await self.sender.event(event)
+        else:
+            command = text[len("/activity") :] if text.lower().startswith("/activity") else text
+            await self.sender.command(command.strip())
+        await self._show_replies(seen)
+
+    async def _show_replies(self, seen: int) -> None:
+        try:
+            await self.slack.wait_for(lambda r: _is_reply(r) and self._index(r) >= seen,
+                                      timeout=FIRST_REPLY_TIMEOUT_S)  # fmt: skip
+        except TimeoutError:
+            self.out.print("[dim](no reply)[/dim]")
+            return
+        shown = seen
+        while True:
+            replies = [r for r in self.slack.received[shown:] if _is_reply(r)]
+            shown = len(self.slack.received)
+            for reply in replies:
+                self._render(reply)
+            waiting_on_retry = bool(replies) and "retrying" in (replies[-1].body.get("text") or "")
+            try:
+                await self.slack.wait_for(
+                    lambda r, after=shown: _is_reply(r) and self._index(r) >= after,
+                    timeout=FIRST_REPLY_TIMEOUT_S if waiting_on_retry else QUIET_S,
+                )
+            except TimeoutError:
+                return
+
+    def _index(self, record: Received) -> int:
+        received = self.slack.received
+        for index in range(len(received) - 1, -1, -1):
+            if received[index] is record:
+                return index
+        return -1
+
+    def _render(self, reply: Received) -> None:
+        body = reply.body
+        if body.get("response_type") == "in_channel" or reply.method == "chat.postMessage":
+            self.out.print("[dim](posted to the channel)[/dim]")
+        rendered = render_message(body.get("text") or "", body.get("blocks") or [])
+        self.out.print(rendered)
+        if rendered.buttons:
+            self.buttons = rendered.buttons
+        self.out.print()
+
+
+def _ts() -> str:
+    return f"{time.time():.6f}"
+
+
+async def run_console(
+    settings: Settings,
+    *,
+    demo: bool = False,
+    stdin: TextIO | None = None,
+    out: Console | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    out = out or Console(highlight=False, soft_wrap=False)
+    interactive = stdin.isatty()
+    async with AsyncExitStack() as stack:
+        if demo:
+            from sandbox import DEMO_TOKEN, Sandbox
+
+            sandbox = await stack.enter_async_context(Sandbox())
+            settings = dataclasses.replace(
+                settings, spark_api_url=sandbox.url, spark_access_token=DEMO_TOKEN
+            )
+            out.print(f"[dim]Spark sandbox (demo brokerage) at {sandbox.url}[/dim]")
+        if not settings.spark_access_token:
+            out.print("No Spark token: set SPARK_ACCESS_TOKEN in .env, or run with --demo.")
+            return 2
+        slack = await stack.enter_async_context(SlackStandin())
+        secret = secrets.token_hex(16)
+        settings = dataclasses.replace(
+            settings, slack_bot_token=slack.bot_token, slack_signing_secret=secret,
+            slack_api_url=slack.api_url, slack_app_token=None,
+        )  # fmt: skip
+        services = await stack.enter_async_context(open_services(settings))
+        bot = await start_http(services, host="127.0.0.1", port=0)
+        stack.push_async_callback(bot.stop)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=60))
+        sender = SlackSender(http, f"{bot.url}/slack/events", secret, standin=slack,
+                             user_id=CONSOLE_USER, channel_id=CONSOLE_CHANNEL)  # fmt: skip
+        session = ConsoleSession(sender, slack, out)
+        if interactive:
+            out.print("Type [bold]/activity jane doe[/bold], [bold]@bot jane[/bold] or "
+                      "[bold]help[/bold]; a number clicks a button; Ctrl-D quits.")  # fmt: skip
+        while True:
+            if interactive:
+                out.print("[bold]>[/bold] ", end="")
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                return 0
+            if line.strip().lower() in ("quit", "exit"):
+                return 0
+            await session.handle(line)

@@ -1,0 +1,36 @@
+"""The `/activity` slash command: ack at once, then answer through the response URL."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from activity.services import Services
+from blocks import Message
+from handlers.dispatch import answer
+from handlers.turn import Turn
+
+COMMAND = "/activity"
+
+
+def ephemeral(respond: AsyncRespond, *, replace: bool = False):
+    async def send(message: Message) -> None:
+        await respond(**message.as_kwargs(), response_type="ephemeral", replace_original=replace)
+
+    return send
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def on_activity(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, logger: logging.Logger
+    ) -> None:
+        await ack()  # first, and with no I/O: Slack gives us 3 seconds
+        reply = ephemeral(respond)
+        turn = Turn(
+            services, command.get("team_id", ""), command.get("user_id", ""), reply, reply, logger
+        )
+        await answer(turn, command.get("text", ""))
+
+    app.command(COMMAND)(on_activity)

@@ -1,0 +1,144 @@
+"""The `/activity` grammar, shared by the slash command, mentions and the console.
+
+Each subcommand is registered with its usage line, so `/activity help` is generated from the
+same table that routes the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from activity.listings import listing_page as fetch_listing_page
+from activity.lookup import Match, find, resolve
+from activity.models import Candidates, ContactCard, ListKind, Resolution
+from blocks import (
+    Message,
+    contact_card,
+    contact_picker,
+    help_message,
+    invalid_input,
+    listing_page,
+    no_match,
+    problem,
+    recent_lookups,
+)
+from handlers.slack_text import split_verb, unescape
+from handlers.turn import Turn
+from storage import recent_lookups as load_recent_lookups
+
+Action = Callable[[Turn, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    verbs: tuple[str, ...]
+    usage: str
+    description: str
+    run: Action | None  # None: the line documents the default (a lookup)
+
+
+def render_resolution(turn: Turn, result: Resolution) -> Message:
+    if isinstance(result, ContactCard):
+        return contact_card(result)
+    if isinstance(result, Candidates):
+        return contact_picker(result)
+    return no_match(result.query)
+
+
+async def lookup(turn: Turn, text: str) -> None:
+    result = await resolve(
+        turn.services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
+        text=text, on_retry=turn.on_retry,
+    )  # fmt: skip
+    await turn.reply(render_resolution(turn, result))
+
+
+async def show_listings(turn: Turn, kind: ListKind, contact_id: str, page: int = 1) -> None:
+    view = await fetch_listing_page(
+        turn.services, token=turn.token, contact_id=contact_id, kind=kind, page=page,
+        on_retry=turn.on_retry,
+    )  # fmt: skip
+    await turn.reply(listing_page(view, layout=turn.services.listing_layout))
+
+
+def _list_command(kind: ListKind) -> Action:
+    async def run(turn: Turn, text: str) -> None:
+        if not text:
+            await turn.notify(
+                invalid_input(
+                    "Say whose listings.", hint=f"For example `/activity {kind} jane doe`."
+                )
+            )
+            return
+        found = await find(
+            turn.services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
+            text=text, on_retry=turn.on_retry,
+        )  # fmt: skip
+        if isinstance(found, Match):
+            await show_listings(turn, kind, found.contact_id)
+        elif isinstance(found, Candidates):
+            await turn.reply(contact_picker(found))
+        else:
+            await turn.reply(no_match(found.query))
+
+    return run
+
+
+async def show_recent(turn: Turn, _: str) -> None:
+    items = load_recent_lookups(turn.services.db, turn.team_id, turn.user_id, limit=10)
+    await turn.reply(recent_lookups(items))
+
+
+async def show_help(turn: Turn, _: str) -> None:
+    await turn.reply(help_message([(s.usage, s.description) for s in SUBCOMMANDS]))
+
+
+def _not_yet(feature: str) -> Action:
+    async def run(turn: Turn, _: str) -> None:
+        await turn.notify(
+            problem(
+                f"{feature} are not available yet",
+                "Lookups use the workspace's Flexmls token for now.",
+                "Type `/activity help` to see what works today.",
+            )
+        )
+
+    return run
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand((), "/activity <name | email | phone | contact id>",
+               "how engaged a contact is: e-mails, listings viewed and shared, changes", None),
+    Subcommand(("",), "/activity", "your recent lookups, one tap to reopen", show_recent),
+    Subcommand(("viewed",), "/activity viewed <contact>", "the listings a contact viewed", _list_command("viewed")),
+    Subcommand(("shared",), "/activity shared <contact>", "the listings shared with a contact", _list_command("shared")),
+    Subcommand(("connect", "disconnect", "status"), "/activity connect | disconnect | status",
+               "your own Flexmls connection", _not_yet("Personal Flexmls connections")),
+    Subcommand(("digest",), "/activity digest add [#channel] [HH:MM] [scope] · list · remove <n>",
+               "a morning digest of who is heating up", _not_yet("Digests")),
+    Subcommand(("help",), "/activity help", "this list", show_help),
+)  # fmt: skip
+VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}
+
+
+async def answer(turn: Turn, raw_text: str) -> None:
+    """Route what the user typed after `/activity` (or after @bot) and reply."""
+    async with turn.guard():
+        typed = unescape(raw_text)
+        text = typed.text
+        if not text and typed.user_mentions:
+            await turn.notify(
+                invalid_input(
+                    "That's a Slack member, not a Flexmls contact. Type the contact's name or e-mail."
+                )
+            )
+            return
+        verb, rest = split_verb(text, VERBS)
+        if not text:
+            verb = ""
+        for sub in SUBCOMMANDS:
+            if verb is not None and verb in sub.verbs and sub.run is not None:
+                await sub.run(turn, rest)
+                return
+        await lookup(turn, text)

@@ -1,0 +1,93 @@
+"""One request's conversation with the user: who asked, how to reply, and the error net.
+
+Handlers build a `Turn` with the reply functions of their surface (respond for commands and
+clicks, chat.postEphemeral for mentions) and run the work inside `turn.guard()`: every failure
+becomes one friendly message, never a traceback and never silence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from activity.auth import ConnectionBroken, Credential, NotConnected, credential_for
+from activity.services import Services
+from blocks import (
+    BadActionValue,
+    Message,
+    internal_error,
+    invalid_input,
+    not_connected,
+    problem,
+    retrying_notice,
+    spark_problem,
+    stale_button,
+)
+from spark import InvalidQuery, SparkError
+
+Reply = Callable[[Message], Awaitable[None]]
+NOTICE_THRESHOLD_S = 1.5  # shorter waits are not worth a message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Turn:
+    services: Services
+    team_id: str
+    user_id: str
+    reply: Reply  # the answer (replaces the clicked message where that makes sense)
+    notify: Reply  # side messages: notices and problems (never replace what the user sees)
+    logger: logging.Logger = log
+    _credential: Credential | None = field(default=None, repr=False)
+    _noticed: bool = False
+
+    def credential(self) -> Credential:
+        if self._credential is None:
+            self._credential = credential_for(self.services, self.team_id, self.user_id)
+        return self._credential
+
+    @property
+    def token(self) -> str:
+        return self.credential().token
+
+    async def on_retry(self, error: SparkError, delay: float) -> None:
+        """Tell the user once when Flexmls makes us wait noticeably."""
+        if delay >= NOTICE_THRESHOLD_S and not self._noticed:
+            self._noticed = True
+            await self.notify(retrying_notice(math.ceil(delay)))
+
+    async def _tell(self, message: Message) -> None:
+        try:
+            await self.notify(message)
+        except Exception:  # Slack itself failed us: nothing left to tell the user through
+            self.logger.exception("Could not deliver an error message to the user")
+
+    @asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except InvalidQuery as refusal:
+            await self._tell(invalid_input(str(refusal)))
+        except ConnectionBroken:
+            await self._tell(
+                problem(
+                    "Your Flexmls connection stopped working",
+                    "Flexmls no longer accepts the access you granted earlier.",
+                    "Reconnect with `/activity connect`.",
+                )
+            )
+        except NotConnected:
+            await self._tell(not_connected())
+        except BadActionValue:
+            await self._tell(stale_button())
+        except SparkError as error:
+            workspace = self._credential is not None and self._credential.workspace
+            self.logger.warning("Spark error for a request: %s", error)
+            await self._tell(spark_problem(error, workspace_token=workspace))
+        except Exception:
+            self.logger.exception("Unexpected error while answering a request")
+            await self._tell(internal_error())

@@ -1,0 +1,121 @@
+"""Resolving typed text to a card, a picker or a no-match; deltas; caching; prefetch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from activity.lookup import cached_page_count, contact_card, rank_contacts, resolve
+from activity.models import Candidates, ContactCard, NoMatch
+from sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
+from spark import Contact, InvalidQuery, NotFound
+from storage import recent_lookups, snapshot_on
+from tests.activity.conftest import spark_paths
+
+TEAM, USER = "T1", "U1"
+
+
+async def test_namesakes_give_a_picker_exact_matches_first(services):
+    result = await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="jane doe")
+    assert isinstance(result, Candidates)
+    names = [c.display_name for c in result.contacts]
+    assert names[:2] == ["Jane Doe", "Jane Doe"]
+    assert set(names[2:]) == {"Jane Doerr", "Janet Doe"}
+    assert result.total == 4
+
+
+async def test_one_match_gives_the_card_and_records_snapshot_and_lookup(services, sandbox, clock):
+    janet = sandbox.state.brokerage.notable["janet_doe"]
+    card = await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="janet doe")
+    assert isinstance(card, ContactCard)
+    assert card.contact.id == janet.id
+    expected = sandbox.state.brokerage.activity(janet.id, clock().date())
+    assert card.summary.listings_viewed == expected.listings_viewed
+    assert card.delta is None  # first lookup: nothing to compare with
+    assert (
+        snapshot_on(services.db, janet.id, clock().date()).listings_viewed
+        == expected.listings_viewed
+    )
+    assert [r.contact_id for r in recent_lookups(services.db, TEAM, USER)] == [janet.id]
+
+
+async def test_next_day_shows_the_change_since_yesterday(services, sandbox, clock):
+    heavy = sandbox.state.brokerage.notable["heavy_viewer"]
+    first = await contact_card(
+        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=heavy.id
+    )
+    clock.advance(days=1)
+    second = await contact_card(
+        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=heavy.id
+    )
+    assert second.baseline_day == first.looked_up_at.date()
+    assert (
+        second.delta.listings_viewed
+        == second.summary.listings_viewed - first.summary.listings_viewed
+    )
+    assert second.delta.listings_viewed >= 0
+
+
+async def test_no_match(services):
+    result = await resolve(
+        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="Zebediah Quux"
+    )
+    assert result == NoMatch("Zebediah Quux")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 5000, "\u202e\x00"])
+async def test_unsearchable_text_is_refused_before_any_request(services, sandbox, text):
+    with pytest.raises(InvalidQuery):
+        await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text=text)
+    assert spark_paths(sandbox) == []
+
+
+async def test_a_repeated_query_skips_the_search(services, sandbox):
+    await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="janet doe")
+    await asyncio.sleep(0.05)  # let the prefetches land
+    sandbox.state.reset_stats()
+    before = len(spark_paths(sandbox))
+    card = await resolve(
+        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="  Janet   DOE "
+    )
+    paths = spark_paths(sandbox)[before:]
+    assert isinstance(card, ContactCard)
+    assert not any(p == "/v1/contacts" for p in paths)  # no search
+    assert sum(p.endswith("/activity") for p in paths) == 1
+
+
+async def test_the_card_prefetches_the_first_listing_pages(services, sandbox):
+    heavy = sandbox.state.brokerage.notable["heavy_viewer"]
+    await contact_card(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=heavy.id)
+    for _ in range(50):
+        if cached_page_count(services, DEMO_TOKEN, heavy.id) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert cached_page_count(services, DEMO_TOKEN, heavy.id) == 2
+
+
+async def test_another_agents_contact_is_not_found_even_if_cached_for_someone_else(
+    services, sandbox
+):
+    jane = sandbox.state.brokerage.notable["jane_doe"]
+    await contact_card(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=jane.id)
+    with pytest.raises(NotFound):
+        await contact_card(
+            services, token=SECOND_AGENT_TOKEN, team_id=TEAM, user_id="U2", contact_id=jane.id
+        )
+
+
+def test_ranking_is_exact_then_prefix_then_others_accent_insensitive():
+    contacts = [
+        Contact("3", "Joseph Núñez"),
+        Contact("2", "José Núñez Jr"),
+        Contact("1", "José Núñez"),
+        Contact("4", "Ana José", given_name="Ana", family_name="José"),
+    ]
+    assert [c.id for c in rank_contacts("jose nunez", contacts)] == [
+        "1",
+        "2",
+        "4",
+        "3",
+    ]  # the rest by name
