@@ -7,12 +7,14 @@ the state a click needs travels in the button value and is parsed strictly.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.lookup import contact_card as build_card
+from activity.models import ContactCard
 from activity.services import Services
 from blocks import (
     LISTINGS_PAGE_RE,
@@ -57,63 +59,53 @@ def _value(body: dict[str, Any]) -> object:
     return actions[0].get("value")
 
 
+Work = Callable[[Turn, dict[str, Any], AsyncRespond], Awaitable[None]]
+
+
 def register(app: AsyncApp, services: Services) -> None:
-    async def open_card(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        turn = _turn(services, body, respond, client, logger)
-        async with turn.guard():
-            contact_id = decode_contact_id(_value(body))
-            card = await build_card(
-                services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
-                contact_id=contact_id, on_retry=turn.on_retry,
-            )  # fmt: skip
-            await turn.reply(contact_card(card))
+    def listener(work: Work) -> Callable[..., Awaitable[None]]:
+        """A Bolt listener that acks first, then runs `work` inside the turn's error net."""
 
-    async def page_listings(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        turn = _turn(services, body, respond, client, logger)
-        async with turn.guard():
-            cursor = decode_cursor(_value(body))
-            await show_listings(turn, cursor.kind, cursor.contact_id, cursor.page)
+        async def on_click(
+            ack: AsyncAck,
+            body: dict[str, Any],
+            respond: AsyncRespond,
+            client: AsyncWebClient,
+            logger: logging.Logger,
+        ) -> None:
+            await ack()
+            turn = _turn(services, body, respond, client, logger)
+            async with turn.guard():
+                await work(turn, body, respond)
 
-    async def share(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-        logger: logging.Logger,
-    ) -> None:
-        await ack()
-        turn = _turn(services, body, respond, client, logger)
-        async with turn.guard():
-            contact_id = decode_contact_id(_value(body))
-            card = await build_card(
-                services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
-                contact_id=contact_id, on_retry=turn.on_retry,
-            )  # fmt: skip
-            message = contact_card(card, shared_by=turn.user_id)
+        return on_click
+
+    async def card_for(turn: Turn, body: dict[str, Any]) -> ContactCard:
+        return await build_card(
+            services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
+            contact_id=decode_contact_id(_value(body)), on_retry=turn.on_retry,
+        )  # fmt: skip
+
+    async def open_card(turn: Turn, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await turn.reply(contact_card(await card_for(turn, body)))
+
+    async def page_listings(turn: Turn, body: dict[str, Any], respond: AsyncRespond) -> None:
+        cursor = decode_cursor(_value(body))
+        await show_listings(turn, cursor.kind, cursor.contact_id, cursor.page)
+
+    async def share(turn: Turn, body: dict[str, Any], respond: AsyncRespond) -> None:
+        message = contact_card(await card_for(turn, body), shared_by=turn.user_id)
+        if body.get("response_url"):
             # A new public message; the sharer's private copy stays as it is.
-            if body.get("response_url"):
-                await respond(
-                    **message.as_kwargs(), response_type="in_channel", replace_original=False
-                )
-            else:
-                await turn.reply(message)
+            await respond(**message.as_kwargs(), response_type="in_channel", replace_original=False)
+        else:
+            await turn.reply(message)
 
-    app.action(PICK_CONTACT_RE)(open_card)
-    app.action(OPEN_CARD_RE)(open_card)
-    app.action(REFRESH_CARD_RE)(open_card)
-    app.action(LISTINGS_PAGE_RE)(page_listings)
-    app.action(SHARE_CARD_RE)(share)
+    for pattern, work in (
+        (PICK_CONTACT_RE, open_card),
+        (OPEN_CARD_RE, open_card),
+        (REFRESH_CARD_RE, open_card),
+        (LISTINGS_PAGE_RE, page_listings),
+        (SHARE_CARD_RE, share),
+    ):
+        app.action(pattern)(listener(work))
