@@ -18,7 +18,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -36,9 +36,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
+import redaction
 from activity.services import Services, utc_now
+from handlers.oauth import routes as oauth_routes
 from settings import Settings, SettingsError, load_settings
 from spark import SparkClient
+from spark.oauth import OAuthClient
 from storage import TokenCipher, load_or_create_key, open_database
 
 log = logging.getLogger("activity_bot")
@@ -52,6 +55,9 @@ def configure_logging(settings: Settings) -> None:
     # httpx and aiohttp log request URLs; keep them out of normal logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    known = (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
+             settings.spark_access_token, settings.spark_client_secret, settings.token_encryption_key)  # fmt: skip
+    redaction.install([s for s in known if s])
 
 
 @contextlib.asynccontextmanager
@@ -60,20 +66,30 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """The shared services: database, cipher, one keep-alive HTTP client, the Spark client."""
     db = open_database(settings.database_path)
-    cipher = TokenCipher(load_or_create_key(settings.data_dir, settings.token_encryption_key))
+    key = load_or_create_key(settings.data_dir, settings.token_encryption_key)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     async with httpx.AsyncClient(limits=limits) as http:
         spark = SparkClient(
             http, base_url=settings.spark_api_url, user_agent=settings.spark_user_agent
         )
+        oauth = None
+        if settings.oauth_enabled:
+            oauth = OAuthClient(
+                http, auth_url=settings.spark_auth_url, api_url=settings.spark_api_url,
+                client_id=settings.spark_client_id or "", client_secret=settings.spark_client_secret or "",
+                redirect_uri=settings.spark_redirect_uri or "", flow=settings.spark_oauth_grant,
+                user_agent=settings.spark_user_agent, clock=clock,
+            )  # fmt: skip
         try:
             yield Services(
                 settings=settings,
                 db=db,
-                cipher=cipher,
+                cipher=TokenCipher(key),
                 spark=spark,
                 clock=clock,
                 listing_layout=settings.listing_layout,
+                oauth=oauth,
+                secret_key=key,
             )
         finally:
             db.close()
@@ -123,8 +139,8 @@ def create_app(services: Services, client: AsyncWebClient, identity: AuthorizeRe
     return app
 
 
-def http_app(app: AsyncApp | None) -> web.Application:
-    """Slack's endpoint (HTTP mode only) and the health check."""
+def http_app(app: AsyncApp | None, extra_routes: Sequence[web.RouteDef] = ()) -> web.Application:
+    """Slack's endpoint (HTTP mode only), the health check and the OAuth callback."""
 
     async def slack_events(request: web.Request) -> web.Response:
         assert app is not None
@@ -135,6 +151,7 @@ def http_app(app: AsyncApp | None) -> web.Application:
 
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_routes(extra_routes)
     if app is not None:
         web_app.router.add_post("/slack/events", slack_events)
     return web_app
@@ -161,12 +178,12 @@ async def start_http(
     settings = services.settings
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     try:
-        identity = await slack_identity(
-            slack_client(settings, session, token=settings.slack_bot_token)
-        )
+        bot_client = slack_client(settings, session, token=settings.slack_bot_token)
+        identity = await slack_identity(bot_client)
         # The app's client carries no token: each request gets one from `identity`.
         app = create_app(services, slack_client(settings, session), identity)
-        runner = web.AppRunner(http_app(None if socket_mode else app), access_log=None)
+        routes = oauth_routes(services, bot_client)
+        runner = web.AppRunner(http_app(None if socket_mode else app, routes), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
     except BaseException:
@@ -174,6 +191,19 @@ async def start_http(
         raise
     bound = runner.addresses[0]
     return RunningBot(services, app, runner, session, f"http://{bound[0]}:{bound[1]}")
+
+
+REFRESH_EVERY_S = 300.0
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run `job` now and then every `seconds`, logging (not dying on) its failures."""
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("Background job %s failed", getattr(job, "__name__", job))
+        await asyncio.sleep(seconds)
 
 
 async def serve(settings: Settings) -> int:
@@ -187,6 +217,7 @@ async def serve(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         socket_handler = None
+        background = [asyncio.create_task(every(REFRESH_EVERY_S, services.keeper.refresh_expiring))]
         try:
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -198,6 +229,8 @@ async def serve(settings: Settings) -> int:
                 log.info("Serving Slack at %s/slack/events", bot.url)
             await stop.wait()
         finally:
+            for task in background:
+                task.cancel()
             if socket_handler is not None:
                 await socket_handler.close_async()
             await bot.stop()

@@ -48,6 +48,9 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
     listing_layout: str = "carousel"
+    spark_oauth_grant: str = "openid"  # or "legacy": POST /v1/oauth2/grant
+    workspace_token_for_all: bool = True
+    digest_channels: frozenset[str] = frozenset()  # empty: any channel may get digests
 
     @property
     def socket_mode(self) -> bool:
@@ -100,6 +103,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     listing_layout = (_get(env, "LISTING_LAYOUT") or "carousel").lower()
     if listing_layout not in {"carousel", "sections"}:
         raise SettingsError(f"LISTING_LAYOUT must be carousel or sections, not {listing_layout!r}")
+    grant = (_get(env, "SPARK_OAUTH_GRANT") or "openid").lower()
+    if grant not in {"openid", "legacy"}:
+        raise SettingsError(f"SPARK_OAUTH_GRANT must be openid or legacy, not {grant!r}")
+    oauth_configured = all(
+        _get(env, name) for name in ("SPARK_CLIENT_ID", "SPARK_CLIENT_SECRET", "SPARK_REDIRECT_URI")
+    )
+    shared_text = _get(env, "WORKSPACE_TOKEN_FOR_ALL")
+    if shared_text is None:
+        # With per-user connections configured, nobody silently reads through a shared token.
+        shared = not oauth_configured
+    elif shared_text.lower() in {"1", "true", "yes", "on"}:
+        shared = True
+    elif shared_text.lower() in {"0", "false", "no", "off"}:
+        shared = False
+    else:
+        raise SettingsError(f"WORKSPACE_TOKEN_FOR_ALL must be true or false, not {shared_text!r}")
+    channels = frozenset(
+        c.strip() for c in (_get(env, "DIGEST_CHANNELS") or "").split(",") if c.strip()
+    )
     slack_api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
@@ -121,4 +143,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=port,
         log_level=log_level,
         listing_layout=listing_layout,
+        spark_oauth_grant=grant,
+        workspace_token_for_all=shared,
+        digest_channels=channels,
     )

@@ -1,15 +1,46 @@
-"""Which Spark token acts for a Slack user: theirs if they connected, else the workspace's."""
+"""Which Spark token acts for a Slack user, and keeping OAuth tokens fresh.
+
+Resolution, for every request: the user's own connection; else the workspace-wide
+`SPARK_ACCESS_TOKEN` when the operator lets everyone use it; else `NotConnected`.
+
+OAuth access tokens expire. They are refreshed shortly *before* expiry (when a request needs
+the token, and by a background pass for idle users so digests find fresh tokens), and *on*
+Spark's 401/1020 through the Spark client's refresher hook. Refreshes of one connection are
+serialised, so concurrent requests share one refresh and a rotated refresh token is never
+used twice. A refresh Spark rejects (`invalid_grant`) marks the connection broken: the next
+request tells the user to reconnect.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from activity.services import Services
-from storage import get_connection
+from spark import RefreshFailed
+from spark.ratelimit import token_key
+from storage import (
+    Connection,
+    connections_expiring_before,
+    get_connection,
+    mark_broken,
+    update_tokens,
+)
+
+if TYPE_CHECKING:
+    from activity.services import Services
+
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+OWNER_MEMORY = 4096
+
+log = logging.getLogger(__name__)
 
 
 class NotConnected(Exception):
-    """Neither the user nor the workspace has a usable Spark token."""
+    """Neither the user nor (for them) the workspace has a usable Spark token."""
 
 
 class ConnectionBroken(NotConnected):
@@ -22,13 +53,93 @@ class Credential:
     workspace: bool  # True when the workspace-wide SPARK_ACCESS_TOKEN is used
 
 
-def credential_for(services: Services, team_id: str, user_id: str) -> Credential:
-    """The token to act with for (team, user); raises `NotConnected` if there is none."""
-    connection = get_connection(services.db, services.cipher, team_id, user_id)
-    if connection is not None:
-        if connection.status != "ok":
-            raise ConnectionBroken
-        return Credential(connection.access_token, workspace=False)
-    if services.settings.spark_access_token:
-        return Credential(services.settings.spark_access_token, workspace=True)
-    raise NotConnected
+class TokenKeeper:
+    """Hands out usable tokens and refreshes OAuth ones; one per process, in `Services`."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._owners: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def _remember(self, token: str, team_id: str, user_id: str) -> None:
+        self._owners[token_key(token)] = (team_id, user_id)
+        self._owners.move_to_end(token_key(token))
+        while len(self._owners) > OWNER_MEMORY:
+            self._owners.popitem(last=False)
+
+    def _lock(self, team_id: str, user_id: str) -> asyncio.Lock:
+        return self._locks.setdefault((team_id, user_id), asyncio.Lock())
+
+    async def credential(self, team_id: str, user_id: str) -> Credential:
+        """The token to act with for (team, user); raises `NotConnected` if there is none."""
+        services = self.services
+        connection = get_connection(services.db, services.cipher, team_id, user_id)
+        if connection is not None:
+            if connection.status != "ok":
+                raise ConnectionBroken
+            token = connection.access_token
+            if self._expiring(connection):
+                token = await self.refresh(team_id, user_id, expired=connection.access_token)
+            self._remember(token, team_id, user_id)
+            return Credential(token, workspace=False)
+        settings = services.settings
+        if settings.spark_access_token and settings.workspace_token_for_all:
+            return Credential(settings.spark_access_token, workspace=True)
+        raise NotConnected
+
+    def _expiring(self, connection: Connection) -> bool:
+        return (
+            connection.expires_at is not None
+            and connection.refresh_token is not None
+            and connection.expires_at - REFRESH_MARGIN <= self.services.clock()
+        )
+
+    async def refresh(self, team_id: str, user_id: str, *, expired: str) -> str:
+        """A fresh access token for (team, user), replacing `expired`; shared by concurrent callers."""
+        services = self.services
+        async with self._lock(team_id, user_id):
+            connection = get_connection(services.db, services.cipher, team_id, user_id)
+            if connection is None or connection.status != "ok":
+                raise ConnectionBroken
+            if connection.access_token != expired:
+                return connection.access_token  # someone refreshed while we waited
+            if connection.refresh_token is None or services.oauth is None:
+                mark_broken(services.db, team_id, user_id, services.clock())
+                raise RefreshFailed("This Flexmls token expired and cannot be renewed")
+            try:
+                tokens = await services.oauth.refresh(connection.refresh_token)
+            except RefreshFailed:
+                mark_broken(services.db, team_id, user_id, services.clock())
+                log.warning("Refresh rejected for a connection; marked broken")
+                raise
+            update_tokens(
+                services.db, services.cipher, team_id, user_id,
+                access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+                expires_at=tokens.expires_at, now=services.clock(),
+            )  # fmt: skip
+            self._remember(tokens.access_token, team_id, user_id)
+            return tokens.access_token
+
+    async def on_expired(self, token: str) -> str:
+        """The Spark client's refresher: Spark said 1020 for `token`."""
+        owner = self._owners.get(token_key(token))
+        if owner is None:
+            raise RefreshFailed("This Flexmls token expired and cannot be renewed")
+        return await self.refresh(*owner, expired=token)
+
+    async def refresh_expiring(self) -> int:
+        """Refresh every connection that expires soon; returns how many were refreshed."""
+        services = self.services
+        due = connections_expiring_before(
+            services.db, services.cipher, services.clock() + REFRESH_MARGIN * 2
+        )
+        refreshed = 0
+        for connection in due:
+            try:
+                await self.refresh(
+                    connection.team_id, connection.user_id, expired=connection.access_token
+                )
+                refreshed += 1
+            except Exception as error:  # one bad connection must not stop the pass
+                log.warning("Background refresh failed (%s)", type(error).__name__)
+        return refreshed

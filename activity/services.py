@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlite_utils import Database
 
+from activity.auth import TokenKeeper
 from activity.cache import AsyncCache
 from settings import Settings
 from spark import Contact, Listing, Page, SparkClient
 from storage import TokenCipher
+
+if TYPE_CHECKING:
+    from spark.oauth import OAuthClient
 
 LISTING_PAGE_SIZE = 10  # a carousel holds at most 10 cards
 
@@ -32,3 +36,11 @@ class Services:
     page_size: int = LISTING_PAGE_SIZE
     pages: AsyncCache[Page[Listing]] = field(default_factory=lambda: AsyncCache(ttl=300))
     contacts: AsyncCache[Contact] = field(default_factory=lambda: AsyncCache(ttl=600))
+    oauth: OAuthClient | None = None
+    secret_key: bytes = b""  # derives the key that signs OAuth `state` values
+    keeper: TokenKeeper = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.keeper = TokenKeeper(self)
+        if self.spark.refresher is None:
+            self.spark.refresher = self.keeper.on_expired

@@ -5,6 +5,12 @@ Every renderer returns a `Message` (fallback `text` plus `blocks` dicts built wi
 """
 
 from blocks.actions import (
+    CONNECT_OAUTH,
+    CONNECT_OAUTH_RE,
+    CONNECT_PASTE,
+    CONNECT_PASTE_RE,
+    DISCONNECT,
+    DISCONNECT_RE,
     LISTINGS_PAGE,
     LISTINGS_PAGE_RE,
     OPEN_CARD,
@@ -15,6 +21,9 @@ from blocks.actions import (
     REFRESH_CARD_RE,
     SHARE_CARD,
     SHARE_CARD_RE,
+    TOKEN_INPUT_ACTION,
+    TOKEN_INPUT_BLOCK,
+    TOKEN_MODAL_CALLBACK,
     BadActionValue,
     ListingsCursor,
     decode_contact_id,
@@ -22,10 +31,21 @@ from blocks.actions import (
     encode_cursor,
 )
 from blocks.card import contact_card
+from blocks.connection import (
+    ConnectionStatus,
+    checking_modal,
+    connect_prompt,
+    connected_dm,
+    connected_modal,
+    connection_status,
+    disconnected,
+    token_modal,
+)
 from blocks.help import help_message
 from blocks.home import home_view
 from blocks.listings import listing_page
 from blocks.message import Message
+from blocks.pages import oauth_result_page
 from blocks.picker import contact_picker, no_match
 from blocks.problems import (
     internal_error,
@@ -40,7 +60,25 @@ from blocks.recent import recent_lookups
 from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
 
 __all__ = [
+    "CONNECT_OAUTH",
+    "CONNECT_OAUTH_RE",
+    "CONNECT_PASTE",
+    "CONNECT_PASTE_RE",
+    "DISCONNECT",
+    "DISCONNECT_RE",
+    "TOKEN_INPUT_ACTION",
+    "TOKEN_INPUT_BLOCK",
+    "TOKEN_MODAL_CALLBACK",
+    "ConnectionStatus",
+    "checking_modal",
+    "connect_prompt",
+    "connected_dm",
+    "connected_modal",
+    "connection_status",
+    "disconnected",
     "home_view",
+    "oauth_result_page",
+    "token_modal",
     "LISTINGS_PAGE",
     "LISTINGS_PAGE_RE",
     "OPEN_CARD",

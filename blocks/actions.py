@@ -8,6 +8,11 @@ are parsed strictly: anything but exactly the documented format raises `BadActio
 
 - `contact_pick`, `share_card`, `refresh_card`, `open_card`: the contact id.
 - `listings_page`: a `ListingsCursor` as `v1|<viewed|shared>|<contact id>|<page>`.
+- `connect_oauth`: a URL button (opens the Flexmls sign-in); Slack still sends a click payload,
+  which handlers only ack. `connect_paste`: opens the paste-token modal. `disconnect`: the value
+  "me" (the clicking user's own tokens are forgotten, whoever rendered the button).
+- The paste-token modal: `callback_id` `connect_token`; the token is read from
+  `view.state.values["token_input"]["token"]`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ LISTINGS_PAGE = "listings_page"
 SHARE_CARD = "share_card"
 REFRESH_CARD = "refresh_card"
 OPEN_CARD = "open_card"
+CONNECT_OAUTH = "connect_oauth"
+CONNECT_PASTE = "connect_paste"
+DISCONNECT = "disconnect"
+
+TOKEN_MODAL_CALLBACK = "connect_token"
+TOKEN_INPUT_BLOCK = "token_input"
+TOKEN_INPUT_ACTION = "token"
 
 
 def _prefix_pattern(prefix: str) -> re.Pattern[str]:
@@ -38,6 +50,9 @@ LISTINGS_PAGE_RE = _prefix_pattern(LISTINGS_PAGE)
 SHARE_CARD_RE = _prefix_pattern(SHARE_CARD)
 REFRESH_CARD_RE = _prefix_pattern(REFRESH_CARD)
 OPEN_CARD_RE = _prefix_pattern(OPEN_CARD)
+CONNECT_OAUTH_RE = _prefix_pattern(CONNECT_OAUTH)
+CONNECT_PASTE_RE = _prefix_pattern(CONNECT_PASTE)
+DISCONNECT_RE = _prefix_pattern(DISCONNECT)
 
 CURSOR_VERSION = "v1"
 MAX_PAGE = 100_000

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from activity.services import Services
-from handlers import actions, commands, home, mentions
+from handlers import actions, commands, home, mentions, views
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,7 @@ def register(app: AsyncApp, services: Services) -> None:
     actions.register(app, services)
     mentions.register(app, services)
     home.register(app, services)
+    views.register(app, services)
 
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("Unhandled error in a listener (%s)", type(error).__name__, exc_info=error)

@@ -13,10 +13,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from activity import connections
 from activity.lookup import contact_card as build_card
 from activity.models import ContactCard
 from activity.services import Services
 from blocks import (
+    CONNECT_OAUTH_RE,
+    CONNECT_PASTE_RE,
+    DISCONNECT_RE,
     LISTINGS_PAGE_RE,
     OPEN_CARD_RE,
     PICK_CONTACT_RE,
@@ -26,9 +30,12 @@ from blocks import (
     contact_card,
     decode_contact_id,
     decode_cursor,
+    disconnected,
+    token_modal,
 )
 from handlers.commands import ephemeral
 from handlers.dispatch import show_listings
+from handlers.home import publish_home
 from handlers.turn import Turn
 
 
@@ -59,7 +66,7 @@ def _value(body: dict[str, Any]) -> object:
     return actions[0].get("value")
 
 
-Work = Callable[[Turn, dict[str, Any], AsyncRespond], Awaitable[None]]
+Work = Callable[[Turn, dict[str, Any], AsyncRespond, AsyncWebClient], Awaitable[None]]
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -76,24 +83,30 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
             turn = _turn(services, body, respond, client, logger)
             async with turn.guard():
-                await work(turn, body, respond)
+                await work(turn, body, respond, client)
 
         return on_click
 
     async def card_for(turn: Turn, body: dict[str, Any]) -> ContactCard:
         return await build_card(
-            services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
+            services, token=await turn.token(), team_id=turn.team_id, user_id=turn.user_id,
             contact_id=decode_contact_id(_value(body)), on_retry=turn.on_retry,
         )  # fmt: skip
 
-    async def open_card(turn: Turn, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def open_card(
+        turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await turn.reply(contact_card(await card_for(turn, body)))
 
-    async def page_listings(turn: Turn, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def page_listings(
+        turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         cursor = decode_cursor(_value(body))
         await show_listings(turn, cursor.kind, cursor.contact_id, cursor.page)
 
-    async def share(turn: Turn, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def share(
+        turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         message = contact_card(await card_for(turn, body), shared_by=turn.user_id)
         if body.get("response_url"):
             # A new public message; the sharer's private copy stays as it is.
@@ -101,7 +114,26 @@ def register(app: AsyncApp, services: Services) -> None:
         else:
             await turn.reply(message)
 
+    async def paste_token(
+        turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await client.views_open(trigger_id=body.get("trigger_id"), view=token_modal())
+
+    async def forget(
+        turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        was_connected = connections.disconnect(services, turn.team_id, turn.user_id)
+        await turn.reply(disconnected(was_connected=was_connected))
+        if not body.get("response_url"):  # clicked in the App Home: show the new state there
+            await publish_home(services, client, turn.team_id, turn.user_id)
+
+    async def just_ack(ack: AsyncAck) -> None:
+        await ack()  # a URL button: the browser does the work, Slack still wants an ack
+
+    app.action(CONNECT_OAUTH_RE)(just_ack)
     for pattern, work in (
+        (CONNECT_PASTE_RE, paste_token),
+        (DISCONNECT_RE, forget),
         (PICK_CONTACT_RE, open_card),
         (OPEN_CARD_RE, open_card),
         (REFRESH_CARD_RE, open_card),

@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from activity import connections
 from activity.listings import listing_page as fetch_listing_page
 from activity.lookup import Match, find, resolve
 from activity.models import Candidates, ContactCard, ListKind, Resolution
 from blocks import (
     Message,
+    connect_prompt,
+    connection_status,
     contact_card,
     contact_picker,
+    disconnected,
     help_message,
     invalid_input,
     listing_page,
@@ -48,7 +52,7 @@ def render_resolution(turn: Turn, result: Resolution) -> Message:
 
 async def lookup(turn: Turn, text: str) -> None:
     result = await resolve(
-        turn.services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
+        turn.services, token=await turn.token(), team_id=turn.team_id, user_id=turn.user_id,
         text=text, on_retry=turn.on_retry,
     )  # fmt: skip
     await turn.reply(render_resolution(turn, result))
@@ -56,7 +60,7 @@ async def lookup(turn: Turn, text: str) -> None:
 
 async def show_listings(turn: Turn, kind: ListKind, contact_id: str, page: int = 1) -> None:
     view = await fetch_listing_page(
-        turn.services, token=turn.token, contact_id=contact_id, kind=kind, page=page,
+        turn.services, token=await turn.token(), contact_id=contact_id, kind=kind, page=page,
         on_retry=turn.on_retry,
     )  # fmt: skip
     await turn.reply(listing_page(view, layout=turn.services.listing_layout))
@@ -72,7 +76,7 @@ def _list_command(kind: ListKind) -> Action:
             )
             return
         found = await find(
-            turn.services, token=turn.token, team_id=turn.team_id, user_id=turn.user_id,
+            turn.services, token=await turn.token(), team_id=turn.team_id, user_id=turn.user_id,
             text=text, on_retry=turn.on_retry,
         )  # fmt: skip
         if isinstance(found, Match):
@@ -88,6 +92,22 @@ def _list_command(kind: ListKind) -> Action:
 async def show_recent(turn: Turn, _: str) -> None:
     items = load_recent_lookups(turn.services.db, turn.team_id, turn.user_id, limit=10)
     await turn.reply(recent_lookups(items))
+
+
+async def connect(turn: Turn, _: str) -> None:
+    url = connections.authorize_url(turn.services, turn.team_id, turn.user_id)
+    await turn.reply(connect_prompt(url, oauth_available=url is not None))
+
+
+async def status(turn: Turn, _: str) -> None:
+    await turn.reply(
+        connection_status(connections.connection_status(turn.services, turn.team_id, turn.user_id))
+    )
+
+
+async def disconnect(turn: Turn, _: str) -> None:
+    was_connected = connections.disconnect(turn.services, turn.team_id, turn.user_id)
+    await turn.reply(disconnected(was_connected=was_connected))
 
 
 async def show_help(turn: Turn, _: str) -> None:
@@ -113,8 +133,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(("",), "/activity", "your recent lookups, one tap to reopen", show_recent),
     Subcommand(("viewed",), "/activity viewed <contact>", "the listings a contact viewed", _list_command("viewed")),
     Subcommand(("shared",), "/activity shared <contact>", "the listings shared with a contact", _list_command("shared")),
-    Subcommand(("connect", "disconnect", "status"), "/activity connect | disconnect | status",
-               "your own Flexmls connection", _not_yet("Personal Flexmls connections")),
+    Subcommand(("connect",), "/activity connect", "connect your own Flexmls account", connect),
+    Subcommand(("status",), "/activity status", "who you are connected as, and since when", status),
+    Subcommand(("disconnect",), "/activity disconnect", "forget your Flexmls tokens", disconnect),
     Subcommand(("digest",), "/activity digest add [#channel] [HH:MM] [scope] · list · remove <n>",
                "a morning digest of who is heating up", _not_yet("Digests")),
     Subcommand(("help",), "/activity help", "this list", show_help),

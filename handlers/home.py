@@ -8,10 +8,25 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from activity.connections import connection_status
 from activity.services import Services
 from blocks import home_view
 from handlers.dispatch import SUBCOMMANDS
+from storage import list_subscriptions
 from storage import recent_lookups as load_recent_lookups
+
+
+async def publish_home(
+    services: Services, client: AsyncWebClient, team_id: str, user_id: str
+) -> None:
+    """Render and publish the Home tab of (team, user) from what we know now."""
+    view = home_view(
+        load_recent_lookups(services.db, team_id, user_id, limit=10),
+        [(s.usage, s.description) for s in SUBCOMMANDS],
+        status=connection_status(services, team_id, user_id),
+        subscriptions=list_subscriptions(services.db, team_id, user_id),
+    )
+    await client.views_publish(user_id=user_id, view=view)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -22,8 +37,6 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         user_id = event.get("user", "")
         team_id = body.get("team_id", "")
-        recent = load_recent_lookups(services.db, team_id, user_id, limit=10)
-        view = home_view(recent, [(s.usage, s.description) for s in SUBCOMMANDS])
-        await client.views_publish(user_id=user_id, view=view)
+        await publish_home(services, client, team_id, user_id)
 
     app.event("app_home_opened")(on_home_opened)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from activity.auth import ConnectionBroken, Credential, NotConnected, credential_for
+from activity.auth import ConnectionBroken, Credential, NotConnected
 from activity.services import Services
 from blocks import (
     BadActionValue,
@@ -45,14 +45,14 @@ class Turn:
     _credential: Credential | None = field(default=None, repr=False)
     _noticed: bool = False
 
-    def credential(self) -> Credential:
+    async def credential(self) -> Credential:
         if self._credential is None:
-            self._credential = credential_for(self.services, self.team_id, self.user_id)
+            self._credential = await self.services.keeper.credential(self.team_id, self.user_id)
         return self._credential
 
-    @property
-    def token(self) -> str:
-        return self.credential().token
+    async def token(self) -> str:
+        """The Spark token of the person who asked (refreshed first if it is about to expire)."""
+        return (await self.credential()).token
 
     async def on_retry(self, error: SparkError, delay: float) -> None:
         """Tell the user once when Flexmls makes us wait noticeably."""

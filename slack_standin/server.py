@@ -465,6 +465,11 @@ class SlackStandin:
             view = self._views.get(view_id)
             return copy.deepcopy(view) if view else None
 
+    def views(self) -> list[dict[str, Any]]:
+        """Every view stored so far (modals and Home tabs), oldest first."""
+        with self._lock:
+            return [copy.deepcopy(v) for v in self._views.values()]
+
     def clear(self) -> None:
         """Forget what was received (not messages, views, response URLs or faults)."""
         with self._lock:
@@ -1033,6 +1038,9 @@ class SlackStandinThread:
 
     def view(self, view_id: str) -> dict[str, Any] | None:
         return self.standin.view(view_id)
+
+    def views(self) -> list[dict[str, Any]]:
+        return self.standin.views()
 
     def clear(self) -> None:
         self.standin.clear()

@@ -16,6 +16,7 @@ from spark.errors import (
     TokenExpired,
 )
 from spark.models import Account, ActivitySummary, Contact, Listing, Page
+from spark.oauth import OAuthClient, OAuthConfigError, TokenSet
 from spark.ratelimit import RateLimiter
 from spark.sparkql import ContactQuery, InvalidQuery, QueryKind, classify, contact_filter, quote
 
@@ -31,6 +32,8 @@ __all__ = [
     "InvalidToken",
     "Listing",
     "NotFound",
+    "OAuthClient",
+    "OAuthConfigError",
     "Page",
     "PermissionDenied",
     "QueryKind",
@@ -44,6 +47,7 @@ __all__ = [
     "SparkTimeout",
     "SparkUnavailable",
     "TokenExpired",
+    "TokenSet",
     "classify",
     "contact_filter",
     "parse_envelope",

@@ -78,3 +78,31 @@ def test_bot_prints_one_line_not_a_traceback_when_a_required_value_is_missing(tm
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "SLACK_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_workspace_token_is_for_all_unless_per_user_connections_are_configured():
+    assert load_settings({}).workspace_token_for_all
+    oauth = {
+        "SPARK_CLIENT_ID": "i",
+        "SPARK_CLIENT_SECRET": "s",
+        "SPARK_REDIRECT_URI": "https://x/cb",
+    }
+    assert not load_settings(oauth).workspace_token_for_all
+    assert load_settings({**oauth, "WORKSPACE_TOKEN_FOR_ALL": "yes"}).workspace_token_for_all
+    assert not load_settings({"WORKSPACE_TOKEN_FOR_ALL": "off"}).workspace_token_for_all
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [({"WORKSPACE_TOKEN_FOR_ALL": "maybe"}, "WORKSPACE_TOKEN_FOR_ALL"),
+     ({"SPARK_OAUTH_GRANT": "saml"}, "SPARK_OAUTH_GRANT"),
+     ({"LISTING_LAYOUT": "grid"}, "LISTING_LAYOUT")],
+)  # fmt: skip
+def test_operator_switches_are_validated(env, name):
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env)
+
+
+def test_digest_channels_are_a_set_of_ids():
+    assert load_settings({"DIGEST_CHANNELS": " C1, C2 ,,C1"}).digest_channels == {"C1", "C2"}
+    assert load_settings({}).digest_channels == frozenset()

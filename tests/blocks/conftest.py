@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from activity.models import ContactCard, ListingPage
 from blocks import Message
@@ -285,3 +286,73 @@ def make_view(
             total_pages=total_pages,
         ),
     )
+
+
+# In views (App Home) we also write channel mentions ourselves, for well-formed channel ids only.
+_OWN_VIEW_MARKUP = re.compile(rf"{_OWN_MARKUP.pattern}|<#[CGD][A-Z0-9]{{2,20}}>")
+
+
+def view_mrkdwn_texts(view: dict[str, Any]) -> list[str]:
+    """Every mrkdwn text Slack parses in a view's blocks."""
+    return [t["text"] for t in walk_text_objects(view["blocks"]) if t["type"] == "mrkdwn"]
+
+
+def view_buttons(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button anywhere in a view's blocks."""
+    found: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("type") == "button":
+                found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(view["blocks"])
+    return found
+
+
+def assert_valid_view(view: dict[str, Any], *, kind: str) -> None:
+    """Slack would accept `view` (a modal or Home tab), and no user input in it is live markup."""
+    assert view["type"] == kind
+    assert View(**view).to_dict() == view, "slack_sdk does not round-trip this view"
+    assert 1 <= len(view["blocks"]) <= 100
+    if kind == "modal":
+        assert 1 <= len(view["title"]["text"]) <= 24
+        for key in ("submit", "close"):
+            if key in view:
+                assert 1 <= len(view[key]["text"]) <= 24
+        if any(b["type"] == "input" for b in view["blocks"]):
+            assert "submit" in view, "a modal with inputs needs a submit button"
+    else:
+        assert "submit" not in view and "close" not in view
+
+    block_ids: list[str] = []
+    for block in view["blocks"]:
+        parsed = Block.parse(block)
+        assert parsed is not None, f"unknown block type {block.get('type')}"
+        assert parsed.to_dict() == block, "slack_sdk does not round-trip this block"
+        _check_block(block)
+        block_ids.append(block["block_id"])
+    assert all(1 <= len(i) <= 255 for i in block_ids)
+    assert len(block_ids) == len(set(block_ids)), f"duplicate block ids: {block_ids}"
+
+    for text_object in walk_text_objects(view["blocks"]):
+        assert text_object["text"], "empty text object"
+
+    for text in view_mrkdwn_texts(view):
+        leftover = _OWN_VIEW_MARKUP.sub("", text)
+        assert _ANY_MARKUP.search(leftover) is None, f"live markup in {leftover[:200]!r}"
+        for mention in ("<!channel>", "<!here>", "<!everyone>"):
+            assert mention not in text
+
+
+def assert_no_formatting_in_view(user_text: str, view: dict[str, Any]) -> None:
+    """No formatting run of `user_text` (e.g. `*bold*`) appears unneutralised in a view."""
+    runs = [m.group(0) for m in re.finditer(r"([*_~`])[^*_~`\s]+\1", user_text)]
+    for text in view_mrkdwn_texts(view):
+        for run in runs:
+            assert run not in text, f"{run!r} would format in {text[:200]!r}"

@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from slack_sdk.models.views import View
 
-from blocks import decode_contact_id, help_message, home_view, recent_lookups
+from blocks import (
+    ConnectionStatus,
+    decode_contact_id,
+    help_message,
+    home_view,
+    recent_lookups,
+)
 from storage.lookups import RecentLookup
 from tests.blocks.conftest import (
     HOSTILE_NAMES,
     NOW,
     assert_no_formatting_from,
     assert_valid_message,
+    assert_valid_view,
     block_types,
     buttons,
 )
@@ -116,16 +122,16 @@ def test_empty_help_is_still_a_message() -> None:
 
 def test_home_view_is_a_valid_home_with_recent_lookups_and_help():
     view = home_view(
-        [lookup("Jane Doe", "20101230223226074201000000")], [("/activity help", "this list")]
+        [lookup("Jane Doe", "20101230223226074201000000")],
+        [("/activity help", "this list")],
+        status=ConnectionStatus(),
     )
-    assert view["type"] == "home"
-    View(**view).to_dict()  # validates: ≤ 100 blocks, block ids
-    ids = [b["block_id"] for b in view["blocks"]]
-    assert len(ids) == len(set(ids))
+    assert_valid_view(view, kind="home")  # ≤ 100 blocks, unique block ids, Slack's limits
     text = str(view)
     assert "Jane Doe" in text and "/activity help" in text
 
 
 def test_home_view_with_no_history_still_renders():
-    view = home_view([], [("/activity help", "this list")])
+    view = home_view([], [("/activity help", "this list")], status=ConnectionStatus())
+    assert_valid_view(view, kind="home")
     assert "haven't looked anyone up" in str(view)

@@ -7,6 +7,7 @@ only what Slack would receive: posts to response URLs and Web API calls.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from bot import RunningBot, open_services, start_http
-from sandbox import DEMO_TOKEN, ManualClock, Sandbox
+from sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, ManualClock, Sandbox
 from settings import load_settings
 from slack_standin import Received, SlackSender, SlackStandin
 
@@ -52,6 +53,7 @@ def env_for(sandbox: Sandbox, slack: SlackStandin, tmp_path, **extra: str) -> di
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
         "SPARK_API_URL": sandbox.url,
+        "SPARK_AUTH_URL": sandbox.url,
         "SPARK_ACCESS_TOKEN": DEMO_TOKEN,
         "DATABASE_PATH": str(tmp_path / "activity.db"),
     }
@@ -70,12 +72,29 @@ def bot_env() -> dict[str, str]:
     return {}
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+OAUTH_ENV = {
+    "SPARK_CLIENT_ID": DEMO_CLIENT_ID,
+    "SPARK_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+    "SPARK_REDIRECT_URI": "auto",  # filled in with the bot's own callback URL
+}
+
+
 @pytest.fixture
 async def stack(tmp_path, clock, bot_env) -> AsyncIterator[Stack]:
     async with Sandbox(clock=clock) as sandbox, SlackStandin() as slack:
-        settings = load_settings(env_for(sandbox, slack, tmp_path, **bot_env))
+        port = free_port()
+        env = env_for(sandbox, slack, tmp_path, **bot_env)
+        if env.get("SPARK_REDIRECT_URI") == "auto":
+            env["SPARK_REDIRECT_URI"] = f"http://127.0.0.1:{port}/spark/oauth/callback"
+        settings = load_settings(env)
         async with open_services(settings, clock=clock) as services:
-            bot = await start_http(services, host="127.0.0.1", port=0)
+            bot = await start_http(services, host="127.0.0.1", port=port)
             try:
                 async with httpx.AsyncClient(timeout=10) as http:
                     sender = SlackSender(

@@ -1,0 +1,129 @@
+"""Token resolution and OAuth refresh: before expiry, on 1020, shared, and when revoked."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from activity.auth import ConnectionBroken, NotConnected
+from sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN
+from spark import RefreshFailed
+from spark.oauth import TokenSet
+from storage import Connection, get_connection, save_connection
+
+TEAM, USER = "T1", "U1"
+
+
+def connect(services, tokens: dict, *, kind: str = "oauth") -> None:
+    now = services.clock()
+    save_connection(services.db, services.cipher, Connection(
+        team_id=TEAM, user_id=USER, access_token=tokens["access_token"],
+        refresh_token=tokens.get("refresh_token"),
+        expires_at=now + dt.timedelta(seconds=tokens.get("expires_in", 86400)) if kind == "oauth" else None,
+        spark_user_id=DEMO_ACCOUNT_ID, spark_user_name="Avery Agent", kind=kind, status="ok",
+        connected_at=now, updated_at=now,
+    ))  # fmt: skip
+
+
+def grants(sandbox) -> int:
+    return sum(r.path == "/openid/token" for r in sandbox.requests)
+
+
+@pytest.mark.parametrize("env", [{"SPARK_ACCESS_TOKEN": DEMO_TOKEN}])
+async def test_the_workspace_token_is_used_when_the_user_has_none(services):
+    credential = await services.keeper.credential(TEAM, USER)
+    assert credential.token == DEMO_TOKEN and credential.workspace
+
+
+@pytest.mark.parametrize(
+    "env", [{"SPARK_ACCESS_TOKEN": DEMO_TOKEN, "WORKSPACE_TOKEN_FOR_ALL": "false"}]
+)
+async def test_the_workspace_token_is_not_used_when_the_operator_says_no(services):
+    with pytest.raises(NotConnected):
+        await services.keeper.credential(TEAM, USER)
+
+
+async def test_no_token_at_all_is_not_connected(services):
+    with pytest.raises(NotConnected):
+        await services.keeper.credential(TEAM, USER)
+
+
+@pytest.mark.parametrize("env", [{"SPARK_ACCESS_TOKEN": DEMO_TOKEN}])
+async def test_the_users_own_token_wins_over_the_workspace_token(services, sandbox):
+    tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    connect(services, tokens)
+    credential = await services.keeper.credential(TEAM, USER)
+    assert credential.token == tokens["access_token"] and not credential.workspace
+
+
+async def test_a_token_about_to_expire_is_refreshed_first(services, sandbox, clock):
+    tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    connect(services, tokens)
+    clock.advance(seconds=tokens["expires_in"] - 60)
+    credential = await services.keeper.credential(TEAM, USER)
+    assert credential.token != tokens["access_token"]
+    assert (await services.spark.my_account(credential.token)).id == DEMO_ACCOUNT_ID
+    assert get_connection(services.db, services.cipher, TEAM, USER).access_token == credential.token
+
+
+async def test_concurrent_requests_share_one_refresh(services, sandbox, clock):
+    connect(services, sandbox.state.issue_tokens(DEMO_ACCOUNT_ID))
+    clock.advance(days=2)
+    results = await asyncio.gather(*(services.keeper.credential(TEAM, USER) for _ in range(8)))
+    assert len({c.token for c in results}) == 1
+    assert grants(sandbox) == 1
+
+
+async def test_spark_saying_expired_triggers_a_refresh_and_a_replay(services, sandbox):
+    tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    connect(services, tokens)
+    credential = await services.keeper.credential(TEAM, USER)
+    sandbox.add_fault(kind="expire_token", token=credential.token)
+    account = await services.spark.my_account(credential.token)
+    assert account.id == DEMO_ACCOUNT_ID
+    assert (
+        get_connection(services.db, services.cipher, TEAM, USER).access_token
+        != tokens["access_token"]
+    )
+
+
+async def test_a_rejected_refresh_marks_the_connection_broken(services, sandbox, clock):
+    tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    connect(services, tokens)
+    await services.oauth.refresh(tokens["refresh_token"])  # rotated elsewhere: ours is now dead
+    clock.advance(days=2)
+    with pytest.raises(RefreshFailed):
+        await services.keeper.credential(TEAM, USER)
+    assert get_connection(services.db, services.cipher, TEAM, USER).status == "broken"
+    with pytest.raises(ConnectionBroken):
+        await services.keeper.credential(TEAM, USER)
+
+
+async def test_an_expired_personal_token_cannot_be_renewed(services, sandbox):
+    connect(services, {"access_token": DEMO_TOKEN}, kind="personal")
+    credential = await services.keeper.credential(TEAM, USER)
+    with pytest.raises(RefreshFailed):
+        await services.keeper.on_expired(credential.token)
+    assert get_connection(services.db, services.cipher, TEAM, USER).status == "broken"
+
+
+async def test_an_unknown_token_is_not_refreshed(services):
+    with pytest.raises(RefreshFailed):
+        await services.keeper.on_expired("never-seen-before-token")
+
+
+async def test_the_background_pass_refreshes_idle_connections(services, sandbox, clock):
+    tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    connect(services, tokens)
+    assert await services.keeper.refresh_expiring() == 0  # not due yet
+    clock.advance(seconds=tokens["expires_in"] - 300)
+    assert await services.keeper.refresh_expiring() == 1
+    stored = get_connection(services.db, services.cipher, TEAM, USER)
+    assert stored.access_token != tokens["access_token"]
+    assert stored.expires_at > clock()
+
+
+def test_token_sets_hide_tokens():
+    assert "secret" not in repr(TokenSet("secret-a", "secret-r", None))
