@@ -37,7 +37,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 import redaction
+from activity.digests import run_pass
 from activity.services import Services, utc_now
+from handlers.digests import SlackPoster
 from handlers.oauth import routes as oauth_routes
 from settings import Settings, SettingsError, load_settings
 from spark import SparkClient
@@ -165,6 +167,7 @@ class RunningBot:
     app: AsyncApp
     runner: web.AppRunner
     session: aiohttp.ClientSession
+    bot_client: AsyncWebClient  # carries the bot token: for work outside a request (digests)
     url: str
 
     async def stop(self) -> None:
@@ -190,10 +193,11 @@ async def start_http(
         await session.close()
         raise
     bound = runner.addresses[0]
-    return RunningBot(services, app, runner, session, f"http://{bound[0]}:{bound[1]}")
+    return RunningBot(services, app, runner, session, bot_client, f"http://{bound[0]}:{bound[1]}")
 
 
 REFRESH_EVERY_S = 300.0
+DIGEST_EVERY_S = 60.0
 
 
 async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -217,7 +221,11 @@ async def serve(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         socket_handler = None
-        background = [asyncio.create_task(every(REFRESH_EVERY_S, services.keeper.refresh_expiring))]
+        poster = SlackPoster(bot.bot_client, services)
+        background = [
+            asyncio.create_task(every(REFRESH_EVERY_S, services.keeper.refresh_expiring)),
+            asyncio.create_task(every(DIGEST_EVERY_S, lambda: run_pass(services, poster))),
+        ]
         try:
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -235,6 +243,29 @@ async def serve(settings: Settings) -> int:
                 await socket_handler.close_async()
             await bot.stop()
     return 0
+
+
+async def digest_now(settings: Settings) -> int:
+    """One delivery pass (for cron): a progress bar on a terminal, a summary line at the end."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    async with open_services(settings) as services, aiohttp.ClientSession() as session:
+        poster = SlackPoster(
+            slack_client(settings, session, token=settings.slack_bot_token), services
+        )
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("Reading contacts", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = await run_pass(services, poster, progress=progress)
+    print(f"Digests: {report.summary()}")
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 0 if not report.errors else 1
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -274,8 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return asyncio.run(serve(settings))
         settings.require_slack()
-        print("bot.py digest: digests are not available yet", file=sys.stderr)
-        return 2
+        return asyncio.run(digest_now(settings))
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2

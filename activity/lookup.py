@@ -9,6 +9,7 @@ search, so the card needs one round trip.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -16,6 +17,7 @@ from dataclasses import dataclass, fields
 from activity.contacts import get_contact, remember_contact
 from activity.listings import page_key, prefetch_page
 from activity.models import LIST_KINDS, Candidates, ContactCard, NoMatch, Resolution, summary_delta
+from activity.scoring import Trend, trend
 from activity.services import Services
 from spark import ActivitySummary, Contact, NotFound, classify
 from spark.client import RetryCallback
@@ -28,6 +30,7 @@ from storage import (
     latest_snapshot_before,
     record_lookup,
     record_snapshot,
+    snapshot_history,
 )
 
 MAX_CANDIDATES = 25
@@ -61,11 +64,11 @@ def rank_contacts(query: str, contacts: Sequence[Contact]) -> list[Contact]:
     return sorted(unique.values(), key=score)
 
 
-def _counters(summary: ActivitySummary) -> Counters:
+def to_counters(summary: ActivitySummary) -> Counters:
     return Counters(**{f.name: getattr(summary, f.name) for f in fields(ActivitySummary)})
 
 
-def _summary(counters: Counters) -> ActivitySummary:
+def to_summary(counters: Counters) -> ActivitySummary:
     return ActivitySummary(**{f.name: getattr(counters, f.name) for f in fields(ActivitySummary)})
 
 
@@ -168,7 +171,7 @@ async def contact_card(
     today = now.date()
     baseline = latest_snapshot_before(services.db, contact.id, today)
     record_snapshot(
-        services.db, contact_id=contact.id, day=today, counters=_counters(summary), now=now
+        services.db, contact_id=contact.id, day=today, counters=to_counters(summary), now=now
     )
     record_lookup(
         services.db, team_id=team_id, user_id=user_id, contact_id=contact.id,
@@ -177,10 +180,27 @@ async def contact_card(
     baseline_day, delta = None, None
     if baseline is not None:
         baseline_day, counters = baseline
-        delta = summary_delta(summary, _summary(counters))
+        delta = summary_delta(summary, to_summary(counters))
     return ContactCard(
-        contact=contact, summary=summary, looked_up_at=now, baseline_day=baseline_day, delta=delta
+        contact=contact,
+        summary=summary,
+        looked_up_at=now,
+        baseline_day=baseline_day,
+        delta=delta,
+        trend=contact_trend(services, contact.id, today),
     )
+
+
+def history(
+    services: Services, contact_id: str, today: dt.date, days: int = 31
+) -> list[tuple[dt.date, ActivitySummary]]:
+    """The contact's daily snapshots over the last `days` days, oldest first."""
+    rows = snapshot_history(services.db, contact_id, today - dt.timedelta(days=days), today)
+    return [(day, to_summary(counters)) for day, counters in rows]
+
+
+def contact_trend(services: Services, contact_id: str, today: dt.date) -> Trend:
+    return trend(history(services, contact_id, today), today)
 
 
 def cached_page_count(services: Services, token: str, contact_id: str) -> int:

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from activity.scoring import Engagement, Trend
 from spark import ActivitySummary, Contact, Listing, Page
 
 ListKind = Literal["viewed", "shared"]
@@ -36,6 +37,8 @@ class ContactCard:
     # The change since the most recent earlier snapshot (usually yesterday's), if any.
     baseline_day: dt.date | None = None
     delta: ActivitySummary | None = None
+    # 7/30-day changes, sparkline and engagement score, once there is history.
+    trend: Trend | None = None
 
     @property
     def manual_open_rate(self) -> float | None:
@@ -73,3 +76,47 @@ class NoMatch:
 
 
 Resolution = ContactCard | Candidates | NoMatch
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One contact in a digest."""
+
+    contact_id: str
+    name: str
+    summary: ActivitySummary
+    day: ActivitySummary | None  # change since the previous snapshot (usually yesterday)
+    week: ActivitySummary | None  # change over 7 days
+    engagement: Engagement | None
+    previous_score: float | None  # the score a day earlier, to tell heating from cooling
+
+    @property
+    def movement(self) -> float:
+        """How much the score moved since the day before (0 without history)."""
+        if self.engagement is None:
+            return 0.0
+        return self.engagement.score - (self.previous_score or 0.0)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A morning digest for one subscription and local date."""
+
+    subscription_id: int
+    subscriber_id: str  # Slack user whose Flexmls access gathered it
+    channel_id: str
+    local_date: dt.date
+    scope: str  # "recent", "all" or "tag:<Tag>"
+    entries: tuple[DigestEntry, ...]  # every contact read, most moved first
+    heating: tuple[DigestEntry, ...]  # score up noticeably, best first
+    cooling: tuple[DigestEntry, ...]  # score down noticeably, biggest drop first
+    failed: int  # contacts that could not be read
+    late: bool  # posted after its time (the bot was down at the time)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        bands = {"hot": 0, "warm": 0, "cold": 0}
+        for entry in self.entries:
+            if entry.engagement is not None:
+                bands[entry.engagement.band] += 1
+        return bands

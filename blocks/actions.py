@@ -8,6 +8,10 @@ are parsed strictly: anything but exactly the documented format raises `BadActio
 
 - `contact_pick`, `share_card`, `refresh_card`, `open_card`: the contact id.
 - `listings_page`: a `ListingsCursor` as `v1|<viewed|shared>|<contact id>|<page>`.
+- `digest_open` (`digest_open:<n>`): the contact id; a click opens that contact's card
+  ephemerally for whoever clicked, with their own Flexmls access.
+- `digest_more` (`digest_more`, `digest_more:prev`, `digest_more:next`, `digest_more:first`):
+  a `DigestCursor` as `d1|<subscription id>|<YYYY-MM-DD>|<page>`.
 - `connect_oauth`: a URL button (opens the Flexmls sign-in); Slack still sends a click payload,
   which handlers only ack. `connect_paste`: opens the paste-token modal. `disconnect`: the value
   "me" (the clicking user's own tokens are forgotten, whoever rendered the button).
@@ -17,6 +21,7 @@ are parsed strictly: anything but exactly the documented format raises `BadActio
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -34,6 +39,8 @@ OPEN_CARD = "open_card"
 CONNECT_OAUTH = "connect_oauth"
 CONNECT_PASTE = "connect_paste"
 DISCONNECT = "disconnect"
+DIGEST_OPEN = "digest_open"
+DIGEST_MORE = "digest_more"
 
 TOKEN_MODAL_CALLBACK = "connect_token"
 TOKEN_INPUT_BLOCK = "token_input"
@@ -53,12 +60,22 @@ OPEN_CARD_RE = _prefix_pattern(OPEN_CARD)
 CONNECT_OAUTH_RE = _prefix_pattern(CONNECT_OAUTH)
 CONNECT_PASTE_RE = _prefix_pattern(CONNECT_PASTE)
 DISCONNECT_RE = _prefix_pattern(DISCONNECT)
+DIGEST_OPEN_RE = _prefix_pattern(DIGEST_OPEN)
+DIGEST_MORE_RE = _prefix_pattern(DIGEST_MORE)
 
 CURSOR_VERSION = "v1"
 MAX_PAGE = 100_000
 MAX_VALUE = 200
 _CONTACT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PAGE = re.compile(r"[1-9][0-9]{0,5}")
+
+DIGEST_CURSOR_VERSION = "d1"
+MAX_SUBSCRIPTION_ID = 1_000_000_000
+MAX_DIGEST_PAGE = 10_000
+MAX_DIGEST_VALUE = 100
+_SUBSCRIPTION_ID = re.compile(r"[1-9][0-9]{0,9}")
+_DIGEST_PAGE = re.compile(r"[1-9][0-9]{0,4}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class BadActionValue(ValueError):
@@ -115,8 +132,63 @@ def decode_cursor(value: object) -> ListingsCursor:
     return ListingsCursor(kind=kind, contact_id=contact_id, page=int(page))  # type: ignore[arg-type]
 
 
+def _int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+@dataclass(frozen=True)
+class DigestCursor:
+    """Which page of which day's digest of which subscription a `digest_more` button shows."""
+
+    subscription_id: int
+    local_date: dt.date
+    page: int
+
+    def __post_init__(self) -> None:
+        if not _int_in(self.subscription_id, 1, MAX_SUBSCRIPTION_ID):
+            raise BadActionValue(f"subscription id must be an int in 1..{MAX_SUBSCRIPTION_ID}")
+        # A datetime is a date too, but its isoformat() carries a time: refuse it.
+        if not isinstance(self.local_date, dt.date) or isinstance(self.local_date, dt.datetime):
+            raise BadActionValue("local date must be a date")
+        if not _int_in(self.page, 1, MAX_DIGEST_PAGE):
+            raise BadActionValue(f"page must be an int in 1..{MAX_DIGEST_PAGE}")
+
+
+def encode_digest_cursor(cursor: DigestCursor) -> str:
+    """`d1|<subscription id>|<YYYY-MM-DD>|<page>`: the value of a `digest_more` button."""
+    return (
+        f"{DIGEST_CURSOR_VERSION}|{cursor.subscription_id}|"
+        f"{cursor.local_date.isoformat()}|{cursor.page}"
+    )
+
+
+def decode_digest_cursor(value: object) -> DigestCursor:
+    """The cursor in a `digest_more` button value; `BadActionValue` for anything else."""
+    if not isinstance(value, str):
+        raise BadActionValue("button value is not text")
+    if len(value) > MAX_DIGEST_VALUE:
+        raise BadActionValue("button value is too long")
+    parts = value.split("|")
+    if len(parts) != 4:
+        raise BadActionValue("button value has the wrong shape")
+    version, subscription_id, day, page = parts
+    if version != DIGEST_CURSOR_VERSION:
+        raise BadActionValue("button value has an unknown version")
+    if _SUBSCRIPTION_ID.fullmatch(subscription_id) is None:
+        raise BadActionValue("button value has a bad subscription id")
+    if _ISO_DATE.fullmatch(day) is None:
+        raise BadActionValue("button value has a bad date")
+    try:
+        local_date = dt.date.fromisoformat(day)
+    except ValueError:
+        raise BadActionValue("button value has a bad date") from None
+    if _DIGEST_PAGE.fullmatch(page) is None:
+        raise BadActionValue("button value has a bad page number")
+    return DigestCursor(int(subscription_id), local_date, int(page))
+
+
 def decode_contact_id(value: object) -> str:
-    """The contact id in a `contact_pick`/`share_card`/`refresh_card`/`open_card` value."""
+    """The contact id in a `contact_pick`/`share_card`/`refresh_card`/`open_card`/`digest_open`."""
     if not is_contact_id(value):
         raise BadActionValue("button value is not a contact id")
     return value  # type: ignore[return-value]

@@ -2,6 +2,9 @@
 
 A card is private by default (ephemeral, with buttons). When an agent shares it in a channel,
 the copy carries no buttons and says who shared it and when the data is from.
+
+Once there is history, the card also shows the engagement band and score with its one-line
+explanation, the 7- and 30-day changes, and a sparkline of daily listing views.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from activity.models import ContactCard
+from activity.scoring import Band, Engagement, Trend
 from blocks.actions import (
     LISTINGS_PAGE,
     REFRESH_CARD,
@@ -62,6 +66,15 @@ DELTA_LABELS = {
     "manual_emails_sent": "e-mails sent",
     "manual_emails_opened": "e-mails opened",
     "subscription_emails_sent": "subscription e-mails sent",
+    "subscription_emails_opened": "subscription e-mails opened",
+}
+NO_SCORE_YET = "Engagement score appears after a second day of history."
+BAND_MARKERS: dict[str, str] = {"hot": "🔥", "warm": "🌤", "cold": "🧊"}
+# What the contact did (not what the agent sent), in the order the trend line reads.
+TREND_LABELS = {
+    "listings_viewed": "viewed",
+    "listings_shared": "shared",
+    "manual_emails_opened": "e-mails opened",
     "subscription_emails_opened": "subscription e-mails opened",
 }
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -112,6 +125,62 @@ def change_line(card: ContactCard) -> str:
     return f"Since {phrase}: " + ", ".join(changes)
 
 
+def band_label(band: Band | str) -> str:
+    """ "hot" → "🔥 Hot"; an unknown band is shown without a marker."""
+    marker = BAND_MARKERS.get(band)
+    word = clean(str(band)).capitalize() or "Unscored"
+    return f"{marker} {word}" if marker else word
+
+
+def engagement_line(engagement: Engagement | None) -> str:
+    """ "🔥 Hot (42 points): 12 listing views … in the last 7 days." or why there is none."""
+    if engagement is None:
+        return NO_SCORE_YET
+    explanation = clean(engagement.explanation) or (
+        f"{clean(str(engagement.band)).capitalize()} ({number(round(engagement.score))} points)."
+    )
+    marker = BAND_MARKERS.get(engagement.band)
+    return f"{marker} {explanation}" if marker else explanation
+
+
+def _period(label: str, change: ActivitySummary) -> str:
+    parts = [
+        f"{signed(getattr(change, counter))} {word}"
+        for counter, word in TREND_LABELS.items()
+        if getattr(change, counter)
+    ]
+    return f"{label}: " + (", ".join(parts) if parts else "no change")
+
+
+def trend_line(trend: Trend) -> str | None:
+    """ "7 days: +14 viewed, +2 shared · 30 days: +40 viewed" (None without either period)."""
+    periods = [
+        _period(label, change)
+        for label, change in (("7 days", trend.week), ("30 days", trend.month))
+        if change is not None
+    ]
+    return " · ".join(periods) or None
+
+
+def sparkline_line(sparkline: str | None) -> str | None:
+    """ "Views, last 14 days: ▁▂▁▅▇" (None without a sparkline)."""
+    spark = clean(sparkline or "")
+    if not spark:
+        return None
+    days = len(spark)
+    span = "today" if days == 1 else f"last {days} days"
+    return f"Views, {span}: {spark}"
+
+
+def _trend_blocks(trend: Trend) -> list[tuple[str, Block]]:
+    lines = [
+        ("card_engagement", engagement_line(trend.engagement)),
+        ("card_trend", trend_line(trend)),
+        ("card_sparkline", sparkline_line(trend.sparkline)),
+    ]
+    return [(role, ContextBlock(elements=[plain(line, 2000)])) for role, line in lines if line]
+
+
 def _as_utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
@@ -141,8 +210,15 @@ def _fallback(card: ContactCard, name: str, shared: bool) -> str:
         if s.manual_emails_sent
         else "no e-mails sent"
     )
+    tags: list[str] = []
+    if card.trend is not None and card.trend.engagement is not None:
+        tags.append(clean(str(card.trend.engagement.band)))
+    if shared:
+        tags.append("shared card")
+    tags = [t for t in tags if t]
+    label = f" ({', '.join(tags)})" if tags else ""
     text = (
-        f"{name}{' (shared card)' if shared else ''}: "
+        f"{name}{label}: "
         f"{number(s.listings_viewed)} listings viewed{delta('listings_viewed')}, "
         f"{number(s.listings_shared)} shared{delta('listings_shared')}, {emails}"
     )
@@ -168,6 +244,8 @@ def contact_card(card: ContactCard, *, shared_by: str | None = None) -> Message:
     if _any_email(card.summary):
         blocks.append(("card_privacy", ContextBlock(elements=[PlainTextObject(text=PRIVACY_NOTE)])))
     blocks.append(("card_change", ContextBlock(elements=[PlainTextObject(text=change_line(card))])))
+    if card.trend is not None:
+        blocks += _trend_blocks(card.trend)
 
     reach = " · ".join(p for p in (clean(contact.email or ""), clean(contact.phone or "")) if p)
     if reach:

@@ -276,8 +276,30 @@ class _Renderer:
                 if isinstance(card, Mapping)
             ]
             return Group(*cards) if cards else None
+        if kind == "table":
+            return self.table(block)
         loose = [t for t in _loose_text(block) if t.strip()]
         return mrkdwn_text("\n".join(loose)) if loose else None
+
+    def table(self, block: Mapping[str, Any]) -> RenderableType | None:
+        """A table block: the first row is the header; cells are plain text."""
+        rows = [r for r in block.get("rows") or [] if isinstance(r, list)]
+        if not rows:
+            return None
+
+        def cell(value: Any) -> str:
+            return (
+                _safe(value.get("text"))
+                if isinstance(value, Mapping) and isinstance(value.get("text"), str)
+                else ""
+            )
+
+        table = Table(show_edge=False, pad_edge=False, box=None)
+        for heading in rows[0]:
+            table.add_column(cell(heading), style="", header_style="bold")
+        for row in rows[1:]:
+            table.add_row(*(cell(value) for value in row[: len(rows[0])]))
+        return table
 
 
 def render_message(

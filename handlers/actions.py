@@ -14,22 +14,28 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity import connections
+from activity.digests import stored_digest
 from activity.lookup import contact_card as build_card
 from activity.models import ContactCard
 from activity.services import Services
 from blocks import (
     CONNECT_OAUTH_RE,
     CONNECT_PASTE_RE,
+    DIGEST_MORE_RE,
+    DIGEST_OPEN_RE,
     DISCONNECT_RE,
     LISTINGS_PAGE_RE,
     OPEN_CARD_RE,
     PICK_CONTACT_RE,
     REFRESH_CARD_RE,
     SHARE_CARD_RE,
+    BadActionValue,
     Message,
     contact_card,
     decode_contact_id,
     decode_cursor,
+    decode_digest_cursor,
+    digest_page,
     disconnected,
     token_modal,
 )
@@ -37,6 +43,7 @@ from handlers.commands import ephemeral
 from handlers.dispatch import show_listings
 from handlers.home import publish_home
 from handlers.turn import Turn
+from storage import list_subscriptions
 
 
 def _turn(
@@ -127,6 +134,32 @@ def register(app: AsyncApp, services: Services) -> None:
         if not body.get("response_url"):  # clicked in the App Home: show the new state there
             await publish_home(services, client, turn.team_id, turn.user_id)
 
+    async def digest_card(
+        turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        # From a public digest: the card is a new private message for whoever clicked.
+        message = contact_card(await card_for(turn, body))
+        await respond(**message.as_kwargs(), response_type="ephemeral", replace_original=False)
+
+    async def digest_more(
+        turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        cursor = decode_digest_cursor(_value(body))
+        subscription = next(
+            (
+                s
+                for s in list_subscriptions(services.db, turn.team_id)
+                if s.id == cursor.subscription_id
+            ),
+            None,
+        )
+        digest = stored_digest(services, subscription, cursor.local_date) if subscription else None
+        if digest is None:
+            raise BadActionValue("no such digest")
+        in_place = bool((body.get("container") or {}).get("is_ephemeral"))
+        message = digest_page(digest, cursor.page)
+        await respond(**message.as_kwargs(), response_type="ephemeral", replace_original=in_place)
+
     async def just_ack(ack: AsyncAck) -> None:
         await ack()  # a URL button: the browser does the work, Slack still wants an ack
 
@@ -134,6 +167,8 @@ def register(app: AsyncApp, services: Services) -> None:
     for pattern, work in (
         (CONNECT_PASTE_RE, paste_token),
         (DISCONNECT_RE, forget),
+        (DIGEST_OPEN_RE, digest_card),
+        (DIGEST_MORE_RE, digest_more),
         (PICK_CONTACT_RE, open_card),
         (OPEN_CARD_RE, open_card),
         (REFRESH_CARD_RE, open_card),

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.services import Services
 from blocks import Message
@@ -24,13 +25,18 @@ def ephemeral(respond: AsyncRespond, *, replace: bool = False):
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_activity(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, logger: logging.Logger
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        logger: logging.Logger,
     ) -> None:
         await ack()  # first, and with no I/O: Slack gives us 3 seconds
         reply = ephemeral(respond)
         turn = Turn(
-            services, command.get("team_id", ""), command.get("user_id", ""), reply, reply, logger
-        )
+            services, command.get("team_id", ""), command.get("user_id", ""), reply, reply, logger,
+            channel_id=command.get("channel_id", ""), client=client,
+        )  # fmt: skip
         await answer(turn, command.get("text", ""))
 
     app.command(COMMAND)(on_activity)

@@ -24,9 +24,9 @@ from blocks import (
     invalid_input,
     listing_page,
     no_match,
-    problem,
     recent_lookups,
 )
+from handlers import digests as digest_commands
 from handlers.slack_text import split_verb, unescape
 from handlers.turn import Turn
 from storage import recent_lookups as load_recent_lookups
@@ -110,21 +110,12 @@ async def disconnect(turn: Turn, _: str) -> None:
     await turn.reply(disconnected(was_connected=was_connected))
 
 
+async def digest(turn: Turn, text: str) -> None:
+    await digest_commands.run(turn, text, turn.channels)
+
+
 async def show_help(turn: Turn, _: str) -> None:
     await turn.reply(help_message([(s.usage, s.description) for s in SUBCOMMANDS]))
-
-
-def _not_yet(feature: str) -> Action:
-    async def run(turn: Turn, _: str) -> None:
-        await turn.notify(
-            problem(
-                f"{feature} are not available yet",
-                "Lookups use the workspace's Flexmls token for now.",
-                "Type `/activity help` to see what works today.",
-            )
-        )
-
-    return run
 
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
@@ -136,8 +127,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(("connect",), "/activity connect", "connect your own Flexmls account", connect),
     Subcommand(("status",), "/activity status", "who you are connected as, and since when", status),
     Subcommand(("disconnect",), "/activity disconnect", "forget your Flexmls tokens", disconnect),
-    Subcommand(("digest",), "/activity digest add [#channel] [HH:MM] [scope] · list · remove <n>",
-               "a morning digest of who is heating up", _not_yet("Digests")),
+    Subcommand(("digest",), "/activity digest add [#channel] [HH:MM] [recent | all | tag:<Tag>]",
+               "a morning digest in a channel of who is heating up (08:00 your time by default)", digest),
+    Subcommand(("digest",), "/activity digest list | remove <n>", "the digests, and removing one", None),
     Subcommand(("help",), "/activity help", "this list", show_help),
 )  # fmt: skip
 VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}
@@ -147,6 +139,7 @@ async def answer(turn: Turn, raw_text: str) -> None:
     """Route what the user typed after `/activity` (or after @bot) and reply."""
     async with turn.guard():
         typed = unescape(raw_text)
+        turn.channels = typed.channels
         text = typed.text
         if not text and typed.user_mentions:
             await turn.notify(

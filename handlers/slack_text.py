@@ -12,17 +12,20 @@ from dataclasses import dataclass
 
 LINK_RE = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 USER_MENTION_RE = re.compile(r"^@[UW][A-Z0-9]+$")
+CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 
 
 @dataclass(frozen=True)
 class SlackText:
     text: str  # plain text with links unwrapped
     user_mentions: tuple[str, ...]  # Slack user ids that were mentioned
+    channels: tuple[str, ...] = ()  # Slack channel ids that were linked (`<#C123|name>`)
 
 
 def unescape(raw: str) -> SlackText:
     """Unwrap Slack's `<…>` markup into what the person typed; note user mentions."""
     mentions: list[str] = []
+    channels: list[str] = []
 
     def unwrap(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
@@ -32,7 +35,9 @@ def unescape(raw: str) -> SlackText:
                 mentions.append(user_id)
             return ""
         if target.startswith("#"):
-            return f"#{label}" if label else ""
+            if CHANNEL_RE.match(target[1:]):
+                channels.append(target[1:])
+            return f"#{label}" if label else "#channel"
         if target.startswith("!"):
             return ""  # <!here>, <!channel>, <!subteam^…>: never part of a contact
         if label:
@@ -44,7 +49,7 @@ def unescape(raw: str) -> SlackText:
 
     text = LINK_RE.sub(unwrap, raw or "")
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return SlackText(" ".join(text.split()), tuple(mentions))
+    return SlackText(" ".join(text.split()), tuple(mentions), tuple(channels))
 
 
 def split_verb(text: str, verbs: set[str]) -> tuple[str | None, str]:

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from activity.auth import ConnectionBroken, Credential, NotConnected
 from activity.services import Services
 from blocks import (
@@ -42,6 +44,9 @@ class Turn:
     reply: Reply  # the answer (replaces the clicked message where that makes sense)
     notify: Reply  # side messages: notices and problems (never replace what the user sees)
     logger: logging.Logger = log
+    channel_id: str = ""  # where the request came from (for digests), if anywhere
+    client: AsyncWebClient | None = None  # the Web API, for the surfaces that need it
+    channels: tuple[str, ...] = ()  # channel ids linked in what the user typed
     _credential: Credential | None = field(default=None, repr=False)
     _noticed: bool = False
 

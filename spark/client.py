@@ -322,6 +322,20 @@ class SparkClient:
             token, "/contacts", params, parse_contact, page=page, limit=limit, on_retry=on_retry
         )
 
+    async def list_contacts(
+        self,
+        token: str,
+        *,
+        page: int = 1,
+        limit: int = MAX_PAGE_SIZE,
+        on_retry: RetryCallback | None = None,
+    ) -> Page[Contact]:
+        """Every contact the token can see, a page at a time (ordered by name)."""
+        params = {"_orderby": "DisplayName"}
+        return await self._get_page(
+            token, "/contacts", params, parse_contact, page=page, limit=limit, on_retry=on_retry
+        )
+
     async def contacts_with_tag(
         self,
         token: str,

@@ -53,6 +53,9 @@ class Delivery:
     message_ts: str | None
     late: bool
     failed_contacts: int
+    posting_at: datetime | None = None
+    outcome: str | None = None  # "posted" | "skipped"
+    entries: str | None = None  # JSON written by the digest composer
 
 
 def normalise_local_time(text: str) -> str:
@@ -195,9 +198,29 @@ def claim_delivery(
             claimed_at = excluded.claimed_at,
             lease_expires_at = excluded.lease_expires_at
         WHERE digest_deliveries.state = 'claimed'
+          AND digest_deliveries.posting_at IS NULL
           AND digest_deliveries.lease_expires_at <= excluded.claimed_at
         """,
         [subscription_id, to_date_text(local_date), now_text, to_utc_text(now + lease)],
+    )
+    return cursor.rowcount == 1
+
+
+def mark_posting(
+    db: Database, subscription_id: int, local_date: date, *, claimed_at: datetime, now: datetime
+) -> bool:
+    """Say "about to post" for the claim made at `claimed_at`; False if the claim was lost.
+
+    After this, the claim is never taken over even when its lease runs out: the post may have
+    gone out, and a digest posted twice is worse than one missing.
+    """
+    cursor = db.execute(
+        """
+        UPDATE digest_deliveries SET posting_at = ?
+        WHERE subscription_id = ? AND local_date = ? AND state = 'claimed'
+          AND claimed_at = ? AND posting_at IS NULL
+        """,
+        [to_utc_text(now), subscription_id, to_date_text(local_date), to_utc_text(claimed_at)],
     )
     return cursor.rowcount == 1
 
@@ -211,22 +234,30 @@ def complete_delivery(
     message_ts: str | None,
     late: bool,
     failed_contacts: int,
+    outcome: str = "posted",
+    entries: str | None = None,
 ) -> None:
-    """Record that the digest for `local_date` was posted (the claim becomes "delivered")."""
+    """Record that the digest for `local_date` is done (the claim becomes "delivered").
+
+    `outcome` is "posted", or "skipped" when nothing went out on purpose (e.g. the subscriber
+    must reconnect); either way no later pass retries that day.
+    """
     now_text = to_utc_text(now)
     db.execute(
         """
         INSERT INTO digest_deliveries
             (subscription_id, local_date, state, claimed_at, lease_expires_at,
-             delivered_at, message_ts, late, failed_contacts)
-        VALUES (?, ?, 'delivered', ?, NULL, ?, ?, ?, ?)
+             delivered_at, message_ts, late, failed_contacts, outcome, entries)
+        VALUES (?, ?, 'delivered', ?, NULL, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (subscription_id, local_date) DO UPDATE SET
             state = 'delivered',
             lease_expires_at = NULL,
             delivered_at = excluded.delivered_at,
             message_ts = excluded.message_ts,
             late = excluded.late,
-            failed_contacts = excluded.failed_contacts
+            failed_contacts = excluded.failed_contacts,
+            outcome = excluded.outcome,
+            entries = excluded.entries
         """,
         [
             subscription_id,
@@ -236,6 +267,8 @@ def complete_delivery(
             message_ts,
             int(late),
             failed_contacts,
+            outcome,
+            entries,
         ],
     )
 
@@ -272,6 +305,9 @@ def delivery(db: Database, subscription_id: int, local_date: date) -> Delivery |
         message_ts=row["message_ts"],
         late=bool(row["late"]),
         failed_contacts=row["failed_contacts"],
+        posting_at=optional_from_utc_text(row.get("posting_at")),
+        outcome=row.get("outcome"),
+        entries=row.get("entries"),
     )
 
 

@@ -136,6 +136,20 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_delivery_posting(db: Database) -> None:
+    _run(
+        db,
+        # Set just before the digest is posted: a stale claim that got this far may already
+        # have posted, so it is never taken over (at most once beats twice in a channel).
+        "ALTER TABLE digest_deliveries ADD COLUMN posting_at TEXT",
+        # "posted", or "skipped" (e.g. the subscriber must reconnect: nothing went out).
+        "ALTER TABLE digest_deliveries ADD COLUMN outcome TEXT",
+        # The digest's entries (JSON), so "More" can page through what was posted.
+        "ALTER TABLE digest_deliveries ADD COLUMN entries TEXT",
+    )
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

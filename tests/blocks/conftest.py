@@ -14,9 +14,11 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from activity.models import ContactCard, ListingPage
+from activity.models import ContactCard, Digest, DigestEntry, ListingPage
+from activity.scoring import Band, Engagement, Trend
 from blocks import Message
 from spark.models import ActivitySummary, Contact, Listing, Page
+from storage.digests import Subscription
 
 NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
 YESTERDAY = dt.date(2026, 11, 23)
@@ -234,6 +236,7 @@ def make_card(
     delta: ActivitySummary | None = None,
     baseline_day: dt.date | None = YESTERDAY,
     looked_up_at: dt.datetime = NOW,
+    trend: Trend | None = None,
 ) -> ContactCard:
     return ContactCard(
         contact=contact or make_contact(),
@@ -241,6 +244,119 @@ def make_card(
         looked_up_at=looked_up_at,
         baseline_day=baseline_day if delta is not None else None,
         delta=delta,
+        trend=trend,
+    )
+
+
+def make_engagement(
+    band: Band = "hot", score: float = 42.0, explanation: str | None = None
+) -> Engagement:
+    if explanation is None:
+        explanation = (
+            f"{band.capitalize()} ({score:.0f} points): "
+            "12 listing views, 3 e-mail opens in the last 7 days."
+        )
+    return Engagement(score=score, band=band, explanation=explanation)
+
+
+def make_trend(
+    *,
+    week: ActivitySummary | None = None,
+    month: ActivitySummary | None = None,
+    sparkline: str | None = "▁▂▁▅▇",
+    engagement: Engagement | None = None,
+    band: Band = "hot",
+) -> Trend:
+    return Trend(
+        week=week if week is not None else ActivitySummary(listings_viewed=14, listings_shared=2),
+        month=month
+        if month is not None
+        else ActivitySummary(listings_viewed=40, listings_shared=5),
+        sparkline=sparkline,
+        engagement=engagement if engagement is not None else make_engagement(band),
+    )
+
+
+DIGEST_DAY = dt.date(2026, 11, 27)  # a Friday
+
+
+def make_entry(
+    n: int = 1,
+    *,
+    name: str | None = None,
+    contact_id: str | None = None,
+    band: Band = "warm",
+    score: float = 20.0,
+    previous: float | None = 10.0,
+    viewed: int = 3,
+    shared: int = 1,
+    history: bool = True,
+) -> DigestEntry:
+    """Entry `n` ("Contact 1", id "C1"); `history=False` is a contact seen for the first time."""
+    return DigestEntry(
+        contact_id=contact_id if contact_id is not None else f"C{n}",
+        name=name if name is not None else f"Contact {n}",
+        summary=make_summary(viewed=100 + n, shared=10),
+        day=ActivitySummary(listings_viewed=viewed, listings_shared=shared) if history else None,
+        week=ActivitySummary(listings_viewed=viewed * 3, listings_shared=shared)
+        if history
+        else None,
+        engagement=make_engagement(band, score) if history else None,
+        previous_score=previous if history else None,
+    )
+
+
+def make_digest(
+    entries: tuple[DigestEntry, ...] | None = None,
+    *,
+    heating: tuple[DigestEntry, ...] | None = None,
+    cooling: tuple[DigestEntry, ...] | None = None,
+    scope: str = "recent",
+    subscriber_id: str = "U123",
+    channel_id: str = "C123",
+    subscription_id: int = 7,
+    local_date: dt.date = DIGEST_DAY,
+    failed: int = 0,
+    late: bool = False,
+) -> Digest:
+    """A digest; `heating`/`cooling` default to the entries that moved by 5 points or more."""
+    items = entries if entries is not None else tuple(make_entry(i) for i in range(1, 4))
+    if heating is None:
+        heating = tuple(sorted((e for e in items if e.movement >= 5), key=lambda e: -e.movement))
+    if cooling is None:
+        cooling = tuple(sorted((e for e in items if e.movement <= -5), key=lambda e: e.movement))
+    return Digest(
+        subscription_id=subscription_id,
+        subscriber_id=subscriber_id,
+        channel_id=channel_id,
+        local_date=local_date,
+        scope=scope,
+        entries=items,
+        heating=heating,
+        cooling=cooling,
+        failed=failed,
+        late=late,
+    )
+
+
+def make_subscription(
+    subscription_id: int = 7,
+    *,
+    user_id: str = "U0AGENT1",
+    channel_id: str = "C123",
+    local_time: str = "08:00",
+    timezone: str = "America/Denver",
+    scope: str = "recent",
+) -> Subscription:
+    return Subscription(
+        id=subscription_id,
+        team_id="T1",
+        user_id=user_id,
+        channel_id=channel_id,
+        local_time=local_time,
+        timezone=timezone,
+        scope=scope,
+        created_at=NOW,
     )
 
 

@@ -254,3 +254,18 @@ def test_terminal_escape_sequences_are_stripped() -> None:
     out = show(render_message(message.text, blocks))
     assert "\x1b" not in out and "\x07" not in out
     assert "Jane[2J]0;pwned Doe" in out
+
+
+def test_a_table_block_renders_as_columns():
+    table = {
+        "type": "table",
+        "rows": [
+            [{"type": "raw_text", "text": "Contact"}, {"type": "raw_text", "text": "Score"}],
+            [{"type": "raw_text", "text": "Jane Doe"}, {"type": "raw_text", "text": "42"}],
+        ],
+    }
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(render_message("fallback", [table]))
+    text = out.getvalue()
+    assert "Contact" in text and "Jane Doe" in text and "42" in text
+    assert text.index("Jane Doe") > text.index("Contact")

@@ -64,3 +64,10 @@ def test_split_verb(text, verb, rest):
 )
 def test_strip_bot_mention(raw, text):
     assert strip_bot_mention(raw, "U0BOT") == text
+
+
+def test_linked_channels_keep_their_ids():
+    typed = unescape("digest add <#C0SALES|sales> 07:30")
+    assert typed.text == "digest add #sales 07:30"
+    assert typed.channels == ("C0SALES",)
+    assert unescape("<#bogus|x>").channels == ()

@@ -263,3 +263,9 @@ async def test_client_limiter_keeps_a_burst_under_the_sandbox_limit(http):
         elapsed = time.monotonic() - started
         assert sandbox.stats["rate_limited"] == 0
         assert elapsed >= 1.5  # 16 requests at 5 per 0.5 s need three full windows
+
+
+async def test_list_contacts_pages_through_every_contact_of_the_agent(spark, sandbox):
+    owned = {c.id for c in sandbox.state.brokerage.contacts_for(DEMO_ACCOUNT_ID)}
+    seen = [c.id async for c in spark.iter_pages(lambda n: spark.list_contacts(DEMO_TOKEN, page=n))]
+    assert set(seen) == owned and len(seen) == len(owned)

@@ -19,6 +19,7 @@ from storage import (
     complete_delivery,
     delivery,
     list_subscriptions,
+    mark_posting,
     open_database,
     release_delivery,
     remove_subscription,
@@ -227,7 +228,34 @@ def test_complete_delivery(db: Database) -> None:
         message_ts="1712345678.000100",
         late=True,
         failed_contacts=3,
+        outcome="posted",
     )
+
+
+def test_a_claim_that_started_posting_is_never_taken_over(db: Database) -> None:
+    sub = subscribe(db)
+    assert claim_delivery(db, sub.id, TODAY, NOW)
+    assert mark_posting(db, sub.id, TODAY, claimed_at=NOW, now=NOW + MINUTE)
+    # The poster died after saying "posting": the lease runs out, but nobody posts again.
+    assert claim_delivery(db, sub.id, TODAY, NOW + timedelta(hours=1)) is False
+
+
+def test_a_lost_claim_cannot_start_posting(db: Database) -> None:
+    sub = subscribe(db)
+    assert claim_delivery(db, sub.id, TODAY, NOW)
+    later = NOW + 11 * MINUTE
+    assert claim_delivery(db, sub.id, TODAY, later)  # the first claim's lease ran out
+    assert mark_posting(db, sub.id, TODAY, claimed_at=NOW, now=later) is False
+    assert mark_posting(db, sub.id, TODAY, claimed_at=later, now=later) is True
+
+
+def test_a_skipped_day_keeps_its_outcome_and_entries(db: Database) -> None:
+    sub = subscribe(db)
+    claim_delivery(db, sub.id, TODAY, NOW)
+    complete_delivery(db, sub.id, TODAY, NOW, message_ts=None, late=False, failed_contacts=0,
+                      outcome="skipped", entries="[]")  # fmt: skip
+    record = delivery(db, sub.id, TODAY)
+    assert (record.outcome, record.entries, record.state) == ("skipped", "[]", "delivered")
 
 
 @pytest.mark.parametrize("after", [timedelta(0), 11 * MINUTE, timedelta(days=2)])

@@ -65,6 +65,9 @@ EXPECTED_COLUMNS = {
         "message_ts",
         "late",
         "failed_contacts",
+        "posting_at",
+        "outcome",
+        "entries",
     ],
     "slack_events": ["event_id", "seen_at"],
 }
@@ -133,7 +136,10 @@ def test_deliveries_reference_subscriptions(empty_db: Database) -> None:
 
 def test_records_each_migration_once(empty_db: Database) -> None:
     apply_migrations(empty_db)
-    assert [m.name for m in migrations.applied(empty_db)] == ["m001_initial"]
+    assert [m.name for m in migrations.applied(empty_db)] == [
+        "m001_initial",
+        "m002_delivery_posting",
+    ]
     assert migrations.pending(empty_db) == []
 
 

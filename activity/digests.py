@@ -1,0 +1,421 @@
+"""Morning digests: subscriptions, gathering under the rate limit, and exactly-once delivery.
+
+A pass (every minute in the running bot, or `python bot.py digest --now` from cron) looks at
+every subscription. One is due when its local time today (in its IANA zone, so DST moves the
+UTC time, not the local one) has passed and today's local date has no delivery yet; a bot that
+was down at 08:00 posts when it comes back, marked late, if it is still the same local day.
+
+Exactly once, across restarts, crashes and a second instance: a pass first *claims* the
+(subscription, local date) with a lease; it gathers; it marks the claim "posting"; it posts; it
+records the delivery. A claim whose holder died before "posting" is taken over when the lease
+runs out, so the day is not skipped; one that died after "posting" is never taken over, since
+that digest may be in the channel already.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+import zoneinfo
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from activity.auth import NotConnected
+from activity.lookup import history, to_counters
+from activity.models import Digest, DigestEntry
+from activity.scoring import Engagement, change_since, engagement
+from activity.services import Services
+from spark import (
+    ActivitySummary,
+    InvalidToken,
+    PermissionDenied,
+    RefreshFailed,
+    SparkError,
+    TokenExpired,
+)
+from storage import (
+    Subscription,
+    add_subscription,
+    all_subscriptions,
+    claim_delivery,
+    complete_delivery,
+    delivery,
+    mark_posting,
+    recent_lookups,
+    record_snapshot,
+    release_delivery,
+)
+
+RECENT_DAYS = 30
+MAX_SCOPE = 5000
+GATHER_CONCURRENCY = 16
+LATE_AFTER = dt.timedelta(minutes=15)
+DEFAULT_TIME = "08:00"
+MOVEMENT = 3.0  # score points that count as heating up / cooling off
+SHOWN_IN_LISTS = 5
+SCOPE_RE = re.compile(r"^(recent|all|tag:.{1,100})$", re.IGNORECASE)
+TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
+# Slack errors after which retrying the post is pointless (the subscriber is told instead).
+PERMANENT_SLACK_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+class DigestArgsError(ValueError):
+    """`/activity digest add …` could not be understood; the message says what to type."""
+
+
+class ConnectionLost(Exception):
+    """Every contact failed because the subscriber's Flexmls access stopped working."""
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    channel_id: str | None
+    local_time: str | None
+    scope: str
+
+
+def parse_add(words: str, channel_ids: tuple[str, ...]) -> DigestRequest:
+    """Read `[#channel] [HH:MM] [recent | all | tag:<Tag>]` (any order; the tag runs to the end)."""
+    local_time, scope = None, "recent"
+    rest = words.strip()
+    tag_at = rest.lower().find("tag:")
+    if tag_at >= 0:
+        scope = "tag:" + rest[tag_at + 4 :].strip()
+        rest = rest[:tag_at]
+        if scope == "tag:":
+            raise DigestArgsError("Say which tag, e.g. `/activity digest add tag:Buyer`.")
+    for word in rest.split():
+        if word.startswith("#"):
+            continue  # the channel, identified through Slack's link (channel_ids)
+        if TIME_RE.match(word):
+            local_time = word
+        elif word.lower() in ("recent", "all"):
+            scope = word.lower()
+        else:
+            raise DigestArgsError(
+                f"I don't understand “{word[:40]}”. Try `/activity digest add #channel 08:00 recent`."
+            )
+    if any(w.startswith("#") for w in rest.split()) and not channel_ids:
+        raise DigestArgsError(
+            "Pick the channel from Slack's suggestions as you type `#`, so I get its id."
+        )
+    if not SCOPE_RE.match(scope):
+        raise DigestArgsError("A tag is at most 100 characters.")
+    return DigestRequest(channel_ids[0] if channel_ids else None, local_time, scope)
+
+
+def subscribe(
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    request: DigestRequest,
+    timezone: str,
+) -> Subscription:
+    """Store the subscription; raises `DigestArgsError` for a refused channel, time or zone."""
+    allowed = services.settings.digest_channels
+    if allowed and channel_id not in allowed:
+        raise DigestArgsError(
+            "Your admin allows digests only in certain channels; this isn't one of them."
+        )
+    try:
+        return add_subscription(
+            services.db, team_id=team_id, user_id=user_id, channel_id=channel_id,
+            local_time=request.local_time or DEFAULT_TIME, timezone=timezone, scope=request.scope,
+            now=services.clock(),
+        )  # fmt: skip
+    except ValueError as error:
+        raise DigestArgsError(str(error)) from None
+
+
+# -- when ------------------------------------------------------------------------------------
+
+
+def schedule_for(subscription: Subscription, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """(local date today, when today's digest is due, in UTC) for the subscription's zone."""
+    zone = zoneinfo.ZoneInfo(subscription.timezone)
+    local_date = now.astimezone(zone).date()
+    hour, minute = (int(part) for part in subscription.local_time.split(":"))
+    wall = dt.datetime.combine(local_date, dt.time(hour, minute), tzinfo=zone)
+    # A wall time inside a spring-forward gap doesn't exist; the round trip moves it past the gap.
+    return local_date, wall.astimezone(dt.UTC).astimezone(zone).astimezone(dt.UTC)
+
+
+# -- gathering ---------------------------------------------------------------------------------
+
+
+async def scope_contacts(
+    services: Services, subscription: Subscription, token: str
+) -> list[tuple[str, str]]:
+    """(contact id, name) of every contact the subscription covers, at most MAX_SCOPE."""
+    if subscription.scope == "recent":
+        since = services.clock() - dt.timedelta(days=RECENT_DAYS)
+        rows = recent_lookups(
+            services.db, subscription.team_id, subscription.user_id, limit=MAX_SCOPE
+        )
+        return [(r.contact_id, r.display_name) for r in rows if r.looked_up_at >= since]
+    spark = services.spark
+    if subscription.scope == "all":
+        pages = spark.iter_pages(lambda n: spark.list_contacts(token, page=n))
+    else:
+        tag = subscription.scope.split(":", 1)[1]
+        pages = spark.iter_pages(lambda n: spark.contacts_with_tag(token, tag, page=n))
+    found: list[tuple[str, str]] = []
+    async for contact in pages:
+        found.append((contact.id, contact.display_name))
+        if len(found) >= MAX_SCOPE:
+            break
+    return found
+
+
+def _entry(services: Services, contact_id: str, name: str, summary: ActivitySummary) -> DigestEntry:
+    today = services.clock().date()
+    record_snapshot(
+        services.db,
+        contact_id=contact_id,
+        day=today,
+        counters=to_counters(summary),
+        now=services.clock(),
+    )
+    past = history(services, contact_id, today)
+    earlier = [(d, s) for d, s in past if d < today]
+    previous = engagement(earlier, today - dt.timedelta(days=1)) if earlier else None
+    return DigestEntry(
+        contact_id=contact_id,
+        name=name,
+        summary=summary,
+        day=change_since(past, today, 1),
+        week=change_since(past, today, 7),
+        engagement=engagement(past, today),
+        previous_score=previous.score if previous else None,
+    )
+
+
+async def gather(
+    services: Services,
+    subscription: Subscription,
+    token: str,
+    *,
+    local_date: dt.date,
+    late: bool,
+    progress: Progress | None = None,
+) -> Digest:
+    """Read every contact in scope (concurrently, under the per-token rate limiter) and compose."""
+    contacts = await scope_contacts(services, subscription, token)
+    semaphore = asyncio.Semaphore(GATHER_CONCURRENCY)
+    done = 0
+
+    async def read(contact_id: str) -> ActivitySummary:
+        nonlocal done
+        async with semaphore:
+            try:
+                return await services.spark.activity_summary(token, contact_id)
+            finally:
+                done += 1
+                if progress is not None:
+                    progress(done, len(contacts))
+
+    results = await asyncio.gather(*(read(cid) for cid, _ in contacts), return_exceptions=True)
+    entries: list[DigestEntry] = []
+    failures: list[BaseException] = []
+    for (contact_id, name), result in zip(contacts, results, strict=True):
+        if isinstance(result, ActivitySummary):
+            entries.append(_entry(services, contact_id, name, result))
+        elif isinstance(result, SparkError):
+            failures.append(result)
+        else:
+            raise result  # a bug, not a Flexmls problem: let the pass report it
+    lost = (InvalidToken, TokenExpired, RefreshFailed, PermissionDenied)
+    if failures and not entries and all(isinstance(f, lost) for f in failures):
+        raise ConnectionLost
+    return compose(subscription, local_date, entries, failed=len(failures), late=late)
+
+
+def compose(
+    subscription: Subscription,
+    local_date: dt.date,
+    entries: list[DigestEntry],
+    *,
+    failed: int,
+    late: bool,
+) -> Digest:
+    ranked = sorted(entries, key=lambda e: (-abs(e.movement), e.name.casefold(), e.contact_id))
+    heating = sorted((e for e in entries if e.movement >= MOVEMENT), key=lambda e: -e.movement)
+    cooling = sorted((e for e in entries if e.movement <= -MOVEMENT), key=lambda e: e.movement)
+    return Digest(
+        subscription_id=subscription.id,
+        subscriber_id=subscription.user_id,
+        channel_id=subscription.channel_id,
+        local_date=local_date,
+        scope=subscription.scope,
+        entries=tuple(ranked),
+        heating=tuple(heating[:SHOWN_IN_LISTS]),
+        cooling=tuple(cooling[:SHOWN_IN_LISTS]),
+        failed=failed,
+        late=late,
+    )
+
+
+# -- storing what was posted, for "More" ------------------------------------------------------
+
+
+def entries_json(digest: Digest) -> str:
+    return json.dumps(
+        [asdict(entry) for entry in digest.entries], separators=(",", ":"), default=str
+    )
+
+
+def stored_digest(
+    services: Services, subscription: Subscription, local_date: dt.date
+) -> Digest | None:
+    """The digest as posted that day (for paging), or None if none was posted."""
+    record = delivery(services.db, subscription.id, local_date)
+    if record is None or record.outcome != "posted" or not record.entries:
+        return None
+
+    def summary(value: dict | None) -> ActivitySummary | None:
+        return ActivitySummary(**value) if value else None
+
+    entries = []
+    for raw in json.loads(record.entries):
+        eng = raw.get("engagement")
+        entries.append(DigestEntry(
+            contact_id=raw["contact_id"], name=raw["name"], summary=summary(raw["summary"]) or ActivitySummary(),
+            day=summary(raw.get("day")), week=summary(raw.get("week")),
+            engagement=Engagement(**eng) if eng else None, previous_score=raw.get("previous_score"),
+        ))  # fmt: skip
+    return compose(
+        subscription, local_date, entries, failed=record.failed_contacts, late=record.late
+    )
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+class Poster(Protocol):
+    """Where a pass sends things: Slack in the bot, a stand-in in tests."""
+
+    async def post(self, channel_id: str, digest: Digest) -> str: ...  # returns the message ts
+
+    async def tell_subscriber(self, subscription: Subscription, reason: str) -> None: ...
+
+
+class PostFailed(Exception):
+    def __init__(self, error: str, *, permanent: bool) -> None:
+        super().__init__(error)
+        self.error = error
+        self.permanent = permanent
+
+
+@dataclass
+class PassReport:
+    due: int = 0
+    posted: int = 0
+    skipped: int = 0
+    retry_later: int = 0
+    late: int = 0
+    contacts: int = 0
+    failed_contacts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.due} due, {self.posted} posted ({self.late} late), {self.skipped} skipped, "
+            f"{self.retry_later} to retry; {self.contacts} contacts read, {self.failed_contacts} unreadable"
+        )
+
+
+async def deliver(
+    services: Services,
+    subscription: Subscription,
+    poster: Poster,
+    report: PassReport,
+    *,
+    progress: Progress | None = None,
+    before_post: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Deliver one subscription's digest for today if it is due and nobody else is on it."""
+    now = services.clock()
+    local_date, due_at = schedule_for(subscription, now)
+    if now < due_at:
+        return
+    existing = delivery(services.db, subscription.id, local_date)
+    if existing is not None and existing.state == "delivered":
+        return
+    if not claim_delivery(services.db, subscription.id, local_date, now):
+        return
+    report.due += 1
+    late = now - due_at > LATE_AFTER
+
+    def skip(reason: str) -> Awaitable[None]:
+        complete_delivery(services.db, subscription.id, local_date, services.clock(),
+                          message_ts=None, late=late, failed_contacts=0, outcome="skipped")  # fmt: skip
+        report.skipped += 1
+        return poster.tell_subscriber(subscription, reason)
+
+    try:
+        credential = await services.keeper.credential(subscription.team_id, subscription.user_id)
+        digest = await gather(
+            services,
+            subscription,
+            credential.token,
+            local_date=local_date,
+            late=late,
+            progress=progress,
+        )
+    except (NotConnected, RefreshFailed, ConnectionLost):
+        await skip("reconnect")
+        return
+    except SparkError as error:
+        release_delivery(
+            services.db, subscription.id, local_date
+        )  # Flexmls trouble: a later pass retries
+        report.retry_later += 1
+        report.errors.append(f"#{subscription.id}: {type(error).__name__}")
+        return
+    report.contacts += len(digest.entries)
+    report.failed_contacts += digest.failed
+    if before_post is not None:
+        await before_post()  # tests use this to simulate a crash between gathering and posting
+    if not mark_posting(
+        services.db, subscription.id, local_date, claimed_at=now, now=services.clock()
+    ):
+        return  # our lease ran out and another pass took over
+    try:
+        ts = await poster.post(subscription.channel_id, digest)
+    except PostFailed as failure:
+        if failure.permanent:
+            await skip(failure.error)
+        else:
+            release_delivery(services.db, subscription.id, local_date)
+            report.retry_later += 1
+        report.errors.append(f"#{subscription.id}: {failure.error}")
+        return
+    complete_delivery(
+        services.db, subscription.id, local_date, services.clock(), message_ts=ts, late=late,
+        failed_contacts=digest.failed, outcome="posted", entries=entries_json(digest),
+    )  # fmt: skip
+    report.posted += 1
+    report.late += int(late)
+
+
+async def run_pass(
+    services: Services, poster: Poster, *, progress: Progress | None = None
+) -> PassReport:
+    """One pass over every subscription (the scheduler's tick, or `digest --now`)."""
+    report = PassReport()
+    for subscription in all_subscriptions(services.db):
+        try:
+            await deliver(services, subscription, poster, report, progress=progress)
+        except Exception as error:  # one broken subscription must not stop the others
+            log.exception("Digest #%s failed", subscription.id)
+            report.errors.append(f"#{subscription.id}: {type(error).__name__}")
+    return report

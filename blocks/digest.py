@@ -1,0 +1,527 @@
+"""Daily digests: the morning post in a channel, its ephemeral "all contacts" pages, and the
+messages that add, list and remove digest subscriptions.
+
+A digest is public: everyone in the channel sees the contacts' names and engagement, so adding
+one says so plainly. Its buttons carry only a contact id (`digest_open`) or a `DigestCursor`
+(`digest_more`); whoever clicks sees the card or page with their own Flexmls access.
+
+Every digest fits one message (≤ 50 blocks) however many contacts it covers: it shows the top
+movers (a native table, or sections with fields for clients without tables), up to five contacts
+heating up and five cooling off, and "and N more" with a button that pages through the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    RawTextObject,
+    SectionBlock,
+    TableBlock,
+    TableBlockColumnSettings,
+)
+
+from activity.models import Digest, DigestEntry
+from blocks.actions import (
+    DIGEST_MORE,
+    DIGEST_OPEN,
+    MAX_DIGEST_PAGE,
+    MAX_SUBSCRIPTION_ID,
+    DigestCursor,
+    action_id,
+    button,
+    encode_digest_cursor,
+    is_contact_id,
+)
+from blocks.card import _DAYS, _MONTHS, BAND_MARKERS, band_label, is_slack_user_id
+from blocks.home import CHANNEL_ID, channel_mrkdwn
+from blocks.message import (
+    FIELD_TEXT,
+    HEADER_TEXT,
+    MAX_BLOCKS,
+    MAX_TEXT,
+    SECTION_TEXT,
+    Message,
+    finish,
+)
+from blocks.text import (
+    clean,
+    escape_mrkdwn,
+    number,
+    plain,
+    plain_str,
+    signed,
+    truncate_mrkdwn,
+    user_mrkdwn,
+)
+from storage.digests import Subscription
+
+DigestLayout = Literal["table", "sections"]
+
+MAX_TABLE_ROWS = 100  # Slack's limit, header row included
+TABLE_COLUMNS = ("Contact", "Viewed (+1d)", "Shared (+1d)", "Score", "Band")
+TABLE_CELL = 100  # our cap for a name cell (Slack documents no smaller one)
+MAX_MOVING = 5  # contacts listed under "Heating up" and under "Cooling off"
+MAX_LISTED = 40  # subscriptions listed by `digest_list`
+NAME = 200  # characters of a contact's name in a section
+PRIVACY_FOOTER = "Cards open privately, with your own Flexmls access."
+LATE_NOTE = "Posted late: the bot was offline at the scheduled time."
+NO_DIGESTS = "No digests yet. Try `/activity digest add #channel 08:00`."
+NO_DIGESTS_TEXT = "No digests yet. Try /activity digest add #channel 08:00."
+NO_NAME = "(no name)"
+
+
+# ---------------------------------------------------------------- words shared by the renderers
+
+
+def short_date(day: dt.date) -> str:
+    """ "Fri 27 Nov"."""
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+
+
+def user_mention(user_id: object, fallback: str = "a teammate") -> str:
+    """`<@U123>` for a well-formed user id; otherwise `fallback` (never the hostile text)."""
+    return f"<@{user_id}>" if is_slack_user_id(user_id) else fallback
+
+
+def _channel(channel_id: str, channel_name: str | None = None) -> str:
+    """`<#C123>`; for a malformed id, "#name" when we know the name, else escaped text."""
+    well_formed = isinstance(channel_id, str) and CHANNEL_ID.fullmatch(channel_id)
+    if not well_formed and channel_name and clean(channel_name.lstrip("#")):
+        return _channel_name(channel_name)
+    return channel_mrkdwn(channel_id)
+
+
+def _channel_name(channel_name: str) -> str:
+    """ "#sales" (escaped)."""
+    return "#" + user_mrkdwn(channel_name.lstrip("#"), 80, fallback="channel")
+
+
+def scope_words(scope: str, user_id: str, *, sentence_start: bool = True) -> str:
+    """ "Contacts <@U123> looked up in the last 30 days", "All of <@U123>'s contacts",
+    "Contacts tagged “Buyer”" (mrkdwn; the tag is escaped). Lower-case inside a sentence."""
+    who = user_mention(user_id)
+    text = clean(scope or "")
+    kind, _, tag = text.partition(":")
+    if text.casefold() == "recent":
+        words = f"Contacts {who} looked up in the last 30 days"
+    elif text.casefold() == "all":
+        words = f"All of {who}'s contacts"
+    elif kind.casefold() == "tag" and tag.strip():
+        words = f"Contacts tagged “{user_mrkdwn(tag, 80)}”"
+    else:
+        words = f"Contacts in the scope “{user_mrkdwn(text, 80, fallback='—')}”"
+    return words if sentence_start else words[0].lower() + words[1:]
+
+
+def _name(entry: DigestEntry, limit: int = NAME) -> str:
+    return user_mrkdwn(entry.name, limit, fallback=NO_NAME)
+
+
+def _points(value: float) -> str:
+    """12.3 → "+12"; −0.4 → "−0.4" (a whole number unless that would read as no change)."""
+    if not math.isfinite(value):
+        return "n/a"
+    rounded = round(value) if abs(value) >= 1 else round(value, 1)
+    return "+" + number(rounded) if rounded > 0 else number(rounded)
+
+
+def _score(entry: DigestEntry) -> str:
+    if entry.engagement is None:
+        return "—"
+    score = entry.engagement.score
+    return number(round(score)) if math.isfinite(score) else "n/a"
+
+
+def _day_change(entry: DigestEntry, counter: str) -> str:
+    return signed(getattr(entry.day, counter)) if entry.day is not None else "—"
+
+
+def _band(entry: DigestEntry) -> str:
+    return band_label(entry.engagement.band) if entry.engagement is not None else "No score yet"
+
+
+def _has_history(entry: DigestEntry) -> bool:
+    return entry.day is not None or entry.engagement is not None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{number(n)} {word}{'' if n == 1 else 's'}"
+
+
+def _cursor(digest: Digest, page: int) -> str | None:
+    """The `digest_more` value for `page`, or None when the digest can't be addressed."""
+    if not 1 <= page <= MAX_DIGEST_PAGE or not isinstance(digest.subscription_id, int):
+        return None
+    if not 1 <= digest.subscription_id <= MAX_SUBSCRIPTION_ID:
+        return None
+    return encode_digest_cursor(DigestCursor(digest.subscription_id, digest.local_date, page))
+
+
+def _card_button(entry: DigestEntry, n: int) -> ButtonElement | None:
+    if not is_contact_id(entry.contact_id):
+        return None
+    return button(
+        "Card",
+        action_id(DIGEST_OPEN, n),
+        entry.contact_id,
+        accessibility_label=f"Open the card of {clean(entry.name) or 'this contact'}",
+    )
+
+
+def _context(*texts: str, mrkdwn: bool = False) -> ContextBlock:
+    if mrkdwn:
+        return ContextBlock(elements=[MarkdownTextObject(text=t, verbatim=True) for t in texts])
+    return ContextBlock(elements=[PlainTextObject(text=t, emoji=True) for t in texts])
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(
+        text=MarkdownTextObject(text=truncate_mrkdwn(text, SECTION_TEXT), verbatim=True)
+    )
+
+
+# ------------------------------------------------------------------------ the morning digest
+
+
+def _movers_table(movers: Sequence[DigestEntry]) -> TableBlock:
+    header = [RawTextObject(text=column) for column in TABLE_COLUMNS]
+    rows = [header] + [
+        [
+            RawTextObject(text=plain_str(entry.name, TABLE_CELL, fallback=NO_NAME)),
+            RawTextObject(text=_day_change(entry, "listings_viewed")),
+            RawTextObject(text=_day_change(entry, "listings_shared")),
+            RawTextObject(text=_score(entry)),
+            RawTextObject(text=_band(entry)),
+        ]
+        for entry in movers
+    ]
+    right = TableBlockColumnSettings(align="right")
+    return TableBlock(
+        rows=rows,
+        column_settings=[TableBlockColumnSettings(is_wrapped=True), right, right, right],
+    )
+
+
+def _mover_section(entry: DigestEntry) -> SectionBlock:
+    fields = [
+        f"*{_name(entry, FIELD_TEXT - 2)}*",
+        f"{_band(entry)} · {_score(entry)} points",
+        f"Viewed (+1d): {_day_change(entry, 'listings_viewed')}",
+        f"Shared (+1d): {_day_change(entry, 'listings_shared')}",
+    ]
+    return SectionBlock(fields=[MarkdownTextObject(text=f, verbatim=True) for f in fields])
+
+
+def _moving_section(entry: DigestEntry, n: int) -> SectionBlock:
+    """ "*Jane Doe* +12 · 🔥 Hot, 42 points" with a Card button."""
+    text = f"*{_name(entry)}* {_points(entry.movement)} · {_band(entry)}, {_score(entry)} points"
+    section = _section(text)
+    section.accessory = _card_button(entry, n)
+    return section
+
+
+def _more(digest: Digest) -> ActionsBlock | None:
+    """The `More` button (page 1 of every contact), when the digest can be addressed."""
+    value = _cursor(digest, 1)
+    if value is None:
+        return None
+    label = f"See all {_plural(len(digest.entries), 'contact')} in this digest, page by page"
+    more = button("More", action_id(DIGEST_MORE), value, accessibility_label=label)
+    return ActionsBlock(elements=[more])
+
+
+def _fallback(digest: Digest, heading: str, shown_heating: Sequence[DigestEntry]) -> str:
+    total = len(digest.entries)
+    if total == 0:
+        return f"{heading}: no contacts to report."
+    if not any(_has_history(e) for e in digest.entries):
+        return f"{heading}: tracking {_plural(total, 'contact')}; movement shows from tomorrow."
+    parts = []
+    if digest.heating:
+        names = ", ".join(f"{_name(e, 60)} {_points(e.movement)}" for e in shown_heating)
+        parts.append(f"{number(len(digest.heating))} heating up ({names})")
+    if digest.cooling:
+        parts.append(f"{number(len(digest.cooling))} cooling off")
+    if not parts:
+        parts.append("no big moves")
+    parts.append(_plural(total, "contact"))
+    return truncate_mrkdwn(f"{heading}: " + ", ".join(parts) + ".", MAX_TEXT)
+
+
+def digest_message(digest: Digest, *, layout: DigestLayout = "table", top: int = 10) -> Message:
+    """The morning digest posted in the channel (public), within one message's limits."""
+    if layout not in ("table", "sections"):
+        raise ValueError(f"unknown layout {layout!r}")
+    if top < 0:
+        raise ValueError(f"top must be 0 or more, got {top}")
+    day = short_date(digest.local_date)
+    heading = f"Morning digest · {day}"
+    blocks: list[tuple[str, Block]] = [
+        ("digest_header", HeaderBlock(text=plain(heading, HEADER_TEXT))),
+    ]
+    scope = scope_words(digest.scope, digest.subscriber_id)
+    about: list[MarkdownTextObject | PlainTextObject] = [
+        MarkdownTextObject(text=truncate_mrkdwn(scope, 2000), verbatim=True)
+    ]
+    if digest.late:
+        about.append(PlainTextObject(text=LATE_NOTE, emoji=True))
+    blocks.append(("digest_scope", ContextBlock(elements=about)))
+
+    entries = digest.entries
+    total = len(entries)
+    heating = digest.heating[:MAX_MOVING]
+    cooling = digest.cooling[:MAX_MOVING]
+    footer = [PRIVACY_FOOTER]
+    if digest.failed > 0:
+        footer.insert(0, f"{_plural(digest.failed, 'contact')} could not be read.")
+
+    if total == 0:
+        blocks.append(("digest_empty", _section("No contacts to report today.")))
+    elif not any(_has_history(e) for e in entries):
+        line = (
+            f"Tracking {_plural(total, 'contact')}. "
+            "Movement shows from tomorrow, once there is a day of history."
+        )
+        blocks.append(("digest_tracking", _section(line)))
+        more = _more(digest)
+        if more is not None:  # nothing is shown one by one yet: every contact is a page away
+            blocks.append(("digest_more", more))
+    else:
+        counts = digest.counts
+        line = " · ".join(
+            [f"{BAND_MARKERS[b]} {number(counts[b])} {b}" for b in ("hot", "warm", "cold")]
+            + [_plural(total, "contact")]
+        )
+        blocks.append(("digest_counts", SectionBlock(text=plain(line, SECTION_TEXT))))
+
+        # Everything but the movers, at most: 2 titles + 2×5 entries, "more" + its button,
+        # the footer; the movers get the rest (and a table holds at most 99 rows).
+        reserved = len(blocks) + 2 + len(heating) + len(cooling) + 2 + 1
+        room = MAX_BLOCKS - reserved - 1  # the "Top movers" title
+        if layout == "table":
+            room = MAX_TABLE_ROWS - 1
+        movers = [e for e in entries if e.movement != 0][: min(top, room)]
+
+        if movers:
+            blocks.append(("digest_movers_title", _section("*Top movers*")))
+            if layout == "table":
+                blocks.append(("digest_movers", _movers_table(movers)))
+            else:
+                blocks += [
+                    (f"digest_mover_{i}", _mover_section(e)) for i, e in enumerate(movers, 1)
+                ]
+        elif not heating and not cooling:
+            quiet = "Quiet day: no contact's engagement moved since yesterday."
+            blocks.append(("digest_quiet", _section(quiet)))
+
+        n = 0
+        for title, role, group in (
+            ("Heating up", "digest_heating", heating),
+            ("Cooling off", "digest_cooling", cooling),
+        ):
+            if not group:
+                continue
+            blocks.append((f"{role}_title", _section(f"*{title}*")))
+            for i, entry in enumerate(group, 1):
+                n += 1
+                blocks.append((f"{role}_{i}", _moving_section(entry, n)))
+
+        shown = {e.contact_id for e in (*movers, *heating, *cooling)}
+        hidden = sum(1 for e in entries if e.contact_id not in shown)
+        if hidden > 0:
+            blocks.append(("digest_more_note", _context(f"and {number(hidden)} more")))
+            more = _more(digest)
+            if more is not None:
+                blocks.append(("digest_more", more))
+
+    blocks.append(("digest_footer", _context(*footer)))
+    return finish(_fallback(digest, f"Morning digest, {day}", heating), *blocks)
+
+
+# ------------------------------------------------------------- "all contacts", page by page
+
+
+def _entry_line(entry: DigestEntry) -> str:
+    """ "+3 viewed today · 42 points" (what changed, and the score)."""
+    if entry.day is None:
+        change = "New: changes show from tomorrow"
+    else:
+        parts = [
+            f"{signed(getattr(entry.day, counter))} {word}"
+            for counter, word in (("listings_viewed", "viewed"), ("listings_shared", "shared"))
+            if getattr(entry.day, counter)
+        ]
+        change = ", ".join(parts) + " today" if parts else "No change today"
+    score = f"{_score(entry)} points" if entry.engagement is not None else "no score yet"
+    return f"{change} · {score}"
+
+
+def _entry_section(entry: DigestEntry, n: int) -> SectionBlock:
+    marker = BAND_MARKERS.get(entry.engagement.band, "") if entry.engagement else ""
+    title = f"*{_name(entry)}*" + (f" {marker}" if marker else "")
+    section = _section(f"{title}\n{escape_mrkdwn(_entry_line(entry))}")
+    section.accessory = _card_button(entry, n)
+    return section
+
+
+def digest_page(digest: Digest, page: int, *, per_page: int = 20) -> Message:
+    """One ephemeral page of every contact in a digest, with Card buttons and Prev/Next."""
+    if not 1 <= per_page <= MAX_BLOCKS - 5:
+        raise ValueError(f"per_page must be in 1..{MAX_BLOCKS - 5}, got {per_page}")
+    day = short_date(digest.local_date)
+    entries = digest.entries
+    total = len(entries)
+    pages = max(1, math.ceil(total / per_page))
+    tag = f"p{page}"
+    if total and 1 <= page <= pages:
+        heading = f"Digest · {day} · page {number(page)} of {number(pages)}"
+        chunk = entries[(page - 1) * per_page : page * per_page]
+        blocks: list[tuple[str, Block]] = [
+            (f"digest_page_header.{tag}", HeaderBlock(text=plain(heading, HEADER_TEXT))),
+            (
+                f"digest_page_scope.{tag}",
+                _context(scope_words(digest.scope, digest.subscriber_id), mrkdwn=True),
+            ),
+        ]
+        start = (page - 1) * per_page
+        blocks += [
+            (f"digest_entry_{start + i}.{tag}", _entry_section(entry, start + i))
+            for i, entry in enumerate(chunk, 1)
+        ]
+        nav: list[ButtonElement] = []
+        for label, suffix, target, show in (
+            ("◀ Prev", "prev", page - 1, page > 1),
+            ("Next ▶", "next", page + 1, page < pages),
+        ):
+            value = _cursor(digest, target) if show else None
+            if value is not None:
+                nav.append(button(label, action_id(DIGEST_MORE, suffix), value))
+        if nav:
+            blocks.append((f"digest_page_nav.{tag}", ActionsBlock(elements=nav)))
+        names = ", ".join(_name(e, 60) for e in chunk)
+        text = f"Digest, {day}, page {number(page)} of {number(pages)}: {names}"
+        return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
+
+    heading = f"Digest · {day}"
+    if total == 0:
+        line = "This digest has no contacts."
+    else:
+        line = f"That page is empty: this digest has {_plural(pages, 'page')}."
+    blocks = [
+        (f"digest_page_header.{tag}", HeaderBlock(text=plain(heading, HEADER_TEXT))),
+        (f"digest_page_empty.{tag}", SectionBlock(text=PlainTextObject(text=line))),
+    ]
+    first = _cursor(digest, 1) if total else None
+    if first is not None:
+        go = button("◀ First page", action_id(DIGEST_MORE, "first"), first)
+        blocks.append((f"digest_page_nav.{tag}", ActionsBlock(elements=[go])))
+    return finish(line, *blocks)
+
+
+# ------------------------------------------------------------------------- subscriptions
+
+
+def _when(subscription: Subscription) -> tuple[str, str]:
+    """("08:00", "America/Denver"), escaped."""
+    return (
+        user_mrkdwn(subscription.local_time, 10, fallback="—"),
+        user_mrkdwn(subscription.timezone, 60, fallback="—"),
+    )
+
+
+def _remove_hint(subscription: Subscription) -> str:
+    return f"Remove it any time with `/activity digest remove {int(subscription.id)}`"
+
+
+def digest_added(subscription: Subscription, *, channel_name: str | None = None) -> Message:
+    """The ephemeral confirmation: when, where, what, and that the channel will see it all."""
+    channel = _channel(subscription.channel_id, channel_name)
+    time, zone = _when(subscription)
+    scope = scope_words(subscription.scope, subscription.user_id, sentence_start=False)
+    body = (
+        f"Every day at {time} ({zone}), {channel} gets a digest of {scope}. "
+        f"Everyone in {channel} will see these contacts' names and engagement."
+    )
+    hint = _remove_hint(subscription)
+    named = (
+        _channel_name(channel_name) if channel_name and clean(channel_name.lstrip("#")) else channel
+    )
+    text = (
+        f"Digest added: every day at {time} ({zone}), {named} gets a digest of {scope}. "
+        f"Everyone in {named} will see these contacts' names and engagement."
+    )
+    return finish(
+        truncate_mrkdwn(text, MAX_TEXT),
+        ("digest_added", _section(body)),
+        ("digest_added_hint", _context(hint + ".", mrkdwn=True)),
+    )
+
+
+def _is_viewers(subscription: Subscription, viewer_id: str) -> bool:
+    return is_slack_user_id(viewer_id) and subscription.user_id == viewer_id
+
+
+def _list_line(subscription: Subscription, viewer_id: str, *, bold: bool = True) -> str:
+    """ "*#7* · <#C123> · 08:00 America/Denver · recent · by <@U1> (yours)"."""
+    time, zone = _when(subscription)
+    number_ = f"#{int(subscription.id)}"
+    line = (
+        f"{f'*{number_}*' if bold else number_} · {channel_mrkdwn(subscription.channel_id)}"
+        f" · {time} {zone} · {user_mrkdwn(subscription.scope, 80, fallback='—')}"
+        f" · by {user_mention(subscription.user_id)}"
+    )
+    return line + " (yours)" if _is_viewers(subscription, viewer_id) else line
+
+
+def digest_list(subscriptions: Sequence[Subscription], *, viewer_id: str) -> Message:
+    """The team's digests, numbered by subscription id, the viewer's marked "(yours)"."""
+    header = ("digest_list_header", HeaderBlock(text=plain("Digests", HEADER_TEXT)))
+    if not subscriptions:
+        return finish(NO_DIGESTS_TEXT, header, ("digest_list_empty", _section(NO_DIGESTS)))
+    shown = subscriptions[:MAX_LISTED]
+    blocks: list[tuple[str, Block]] = [header]
+    blocks += [
+        (f"digest_list_{i}", _section(_list_line(s, viewer_id))) for i, s in enumerate(shown, 1)
+    ]
+    notes = []
+    if len(subscriptions) > len(shown):
+        notes.append(f"and {number(len(subscriptions) - len(shown))} more")
+    notes.append("To remove one, type `/activity digest remove` and its number.")
+    blocks.append(("digest_list_notes", _context(*notes, mrkdwn=True)))
+    yours = sum(1 for s in subscriptions if _is_viewers(s, viewer_id))
+    text = f"{_plural(len(subscriptions), 'digest')}, {number(yours)} of them yours: " + "; ".join(
+        _list_line(s, viewer_id, bold=False) for s in shown
+    )
+    return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
+
+
+def digest_removed(subscription: Subscription) -> Message:
+    """The ephemeral confirmation that a digest is gone."""
+    time, zone = _when(subscription)
+    line = (
+        f"Digest #{int(subscription.id)} removed: {channel_mrkdwn(subscription.channel_id)} "
+        f"no longer gets the daily digest at {time} ({zone})."
+    )
+    return finish(truncate_mrkdwn(line, MAX_TEXT), ("digest_removed", _section(line)))
+
+
+def digest_reconnect_dm(subscription: Subscription) -> Message:
+    """The DM to a subscriber whose Flexmls connection stopped working (no digest today)."""
+    line = (
+        f"Today's digest for {channel_mrkdwn(subscription.channel_id)} wasn't posted: "
+        "your Flexmls connection stopped working. Reconnect with `/activity connect`; "
+        "tomorrow's digest will post as usual."
+    )
+    text = line.replace("`", "")
+    return finish(truncate_mrkdwn(text, MAX_TEXT), ("digest_reconnect", _section(line)))

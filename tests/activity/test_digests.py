@@ -1,0 +1,354 @@
+"""Digest delivery with an injected clock: DST, downtime, races, crashes, revoked access."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from activity.digests import (
+    DigestArgsError,
+    DigestRequest,
+    PassReport,
+    PostFailed,
+    deliver,
+    parse_add,
+    run_pass,
+    schedule_for,
+    subscribe,
+)
+from activity.services import Services
+from sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, ManualClock, Sandbox
+from settings import load_settings
+from spark import OAuthClient, RateLimiter, RetryPolicy, SparkClient
+from storage import (
+    Connection,
+    TokenCipher,
+    delivery,
+    open_database,
+    open_memory_database,
+    record_lookup,
+    save_connection,
+)
+
+TEAM, USER, CHANNEL = "T1", "U1", "C0DIGEST"
+DENVER = "America/Denver"
+
+
+class FakePoster:
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.posts: list[tuple[dt.datetime, str, object]] = []
+        self.told: list[tuple[int, str]] = []
+        self.fail_with: PostFailed | None = None
+
+    async def post(self, channel_id, digest):
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.posts.append((self.clock(), channel_id, digest))
+        return f"{len(self.posts)}.000100"
+
+    async def tell_subscriber(self, subscription, reason):
+        self.told.append((subscription.id, reason))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(dt.datetime(2026, 3, 7, 13, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+async def sandbox(clock):
+    async with Sandbox(clock=clock, rate_limit={"limit": 1500, "window_s": 300}) as running:
+        yield running
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def make_services(sandbox, http, clock, db, **env) -> Services:
+    key = Fernet.generate_key()
+    spark = SparkClient(http, base_url=sandbox.url, user_agent="DigestTests",
+                        retry=RetryPolicy(attempts=2, base_delay=0.01, deadline=3),
+                        rate_limiter=RateLimiter(1500, 300))  # fmt: skip
+    settings = load_settings(
+        {"SPARK_API_URL": sandbox.url, "SPARK_ACCESS_TOKEN": DEMO_TOKEN, **env}
+    )
+    return Services(
+        settings=settings, db=db, cipher=TokenCipher(key), spark=spark, clock=clock, secret_key=key
+    )
+
+
+@pytest.fixture
+def services(sandbox, http, clock) -> Services:
+    return make_services(sandbox, http, clock, open_memory_database())
+
+
+def follow_contacts(services, sandbox, names=("janet_doe", "heavy_viewer", "sean_obrien")) -> None:
+    for name in names:
+        contact = sandbox.state.brokerage.notable[name]
+        record_lookup(services.db, team_id=TEAM, user_id=USER, contact_id=contact.id,
+                      display_name=contact.display_name, query=contact.display_name, now=services.clock())  # fmt: skip
+
+
+def add(services, *, time="08:00", scope="recent", zone=DENVER):
+    return subscribe(services, team_id=TEAM, user_id=USER, channel_id=CHANNEL,
+                     request=DigestRequest(CHANNEL, time, scope), timezone=zone)  # fmt: skip
+
+
+async def run_minutes(services, poster, clock, until: dt.datetime, step=dt.timedelta(minutes=1)):
+    while clock() < until:
+        await run_pass(services, poster)
+        clock.advance(seconds=step.total_seconds())
+
+
+@pytest.mark.parametrize(
+    ("start", "expected_utc"),
+    [
+        # Spring forward on Sun 8 Mar 2026: 08:00 MST (15:00 UTC), then 08:00 MDT (14:00 UTC).
+        (dt.datetime(2026, 3, 7, 13, 0, tzinfo=dt.UTC),
+         [dt.datetime(2026, 3, 7, 15, 0, tzinfo=dt.UTC), dt.datetime(2026, 3, 8, 14, 0, tzinfo=dt.UTC),
+          dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC)]),
+        # Fall back on Sun 1 Nov 2026: 08:00 MDT (14:00 UTC), then 08:00 MST (15:00 UTC).
+        (dt.datetime(2026, 10, 31, 12, 0, tzinfo=dt.UTC),
+         [dt.datetime(2026, 10, 31, 14, 0, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC),
+          dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)]),
+    ],
+)  # fmt: skip
+async def test_eight_in_the_morning_in_denver_across_dst_posts_once_a_day(
+    services, sandbox, clock, start, expected_utc
+):
+    clock.set(start)
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    # Every 10 minutes for three days, with every minute around the due times.
+    end = start + dt.timedelta(days=2, hours=4)
+    while clock() < end:
+        near = any(abs((clock() - t).total_seconds()) <= 15 * 60 for t in expected_utc)
+        await run_pass(services, poster)
+        clock.advance(minutes=1 if near else 10)
+    assert [when for when, _, _ in poster.posts] == expected_utc
+    assert [d.local_date for _, _, d in poster.posts] == [
+        t.astimezone(__import__("zoneinfo").ZoneInfo(DENVER)).date() for t in expected_utc
+    ]
+    assert not any(d.late for _, _, d in poster.posts)
+
+
+async def test_a_bot_down_from_seven_to_half_past_nine_posts_late_when_it_returns(
+    services, sandbox, clock
+):
+    clock.set(dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.UTC))  # 07:00 MDT
+    follow_contacts(services, sandbox)
+    sub = add(services)
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    assert poster.posts == []
+    clock.set(dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC))  # 09:30 MDT: back up
+    report = await run_pass(services, poster)
+    assert report.posted == 1 and report.late == 1
+    assert poster.posts[0][2].late
+    await run_minutes(services, poster, clock, clock() + dt.timedelta(hours=2))
+    assert len(poster.posts) == 1
+    assert delivery(services.db, sub.id, dt.date(2026, 3, 10)).late
+
+
+async def test_a_bot_down_past_midnight_does_not_post_yesterdays_digest(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    clock.set(dt.datetime(2026, 3, 11, 7, 0, tzinfo=dt.UTC))  # 01:00 MDT next day: not due yet
+    await run_pass(services, poster)
+    assert poster.posts == []
+
+
+async def test_two_passes_racing_on_two_connections_post_once(sandbox, http, clock, tmp_path):
+    path = tmp_path / "race.db"
+    first = make_services(sandbox, http, clock, open_database(path))
+    second = make_services(sandbox, http, clock, open_database(path))
+    clock.set(dt.datetime(2026, 3, 10, 14, 5, tzinfo=dt.UTC))
+    follow_contacts(first, sandbox)
+    add(first)
+    poster = FakePoster(clock)
+    reports = await asyncio.gather(run_pass(first, poster), run_pass(second, poster))
+    assert len(poster.posts) == 1
+    assert sum(r.posted for r in reports) == 1
+
+
+async def test_a_crash_between_gathering_and_posting_is_retried_after_the_lease(
+    services, sandbox, clock
+):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    sub = add(services)
+    poster = FakePoster(clock)
+
+    async def crash():
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        await deliver(services, sub, poster, PassReport(), before_post=crash)
+    clock.advance(minutes=1)
+    await run_pass(services, poster)
+    assert poster.posts == []  # the dead pass still holds the lease
+    clock.advance(minutes=10)
+    await run_pass(services, poster)
+    assert len(poster.posts) == 1
+    await run_minutes(services, poster, clock, clock() + dt.timedelta(minutes=30))
+    assert len(poster.posts) == 1
+
+
+async def test_a_crash_after_saying_posting_never_posts_twice(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    add(services)
+
+    class DiesWhilePosting(FakePoster):
+        async def post(self, channel_id, digest):
+            self.posts.append((self.clock(), channel_id, digest))
+            raise KeyboardInterrupt  # the process dies mid-post; nothing records the delivery
+
+    dying = DiesWhilePosting(clock)
+    with pytest.raises(KeyboardInterrupt):
+        await run_pass(services, dying)
+    poster = FakePoster(clock)
+    await run_minutes(services, poster, clock, clock() + dt.timedelta(hours=1))
+    assert poster.posts == []
+
+
+async def test_a_revoked_connection_tells_the_subscriber_and_posts_nothing(
+    services, sandbox, clock, http
+):
+    clock.set(dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.UTC))
+    tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    now = clock()
+    save_connection(services.db, services.cipher, Connection(
+        team_id=TEAM, user_id=USER, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+        expires_at=now + dt.timedelta(hours=1), spark_user_id=DEMO_ACCOUNT_ID, spark_user_name="Avery Agent",
+        kind="oauth", status="ok", connected_at=now, updated_at=now))  # fmt: skip
+    services.oauth = OAuthClient(http, auth_url=sandbox.url, api_url=sandbox.url,
+                                 client_id="sandbox-client-id", client_secret="sandbox-client-secret",
+                                 redirect_uri="http://x/cb", clock=clock)  # fmt: skip
+    await services.oauth.refresh(tokens["refresh_token"])  # rotated elsewhere: ours is dead
+    follow_contacts(services, sandbox)
+    add(services)
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))  # due, and the token has expired
+    poster = FakePoster(clock)
+    await run_minutes(services, poster, clock, clock() + dt.timedelta(minutes=20))
+    assert poster.posts == []
+    assert poster.told == [(1, "reconnect")]
+
+
+async def test_gathering_a_whole_book_stays_under_the_rate_limit(sandbox, http, clock):
+    services = make_services(sandbox, http, clock, open_memory_database())
+    sandbox.state.set_rate_limit({"limit": 120, "window_s": 1})
+    services.spark.limiter = RateLimiter(120, 1.0, margin=0.25)  # loopback skew vs a 1 s window
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    add(services, scope="all")
+    poster = FakePoster(clock)
+    report = await run_pass(services, poster)
+    digest = poster.posts[0][2]
+    assert len(digest.entries) == len(sandbox.state.brokerage.contacts_for(DEMO_ACCOUNT_ID))
+    assert digest.failed == 0 and report.failed_contacts == 0
+    assert sandbox.stats["rate_limited"] == 0
+
+
+async def test_unreadable_contacts_are_counted_not_fatal(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    janet = sandbox.state.brokerage.notable["janet_doe"]
+    sandbox.add_fault(kind="status", route=f"/v1/contacts/{janet.id}/activity", status=500)
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    digest = poster.posts[0][2]
+    assert digest.failed == 1 and len(digest.entries) == 2
+
+
+async def test_heating_up_and_cooling_off_need_a_day_of_history(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    first = poster.posts[0][2]
+    assert first.heating == () and all(e.engagement is None for e in first.entries)
+    clock.advance(days=1)
+    await run_pass(services, poster)
+    second = poster.posts[1][2]
+    assert all(e.engagement is not None for e in second.entries)
+    movements = [abs(e.movement) for e in second.entries]
+    assert movements == sorted(movements, reverse=True)  # most moved first
+    assert all(e.movement >= 3 for e in second.heating)
+
+
+async def test_a_permanent_slack_error_skips_the_day_and_tells_the_subscriber(
+    services, sandbox, clock
+):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    poster.fail_with = PostFailed("channel_not_found", permanent=True)
+    await run_minutes(services, poster, clock, clock() + dt.timedelta(minutes=5))
+    assert poster.told == [(1, "channel_not_found")]
+
+
+async def test_a_transient_slack_error_is_retried_next_pass(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    poster.fail_with = PostFailed("internal_error", permanent=False)
+    await run_pass(services, poster)
+    poster.fail_with = None
+    clock.advance(minutes=1)
+    await run_pass(services, poster)
+    assert len(poster.posts) == 1
+
+
+@pytest.mark.parametrize(
+    ("words", "channels", "expected"),
+    [
+        ("", (), DigestRequest(None, None, "recent")),
+        ("#sales 07:30", ("C0SALES",), DigestRequest("C0SALES", "07:30", "recent")),
+        ("all 9:05", (), DigestRequest(None, "9:05", "all")),
+        ("#sales tag:Hot Lead", ("C0SALES",), DigestRequest("C0SALES", None, "tag:Hot Lead")),
+    ],
+)
+def test_parse_add(words, channels, expected):
+    assert parse_add(words, channels) == expected
+
+
+@pytest.mark.parametrize("words", ["tomorrow", "#sales", "tag:", "08:00 banana"])
+def test_parse_add_refuses_with_a_hint(words):
+    with pytest.raises(DigestArgsError):
+        parse_add(words, ())
+
+
+@pytest.mark.parametrize(("time", "zone"), [("25:00", DENVER), ("08:00", "Mars/Olympus_Mons")])
+def test_subscribe_refuses_bad_times_and_zones(services, time, zone):
+    with pytest.raises(DigestArgsError):
+        add(services, time=time, zone=zone)
+
+
+def test_digests_only_go_to_allowed_channels(sandbox, http, clock):
+    services = make_services(
+        sandbox, http, clock, open_memory_database(), DIGEST_CHANNELS="C0OTHER"
+    )
+    with pytest.raises(DigestArgsError, match="only in certain channels"):
+        add(services)
+
+
+def test_a_time_inside_the_spring_forward_gap_is_moved_past_it(services):
+    sub = add(services, time="02:30")
+    local_date, due = schedule_for(sub, dt.datetime(2026, 3, 8, 12, 0, tzinfo=dt.UTC))
+    assert local_date == dt.date(2026, 3, 8)
+    assert due == dt.datetime(2026, 3, 8, 9, 30, tzinfo=dt.UTC)  # 03:30 MDT
