@@ -18,7 +18,9 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import re
+import socket
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -55,6 +57,7 @@ MAX_SCOPE = 5000
 GATHER_CONCURRENCY = 16
 LATE_AFTER = dt.timedelta(minutes=15)
 DEFAULT_TIME = "08:00"
+RESUME_AFTER_S = 1.0  # pause before re-reading contacts Flexmls failed on
 MOVEMENT = 3.0  # score points that count as heating up / cooling off
 SHOWN_IN_LISTS = 5
 SCOPE_RE = re.compile(r"^(recent|all|tag:.{1,100})$", re.IGNORECASE)
@@ -199,6 +202,34 @@ def _entry(services: Services, contact_id: str, name: str, summary: ActivitySumm
     )
 
 
+async def read_summaries(
+    services: Services,
+    token: str,
+    contact_ids: list[str],
+    *,
+    progress: Progress | None = None,
+    concurrency: int = GATHER_CONCURRENCY,
+) -> list[ActivitySummary | BaseException]:
+    """Every contact's activity summary, fetched concurrently under the token's rate limiter.
+
+    Results line up with `contact_ids`; a contact that can't be read gives its exception.
+    """
+    semaphore = asyncio.Semaphore(concurrency)
+    done = 0
+
+    async def read(contact_id: str) -> ActivitySummary:
+        nonlocal done
+        async with semaphore:
+            try:
+                return await services.spark.activity_summary(token, contact_id)
+            finally:
+                done += 1
+                if progress is not None:
+                    progress(done, len(contact_ids))
+
+    return await asyncio.gather(*(read(cid) for cid in contact_ids), return_exceptions=True)
+
+
 async def gather(
     services: Services,
     subscription: Subscription,
@@ -210,20 +241,15 @@ async def gather(
 ) -> Digest:
     """Read every contact in scope (concurrently, under the per-token rate limiter) and compose."""
     contacts = await scope_contacts(services, subscription, token)
-    semaphore = asyncio.Semaphore(GATHER_CONCURRENCY)
-    done = 0
-
-    async def read(contact_id: str) -> ActivitySummary:
-        nonlocal done
-        async with semaphore:
-            try:
-                return await services.spark.activity_summary(token, contact_id)
-            finally:
-                done += 1
-                if progress is not None:
-                    progress(done, len(contacts))
-
-    results = await asyncio.gather(*(read(cid) for cid, _ in contacts), return_exceptions=True)
+    ids = [cid for cid, _ in contacts]
+    results = await read_summaries(services, token, ids, progress=progress)
+    missed = [i for i, r in enumerate(results) if isinstance(r, SparkError) and r.retryable]
+    if missed and len(missed) < len(results):
+        # Flexmls hiccuped on some contacts: give those one more go before reporting them.
+        await asyncio.sleep(RESUME_AFTER_S)
+        again = await read_summaries(services, token, [ids[i] for i in missed])
+        for i, result in zip(missed, again, strict=True):
+            results[i] = result
     entries: list[DigestEntry] = []
     failures: list[BaseException] = []
     for (contact_id, name), result in zip(contacts, results, strict=True):
@@ -300,6 +326,29 @@ def stored_digest(
 # -- delivery ----------------------------------------------------------------------------------
 
 
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks (field 22 of /proc/<pid>/stat), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def process_owner() -> str:
+    """Who holds a claim: host, pid and the pid's start time (pids get reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_ticks(os.getpid()) or '?'}"
+
+
+def owner_alive(owner: str) -> bool:
+    """False only when the claim's process ran on this host and is gone; else trust the lease."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return True
+    started = _start_ticks(int(parts[1]))
+    return started is not None and (parts[2] == "?" or started == parts[2])
+
+
 class Poster(Protocol):
     """Where a pass sends things: Slack in the bot, a stand-in in tests."""
 
@@ -350,7 +399,14 @@ async def deliver(
     existing = delivery(services.db, subscription.id, local_date)
     if existing is not None and existing.state == "delivered":
         return
-    if not claim_delivery(services.db, subscription.id, local_date, now):
+    if not claim_delivery(
+        services.db,
+        subscription.id,
+        local_date,
+        now,
+        owner=process_owner(),
+        owner_alive=owner_alive,
+    ):
         return
     report.due += 1
     late = now - due_at > LATE_AFTER

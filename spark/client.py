@@ -166,7 +166,7 @@ class SparkClient:
         self.refresher = refresher
         self.limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
         self.retry = retry or RetryPolicy()
-        self._timeout = timeout
+        self.timeout = timeout
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
@@ -191,7 +191,7 @@ class SparkClient:
                 self._base + path,
                 params=params,
                 headers=self._headers(token),
-                timeout=self._timeout,
+                timeout=self.timeout,
             )
         except httpx.TimeoutException:
             raise SparkTimeout("Flexmls did not answer in time") from None

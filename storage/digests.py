@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -56,6 +57,7 @@ class Delivery:
     posting_at: datetime | None = None
     outcome: str | None = None  # "posted" | "skipped"
     entries: str | None = None  # JSON written by the digest composer
+    claimed_by: str | None = None  # the process holding the claim
 
 
 def normalise_local_time(text: str) -> str:
@@ -180,29 +182,52 @@ def claim_delivery(
     local_date: date,
     now: datetime,
     lease: timedelta = DEFAULT_LEASE,
+    *,
+    owner: str | None = None,
+    owner_alive: Callable[[str], bool] | None = None,
 ) -> bool:
     """Try to become the one caller that delivers this digest for `local_date`.
 
-    True when no record existed, or an earlier claim's lease had expired by `now`. False when
-    the digest was already delivered or someone else holds a live claim.
+    True when no record existed, or an earlier claim's lease had expired by `now`, or (given
+    `owner_alive`) the earlier claim's `owner` is known to be dead and had not started posting.
+    False when the digest was already delivered or someone else holds a live claim.
     """
     if lease <= timedelta(0):
         raise ValueError("lease must be positive")
-    now_text = to_utc_text(now)
+    now_text, until_text = to_utc_text(now), to_utc_text(now + lease)
     cursor = db.execute(
         """
         INSERT INTO digest_deliveries
-            (subscription_id, local_date, state, claimed_at, lease_expires_at)
-        VALUES (?, ?, 'claimed', ?, ?)
+            (subscription_id, local_date, state, claimed_at, lease_expires_at, claimed_by)
+        VALUES (?, ?, 'claimed', ?, ?, ?)
         ON CONFLICT (subscription_id, local_date) DO UPDATE SET
             claimed_at = excluded.claimed_at,
-            lease_expires_at = excluded.lease_expires_at
+            lease_expires_at = excluded.lease_expires_at,
+            claimed_by = excluded.claimed_by
         WHERE digest_deliveries.state = 'claimed'
           AND digest_deliveries.posting_at IS NULL
           AND digest_deliveries.lease_expires_at <= excluded.claimed_at
         """,
-        [subscription_id, to_date_text(local_date), now_text, to_utc_text(now + lease)],
+        [subscription_id, to_date_text(local_date), now_text, until_text, owner],
     )
+    if cursor.rowcount == 1 or owner_alive is None:
+        return cursor.rowcount == 1
+    rows = list(db.query(
+        "SELECT claimed_at, claimed_by FROM digest_deliveries WHERE subscription_id = ? AND local_date = ?"
+        " AND state = 'claimed' AND posting_at IS NULL",
+        [subscription_id, to_date_text(local_date)],
+    ))  # fmt: skip
+    if not rows or not rows[0]["claimed_by"] or owner_alive(rows[0]["claimed_by"]):
+        return False
+    cursor = db.execute(
+        """
+        UPDATE digest_deliveries SET claimed_at = ?, lease_expires_at = ?, claimed_by = ?
+        WHERE subscription_id = ? AND local_date = ? AND state = 'claimed' AND posting_at IS NULL
+          AND claimed_by = ? AND claimed_at = ?
+        """,
+        [now_text, until_text, owner, subscription_id, to_date_text(local_date),
+         rows[0]["claimed_by"], rows[0]["claimed_at"]],
+    )  # fmt: skip
     return cursor.rowcount == 1
 
 
@@ -308,6 +333,7 @@ def delivery(db: Database, subscription_id: int, local_date: date) -> Delivery |
         posting_at=optional_from_utc_text(row.get("posting_at")),
         outcome=row.get("outcome"),
         entries=row.get("entries"),
+        claimed_by=row.get("claimed_by"),
     )
 
 

@@ -150,6 +150,13 @@ def m002_delivery_posting(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_delivery_owner(db: Database) -> None:
+    # Which process holds a claim, so a restarted bot can take over from a dead one at once
+    # instead of waiting for the lease to run out.
+    _run(db, "ALTER TABLE digest_deliveries ADD COLUMN claimed_by TEXT")
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

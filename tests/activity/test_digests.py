@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -15,7 +17,9 @@ from activity.digests import (
     PassReport,
     PostFailed,
     deliver,
+    owner_alive,
     parse_add,
+    process_owner,
     run_pass,
     schedule_for,
     subscribe,
@@ -352,3 +356,28 @@ def test_a_time_inside_the_spring_forward_gap_is_moved_past_it(services):
     local_date, due = schedule_for(sub, dt.datetime(2026, 3, 8, 12, 0, tzinfo=dt.UTC))
     assert local_date == dt.date(2026, 3, 8)
     assert due == dt.datetime(2026, 3, 8, 9, 30, tzinfo=dt.UTC)  # 03:30 MDT
+
+
+def test_a_process_that_is_running_is_alive_and_a_finished_one_is_not():
+    assert owner_alive(process_owner())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    me = process_owner().rsplit(":", 2)
+    assert not owner_alive(f"{me[0]}:{child.pid}:{me[2]}")
+    assert owner_alive(f"another-host:{child.pid}:1")  # can't tell: trust the lease
+
+
+async def test_contacts_flexmls_missed_are_read_again_before_reporting(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    janet = sandbox.state.brokerage.notable["janet_doe"]
+    # Fails the first round (both attempts), answers the second.
+    sandbox.add_fault(
+        kind="status", route=f"/v1/contacts/{janet.id}/activity", status=503, code=1510, times=2
+    )
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    digest = poster.posts[0][2]
+    assert digest.failed == 0
+    assert janet.id in {e.contact_id for e in digest.entries}

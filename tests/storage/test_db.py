@@ -130,7 +130,11 @@ def test_processes_opening_a_new_file_at_once_all_succeed(db_path: Path) -> None
     try:
         assert errors == []
         names = [r[0] for r in opened[0].execute("SELECT name FROM _sqlite_migrations")]
-        assert names == ["m001_initial", "m002_delivery_posting"]  # each applied exactly once
+        assert names == [
+            "m001_initial",
+            "m002_delivery_posting",
+            "m003_delivery_owner",
+        ]  # each applied exactly once
     finally:
         for database in opened:
             database.close()

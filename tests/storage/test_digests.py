@@ -356,3 +356,25 @@ def test_racing_to_take_over_a_stale_claim_exactly_one_wins(db_path: Path) -> No
     finally:
         for database in [setup, *connections]:
             database.close()
+
+
+def test_a_claim_held_by_a_dead_process_is_taken_over_at_once(db: Database) -> None:
+    sub = subscribe(db)
+    assert claim_delivery(db, sub.id, TODAY, NOW, owner="host:1:1")
+    later = NOW + MINUTE  # the lease is still live
+    assert not claim_delivery(
+        db, sub.id, TODAY, later, owner="host:2:2", owner_alive=lambda o: True
+    )
+    assert claim_delivery(
+        db, sub.id, TODAY, later, owner="host:2:2", owner_alive=lambda o: o != "host:1:1"
+    )
+    assert delivery(db, sub.id, TODAY).claimed_by == "host:2:2"
+
+
+def test_a_dead_process_that_started_posting_is_not_taken_over(db: Database) -> None:
+    sub = subscribe(db)
+    assert claim_delivery(db, sub.id, TODAY, NOW, owner="host:1:1")
+    assert mark_posting(db, sub.id, TODAY, claimed_at=NOW, now=NOW)
+    assert not claim_delivery(
+        db, sub.id, TODAY, NOW + MINUTE, owner="host:2:2", owner_alive=lambda o: False
+    )

@@ -68,6 +68,7 @@ EXPECTED_COLUMNS = {
         "posting_at",
         "outcome",
         "entries",
+        "claimed_by",
     ],
     "slack_events": ["event_id", "seen_at"],
 }
@@ -139,6 +140,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
     assert [m.name for m in migrations.applied(empty_db)] == [
         "m001_initial",
         "m002_delivery_posting",
+        "m003_delivery_owner",
     ]
     assert migrations.pending(empty_db) == []
 
