@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from spark.oauth import OAuthClient
 
 LISTING_PAGE_SIZE = 10  # a carousel holds at most 10 cards
+WORK_SLOTS = 16
 
 
 def utc_now() -> dt.datetime:
@@ -36,6 +38,9 @@ class Services:
     page_size: int = LISTING_PAGE_SIZE
     pages: AsyncCache[Page[Listing]] = field(default_factory=lambda: AsyncCache(ttl=300))
     contacts: AsyncCache[Contact] = field(default_factory=lambda: AsyncCache(ttl=600))
+    # At most this many requests do their slow work at once; the rest wait their turn *after*
+    # their ack, so a burst never starves the event loop of the time acks need.
+    work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORK_SLOTS))
     oauth: OAuthClient | None = None
     secret_key: bytes = b""  # derives the key that signs OAuth `state` values
     keeper: TokenKeeper = field(init=False, repr=False)

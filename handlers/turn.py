@@ -73,6 +73,12 @@ class Turn:
 
     @asynccontextmanager
     async def guard(self) -> AsyncIterator[None]:
+        """Run the request's work in a work slot, turning every failure into one message."""
+        async with self.services.work, self._net():
+            yield
+
+    @asynccontextmanager
+    async def _net(self) -> AsyncIterator[None]:
         try:
             yield
         except InvalidQuery as refusal:
