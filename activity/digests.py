@@ -77,6 +77,10 @@ class ConnectionLost(Exception):
     """Every contact failed because the subscriber's Flexmls access stopped working."""
 
 
+class RoleMissing(Exception):
+    """Every contact failed because the subscriber's key lacks the Private role."""
+
+
 @dataclass(frozen=True)
 class DigestRequest:
     channel_id: str | None
@@ -259,9 +263,13 @@ async def gather(
             failures.append(result)
         else:
             raise result  # a bug, not a Flexmls problem: let the pass report it
-    lost = (InvalidToken, TokenExpired, RefreshFailed, PermissionDenied)
-    if failures and not entries and all(isinstance(f, lost) for f in failures):
-        raise ConnectionLost
+    if failures and not entries:
+        if all(isinstance(f, PermissionDenied) for f in failures):
+            raise RoleMissing
+        if all(isinstance(f, (InvalidToken, TokenExpired, RefreshFailed)) for f in failures):
+            raise ConnectionLost
+        # Flexmls couldn't give us anyone: that is an outage, not a digest. A later pass retries.
+        raise failures[0]
     return compose(subscription, local_date, entries, failed=len(failures), late=late)
 
 
@@ -429,6 +437,9 @@ async def deliver(
         )
     except (NotConnected, RefreshFailed, ConnectionLost):
         await skip("reconnect")
+        return
+    except RoleMissing:
+        await skip("role")
         return
     except SparkError as error:
         release_delivery(

@@ -39,7 +39,7 @@ from blocks import (
     disconnected,
     token_modal,
 )
-from handlers.commands import ephemeral
+from handlers.commands import ephemeral, reply_via
 from handlers.dispatch import show_listings
 from handlers.home import publish_home
 from handlers.turn import Turn
@@ -117,7 +117,7 @@ def register(app: AsyncApp, services: Services) -> None:
         message = contact_card(await card_for(turn, body), shared_by=turn.user_id)
         if body.get("response_url"):
             # A new public message; the sharer's private copy stays as it is.
-            await respond(**message.as_kwargs(), response_type="in_channel", replace_original=False)
+            await reply_via(respond, message, response_type="in_channel", replace_original=False)
         else:
             await turn.reply(message)
 
@@ -139,7 +139,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         # From a public digest: the card is a new private message for whoever clicked.
         message = contact_card(await card_for(turn, body))
-        await respond(**message.as_kwargs(), response_type="ephemeral", replace_original=False)
+        await reply_via(respond, message, response_type="ephemeral", replace_original=False)
 
     async def digest_more(
         turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -158,7 +158,7 @@ def register(app: AsyncApp, services: Services) -> None:
             raise BadActionValue("no such digest")
         in_place = bool((body.get("container") or {}).get("is_ephemeral"))
         message = digest_page(digest, cursor.page)
-        await respond(**message.as_kwargs(), response_type="ephemeral", replace_original=in_place)
+        await reply_via(respond, message, response_type="ephemeral", replace_original=in_place)
 
     async def just_ack(ack: AsyncAck) -> None:
         await ack()  # a URL button: the browser does the work, Slack still wants an ack

@@ -16,9 +16,21 @@ from handlers.turn import Turn
 COMMAND = "/activity"
 
 
+log = logging.getLogger(__name__)
+
+
+async def reply_via(respond: AsyncRespond, message: Message, **options: Any) -> None:
+    """Post to the response URL; Slack refusing it (expired, used up, 5xx) is logged, not lost."""
+    response = await respond(**message.as_kwargs(), **options)
+    status = getattr(response, "status_code", 200)
+    if status >= 400:
+        log.warning("Slack refused a reply at the response URL (HTTP %s: %s)", status,
+                    str(getattr(response, "body", ""))[:80])  # fmt: skip
+
+
 def ephemeral(respond: AsyncRespond, *, replace: bool = False):
     async def send(message: Message) -> None:
-        await respond(**message.as_kwargs(), response_type="ephemeral", replace_original=replace)
+        await reply_via(respond, message, response_type="ephemeral", replace_original=replace)
 
     return send
 

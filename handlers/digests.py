@@ -61,6 +61,13 @@ class SlackPoster:
     async def tell_subscriber(self, subscription: Subscription, reason: str) -> None:
         if reason == "reconnect":
             message = digest_reconnect_dm(subscription)
+        elif reason == "role":
+            message = problem(
+                "Today's digest wasn't posted",
+                "Your Flexmls key can't read contact activity.",
+                "Contacts: Activity needs the Private role on the API key; ask your MLS or FBS "
+                "support to enable it. Tomorrow's digest will try again.",
+            )
         else:
             message = problem(
                 "Today's digest wasn't posted",
