@@ -158,9 +158,13 @@ async def contact_card(
         raise ValueError("contact_card needs a contact or a contact_id")
     contact_id = contact.id if contact is not None else contact_id
     assert contact_id is not None
-    for kind in LIST_KINDS:  # warm the carousel while the card is being built
+    # The card's own request goes first; the carousel's first pages are warmed behind it.
+    summary_task = asyncio.ensure_future(
+        services.spark.activity_summary(token, contact_id, on_retry=on_retry)
+    )
+    summary_task.add_done_callback(lambda task: task.cancelled() or task.exception())
+    for kind in LIST_KINDS:
         prefetch_page(services, token=token, contact_id=contact_id, kind=kind, page=1)
-    summary_task = services.spark.activity_summary(token, contact_id, on_retry=on_retry)
     if contact is None:
         contact, summary = await asyncio.gather(
             get_contact(services, token, contact_id, on_retry), summary_task

@@ -30,13 +30,17 @@ class RateLimiter:
         limit: int = 1500,
         window: float = 300.0,
         *,
-        margin: float = 0.5,
+        margin: float | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a rate limit needs limit >= 1 and window > 0")
         self.limit = limit
+        if margin is None:
+            # Cover a little network skew between our send time and Spark's arrival time, in
+            # proportion to the window: 0.5 s on Spark's 300 s window, never under 50 ms.
+            margin = min(0.5, max(0.05, window * 0.002))
         self.window = window + margin
         self._clock = clock
         self._sleep = sleep

@@ -25,7 +25,7 @@ async def test_tokens_have_independent_windows():
     limiter = RateLimiter(limit=1, window=10, clock=clock, sleep=clock.sleep)
     await limiter.acquire("a")
     assert await limiter.acquire("b") == 0
-    assert await limiter.acquire("a") == pytest.approx(10.5)  # includes the skew margin
+    assert await limiter.acquire("a") == pytest.approx(10.05)  # includes the skew margin
     assert limiter.in_window("a") == 1
 
 
@@ -50,3 +50,8 @@ def test_bad_limits_are_refused():
 def test_token_key_does_not_contain_the_token():
     key = token_key("super-secret-token")
     assert "secret" not in key and len(key) == 16 and key == token_key("super-secret-token")
+
+
+@pytest.mark.parametrize(("window", "margin"), [(300, 0.5), (60, 0.12), (2, 0.05), (0.5, 0.05)])
+def test_the_default_skew_margin_scales_with_the_window(window, margin):
+    assert RateLimiter(limit=1, window=window).window == pytest.approx(window + margin)
