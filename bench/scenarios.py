@@ -27,6 +27,7 @@ from bench import stats
 from bench.procs import Child, cpu_seconds, memory_kb
 from sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, cached_brokerage
 from slack_standin import Received, SlackSender, SlackStandin
+from slack_standin.messages import buttons
 
 LISTINGS_ROUTE_MARK = "/activity/listings/"
 REPLY_TIMEOUT_S = 30.0
@@ -230,23 +231,6 @@ class Stack:
 def is_card(body: dict[str, Any]) -> bool:
     blocks = body.get("blocks") or []
     return bool(blocks) and blocks[0].get("type") == "header"
-
-
-def buttons(body: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "button":
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(body.get("blocks") or [])
-    return found
 
 
 def find_button(body: dict[str, Any], action_id: str) -> dict[str, Any]:

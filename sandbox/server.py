@@ -43,6 +43,8 @@ from urllib.parse import quote, unquote, urlsplit
 from aiohttp import web
 from yarl import URL
 
+from loopthread import LoopThread
+
 from .data import (
     DEFAULT_SEED,
     DEMO_ACCOUNT_ID,
@@ -1253,23 +1255,18 @@ class Sandbox:
         await self.stop()
 
 
-class SandboxThread:
+class SandboxThread(LoopThread):
     """The sandbox on its own event loop in a daemon thread, for synchronous callers."""
+
+    label = "Spark sandbox"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
         self.sandbox = Sandbox(host, port, **options)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        super().__init__(self.sandbox)
 
     @property
     def state(self) -> SandboxState:
         return self.sandbox.state
-
-    @property
-    def url(self) -> str:
-        return self.sandbox.url
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -1280,57 +1277,6 @@ class SandboxThread:
 
     def clear_faults(self) -> None:
         self.sandbox.clear_faults()
-
-    def start(self, timeout: float = 10.0) -> str:
-        """Start serving; returns the URL once the port is bound."""
-        if self._thread is not None:
-            return self.url
-        self._ready.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._main, name="spark-sandbox", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("the sandbox did not start in time")
-        if self._error is not None:
-            self._thread.join(timeout)
-            self._thread = None
-            raise RuntimeError("the sandbox failed to start") from self._error
-        return self.url
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            try:
-                loop.run_until_complete(self.sandbox.start())
-            except BaseException as exc:  # reported to start()
-                self._error = exc
-                return
-            finally:
-                self._ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.sandbox.stop())
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            self._loop = None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        thread, loop = self._thread, self._loop
-        self._thread = None
-        if thread is None:
-            return
-        if loop is not None:
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-
-    def __enter__(self) -> SandboxThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def run(host: str = "127.0.0.1", port: int = 8700, latency_ms: float = 0) -> None:

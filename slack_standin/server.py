@@ -47,6 +47,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
+from loopthread import LoopThread
+
 from .requests import (
     DEFAULT_API_APP_ID,
     DEFAULT_BOT_USER_ID,
@@ -997,19 +999,14 @@ class SlackStandin:
         return {"channel": info}
 
 
-class SlackStandinThread:
+class SlackStandinThread(LoopThread):
     """`SlackStandin` on its own event loop in a daemon thread, for synchronous callers."""
+
+    label = "Slack stand-in"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
         self.standin = SlackStandin(host, port, **options)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    @property
-    def url(self) -> str:
-        return self.standin.url
+        super().__init__(self.standin)
 
     @property
     def api_url(self) -> str:
@@ -1100,54 +1097,3 @@ class SlackStandinThread:
         if threading.current_thread() is self._thread:
             raise RuntimeError("wait_for_sync would block the stand-in's own event loop")
         return self.standin._wait_sync(predicate, n, timeout)
-
-    def start(self, timeout: float = 10.0) -> str:
-        """Start serving; returns the base URL once the port is bound."""
-        if self._thread is not None:
-            return self.url
-        self._ready.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._main, name="slack-standin", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("the Slack stand-in did not start in time")
-        if self._error is not None:
-            self._thread.join(timeout)
-            self._thread = None
-            raise RuntimeError("the Slack stand-in failed to start") from self._error
-        return self.url
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            try:
-                loop.run_until_complete(self.standin.start())
-            except BaseException as exc:  # reported to start()
-                self._error = exc
-                return
-            finally:
-                self._ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.standin.stop())
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            self._loop = None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        thread, loop = self._thread, self._loop
-        self._thread = None
-        if thread is None:
-            return
-        if loop is not None:
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-
-    def __enter__(self) -> SlackStandinThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -19,6 +19,7 @@ from bot import RunningBot, open_services, start_http
 from sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, ManualClock, Sandbox
 from settings import load_settings
 from slack_standin import Received, SlackSender, SlackStandin
+from slack_standin.messages import buttons, texts  # noqa: F401  (the tests import them from here)
 
 SIGNING_SECRET = "e2e-signing-secret"
 START = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
@@ -103,42 +104,6 @@ async def stack(tmp_path, clock, bot_env) -> AsyncIterator[Stack]:
                     yield Stack(sandbox, slack, bot, sender, clock)
             finally:
                 await bot.stop()
-
-
-def texts(message: dict[str, Any]) -> str:
-    """All human-visible text of a message (fallback, blocks, cards, buttons) as one string."""
-    parts: list[str] = [message.get("text") or ""]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
-                parts.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks") or [])
-    return "\n".join(parts)
-
-
-def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every button in a message, in reading order."""
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "button":
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks") or [])
-    return found
 
 
 def button(message: dict[str, Any], action_prefix: str) -> dict[str, Any]:
