@@ -1,4 +1,9 @@
-"""Run an async server on its own event loop in a daemon thread, for synchronous callers.
+"""Plumbing the local stand-in servers share: binding an aiohttp app, and a loop in a thread.
+
+`bind(runner, host, port)` starts an aiohttp runner on a TCP site (port 0 picks a free one)
+and returns its URL.
+
+Run an async server on its own event loop in a daemon thread, for synchronous callers.
 
 The Spark sandbox and the stand-in Slack are both async servers with `start()` (returning
 nothing useful) and `stop()` coroutines; the console, benchmarks and sync tests need them
@@ -10,6 +15,21 @@ from __future__ import annotations
 import asyncio
 import threading
 from typing import Any, Protocol, Self
+
+from aiohttp import web
+
+
+async def bind(runner: web.AppRunner, host: str, port: int) -> str:
+    """Set up `runner`, serve it on host:port and return the bound URL (cleaned up on failure)."""
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_port = runner.addresses[0][1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{bound_port}"
 
 
 class AsyncServer(Protocol):

@@ -43,7 +43,7 @@ from urllib.parse import quote, unquote, urlsplit
 from aiohttp import web
 from yarl import URL
 
-from loopthread import LoopThread
+from loopthread import LoopThread, bind
 
 from .data import (
     DEFAULT_SEED,
@@ -1228,17 +1228,8 @@ class Sandbox:
             max_line_size=32_768,
             max_field_size=32_768,
         )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        self._url = await bind(runner, self.host, self.port)
         self._runner = runner
-        bound_port = runner.addresses[0][1]
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self._url = f"http://{host}:{bound_port}"
         return self._url
 
     async def stop(self) -> None:

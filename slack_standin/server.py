@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from loopthread import LoopThread
+from loopthread import LoopThread, bind
 
 from .requests import (
     DEFAULT_API_APP_ID,
@@ -385,17 +385,8 @@ class SlackStandin:
         app.router.add_post("/response/{rid}", self._handle_response)
         self._stopping = asyncio.Event()
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        self._url = await bind(runner, self.host, self.port)
         self._runner = runner
-        port = runner.addresses[0][1]
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self._url = f"http://{host}:{port}"
         return self._url
 
     async def stop(self) -> None:
