@@ -18,11 +18,15 @@ from storage.digests import (
     list_subscriptions,
     mark_posting,
     normalise_local_time,
+    pause_subscriptions,
+    prune_deliveries,
     release_delivery,
     remove_subscription,
+    resume_subscriptions,
     validate_timezone,
 )
 from storage.events import first_time_seen, prune_events
+from storage.keycheck import KeyLost, load_checked_key
 from storage.lookups import (
     RecentLookup,
     cache_contact_query,
@@ -30,10 +34,12 @@ from storage.lookups import (
     forget_contact_cache,
     normalise_query,
     prune_contact_cache,
+    prune_recent_lookups,
     recent_contact_ids,
     recent_lookups,
     record_lookup,
 )
+from storage.retention import prune_all, pruned_summary
 from storage.snapshots import (
     Counters,
     latest_snapshot_before,
@@ -44,15 +50,20 @@ from storage.snapshots import (
 )
 from storage.tokens import (
     Connection,
+    KeyCheck,
+    check_token_key,
     connections_expiring_before,
     consume_oauth_state,
+    count_connections,
     delete_connection,
+    forget_all_connections,
     get_connection,
     mark_broken,
     prune_oauth_states,
     save_connection,
     save_oauth_state,
     update_tokens,
+    users_linked_to,
 )
 
 __all__ = [
@@ -63,6 +74,8 @@ __all__ = [
     "TokenCipher",
     "TokenDecryptError",
     "load_or_create_key",
+    "KeyLost",
+    "load_checked_key",
     # tokens
     "Connection",
     "save_connection",
@@ -71,6 +84,11 @@ __all__ = [
     "mark_broken",
     "delete_connection",
     "connections_expiring_before",
+    "KeyCheck",
+    "check_token_key",
+    "count_connections",
+    "forget_all_connections",
+    "users_linked_to",
     "save_oauth_state",
     "consume_oauth_state",
     "prune_oauth_states",
@@ -84,6 +102,7 @@ __all__ = [
     "cached_contact_id",
     "forget_contact_cache",
     "prune_contact_cache",
+    "prune_recent_lookups",
     # snapshots
     "Counters",
     "record_snapshot",
@@ -98,6 +117,9 @@ __all__ = [
     "list_subscriptions",
     "mark_posting",
     "remove_subscription",
+    "pause_subscriptions",
+    "resume_subscriptions",
+    "prune_deliveries",
     "all_subscriptions",
     "normalise_local_time",
     "validate_timezone",
@@ -108,4 +130,7 @@ __all__ = [
     # events
     "first_time_seen",
     "prune_events",
+    # retention
+    "prune_all",
+    "pruned_summary",
 ]

@@ -2,7 +2,8 @@
 
 The key comes from the `TOKEN_ENCRYPTION_KEY` setting when given; otherwise one is generated once
 into `<data folder>/secret.key` with mode 0600 and reused on every later start. Losing the key
-only means every agent has to reconnect; it never exposes a token.
+never exposes a token: start-up then stops and says how to recover (`storage.keycheck`), and
+after `python bot.py forget-tokens` every agent reconnects.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from storage.files import make_private
 
 KEY_FILE_NAME = "secret.key"
 _KEY_BYTES = 32
@@ -94,6 +97,7 @@ def load_or_create_key(data_dir: Path, configured: str | None) -> bytes:
 
 def _read_key_file(path: Path) -> bytes:
     key = path.read_bytes().strip()
+    make_private(path)  # a key file copied in with looser permissions is tightened
     if not is_fernet_key(key):
         raise ValueError(
             f"{path} does not hold a valid Fernet key; restore the original file, or delete it "

@@ -8,6 +8,10 @@ statement commits on its own, and `db.atomic()` issues an explicit `BEGIN` … `
 `ROLLBACK`) around multi-statement writes. `check_same_thread=False` lets an asyncio app hand the
 connection to a worker thread; the caller must still use one connection from one thread at a time.
 
+The database file is created 0600 (only the bot's user can read it): SQLite gives the `-wal`
+and `-shm` files it creates later the main file's permissions, and files left too open by an
+earlier version are tightened, with a warning, when the database is opened.
+
 Timestamps are stored as fixed-width ISO-8601 UTC text (`2026-01-02T03:04:05.000000+00:00`), so
 text comparison in SQL is chronological comparison. Dates are stored as `YYYY-MM-DD`.
 """
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage.files import create_private, make_database_private
 from storage.migrations import apply_migrations
 
 BUSY_TIMEOUT_MS = 5000
@@ -29,12 +34,15 @@ MEMORY = ":memory:"
 def open_database(path: str | Path) -> Database:
     """Open (creating if needed) the database at `path`, configured and fully migrated.
 
-    Creates the parent folder, turns on WAL with `synchronous=NORMAL` (not for `":memory:"`),
-    a 5 s busy timeout and foreign keys, then applies any pending migrations.
+    Creates the parent folder and the file (mode 0600; existing files too open are tightened),
+    turns on WAL with `synchronous=NORMAL` (not for `":memory:"`), a 5 s busy timeout and
+    foreign keys, then applies any pending migrations.
     """
     is_memory = str(path) == MEMORY
     if not is_memory:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        create_private(Path(path))
+        make_database_private(Path(path))
     conn = sqlite3.connect(
         MEMORY if is_memory else str(path),
         check_same_thread=False,

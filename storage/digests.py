@@ -41,6 +41,7 @@ class Subscription:
     timezone: str  # IANA name, e.g. "America/Denver"
     scope: str
     created_at: datetime
+    paused: bool = False  # while the subscriber is disconnected: not delivered
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,26 @@ def remove_subscription(db: Database, subscription_id: int) -> bool:
     return cursor.rowcount == 1
 
 
+def pause_subscriptions(db: Database, team_id: str, user_id: str) -> int:
+    """Pause the user's running subscriptions (on disconnect); returns how many were paused."""
+    cursor = db.execute(
+        "UPDATE digest_subscriptions SET paused = 1"
+        " WHERE team_id = ? AND user_id = ? AND paused = 0",
+        [team_id, user_id],
+    )
+    return cursor.rowcount
+
+
+def resume_subscriptions(db: Database, team_id: str, user_id: str) -> int:
+    """Resume the user's paused subscriptions (on connect); returns how many were resumed."""
+    cursor = db.execute(
+        "UPDATE digest_subscriptions SET paused = 0"
+        " WHERE team_id = ? AND user_id = ? AND paused = 1",
+        [team_id, user_id],
+    )
+    return cursor.rowcount
+
+
 def claim_delivery(
     db: Database,
     subscription_id: int,
@@ -309,6 +330,14 @@ def release_delivery(db: Database, subscription_id: int, local_date: date) -> No
     )
 
 
+def prune_deliveries(db: Database, before: date) -> int:
+    """Delete delivery records (and the digests stored in them) for days before `before`."""
+    cursor = db.execute(
+        "DELETE FROM digest_deliveries WHERE local_date < ?", [to_date_text(before)]
+    )
+    return cursor.rowcount
+
+
 def delivery(db: Database, subscription_id: int, local_date: date) -> Delivery | None:
     """The delivery record for (subscription, local_date), if any."""
     rows = list(
@@ -347,4 +376,5 @@ def _subscription(row: dict[str, Any]) -> Subscription:
         timezone=row["timezone"],
         scope=row["scope"],
         created_at=from_utc_text(row["created_at"]),
+        paused=bool(row.get("paused", 0)),
     )

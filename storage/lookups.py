@@ -178,3 +178,11 @@ def prune_contact_cache(db: Database, now: datetime, max_age: timedelta = DEFAUL
         "DELETE FROM contact_cache WHERE cached_at <= ?", [to_utc_text(now - max_age)]
     )
     return cursor.rowcount
+
+
+def prune_recent_lookups(db: Database, now: datetime, max_age: timedelta) -> int:
+    """Drop recent lookups of every agent made more than `max_age` before `now`; returns how many."""
+    cursor = db.execute(
+        "DELETE FROM recent_lookups WHERE looked_up_at < ?", [to_utc_text(now - max_age)]
+    )
+    return cursor.rowcount

@@ -157,6 +157,13 @@ def m003_delivery_owner(db: Database) -> None:
     _run(db, "ALTER TABLE digest_deliveries ADD COLUMN claimed_by TEXT")
 
 
+@migrations()
+def m004_subscription_paused(db: Database) -> None:
+    # 1 while the subscriber is disconnected from Flexmls: the delivery pass skips it, and
+    # connecting again resumes it.
+    _run(db, "ALTER TABLE digest_subscriptions ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

@@ -2,17 +2,22 @@
 
 Access and refresh tokens are encrypted with a `TokenCipher` before they reach SQLite and are
 hidden from `repr()`; everything else is stored as plain values.
+
+A row whose tokens don't decrypt (the encryption key changed, or the value is corrupt) is read
+as a *broken* connection without tokens, so the agent is asked to reconnect and reconnecting
+simply overwrites it. The row itself is left as it is: restoring the original key heals it.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from storage.crypto import TokenCipher
+from storage.crypto import TokenCipher, TokenDecryptError
 from storage.db import (
     from_utc_text,
     optional_from_utc_text,
@@ -26,6 +31,9 @@ STATUSES = ("ok", "broken")
 _TABLE = "spark_connections"
 _PK = ("team_id", "user_id")
 _SECRET_FIELDS = frozenset({"access_token", "refresh_token"})
+KEY_CHECK_SAMPLE = 20  # stored connections tried at start-up against the encryption key
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,7 +92,11 @@ def save_connection(db: Database, cipher: TokenCipher, connection: Connection) -
 def get_connection(
     db: Database, cipher: TokenCipher, team_id: str, user_id: str
 ) -> Connection | None:
-    """The connection for (team, user), tokens decrypted; `TokenDecryptError` on a wrong key."""
+    """The connection for (team, user), tokens decrypted.
+
+    When the tokens don't decrypt (wrong key, corrupt value) the connection comes back with
+    status "broken" and empty tokens: the agent has to reconnect.
+    """
     rows = list(
         db.query(
             f"SELECT * FROM {_TABLE} WHERE team_id = ? AND user_id = ?",
@@ -146,6 +158,15 @@ def delete_connection(db: Database, team_id: str, user_id: str) -> bool:
     return cursor.rowcount == 1
 
 
+def users_linked_to(db: Database, team_id: str, spark_user_id: str) -> list[str]:
+    """The Slack users of `team_id` whose connection (working or broken) is this Flexmls account."""
+    rows = db.query(
+        f"SELECT user_id FROM {_TABLE} WHERE team_id = ? AND spark_user_id = ? ORDER BY user_id",
+        [team_id, spark_user_id],
+    )
+    return [row["user_id"] for row in rows]
+
+
 def connections_expiring_before(
     db: Database, cipher: TokenCipher, when: datetime
 ) -> list[Connection]:
@@ -162,7 +183,8 @@ def connections_expiring_before(
         """,
         [to_utc_text(when)],
     )
-    return [_from_row(cipher, row) for row in rows]
+    connections = (_from_row(cipher, row) for row in rows)
+    return [connection for connection in connections if connection.status == "ok"]
 
 
 def save_oauth_state(
@@ -205,22 +227,71 @@ def prune_oauth_states(db: Database, now: datetime) -> int:
     return cursor.rowcount
 
 
+@dataclass(frozen=True)
+class KeyCheck:
+    """How the stored connections fare against an encryption key (see `check_token_key`)."""
+
+    stored: int  # connections in the database
+    sampled: int  # how many were tried
+    readable: int  # how many of those decrypted
+
+    @property
+    def key_lost(self) -> bool:
+        """True when tokens are stored and not one of those tried opens with the key."""
+        return self.sampled > 0 and self.readable == 0
+
+
+def count_connections(db: Database) -> int:
+    """How many connections (working or broken) are stored."""
+    return db.execute(f"SELECT COUNT(*) FROM {_TABLE}").fetchone()[0]
+
+
+def check_token_key(db: Database, cipher: TokenCipher, sample: int = KEY_CHECK_SAMPLE) -> KeyCheck:
+    """Try the `sample` most recently updated connections' access tokens with `cipher`."""
+    rows = db.execute(
+        f"SELECT access_token FROM {_TABLE} ORDER BY updated_at DESC LIMIT ?", [sample]
+    ).fetchall()
+    readable = sum(_decrypts(cipher, row[0]) for row in rows)
+    return KeyCheck(stored=count_connections(db), sampled=len(rows), readable=readable)
+
+
+def forget_all_connections(db: Database) -> int:
+    """Delete every stored connection (for a lost encryption key); returns how many."""
+    return db.execute(f"DELETE FROM {_TABLE}").rowcount
+
+
+def _decrypts(cipher: TokenCipher, token_text: str) -> bool:
+    try:
+        cipher.decrypt(token_text)
+    except TokenDecryptError:
+        return False
+    return True
+
+
 def _encrypt_optional(cipher: TokenCipher, plain: str | None) -> str | None:
     return None if plain is None else cipher.encrypt(plain)
 
 
 def _from_row(cipher: TokenCipher, row: dict[str, Any]) -> Connection:
     refresh = row["refresh_token"]
+    status = row["status"]
+    try:
+        access = cipher.decrypt(row["access_token"])
+        refresh = None if refresh is None else cipher.decrypt(refresh)
+    except TokenDecryptError:
+        # Never a crash and never a token: the agent reconnects, which overwrites the row.
+        log.warning("A stored Flexmls connection can't be decrypted; treating it as broken")
+        access, refresh, status = "", None, "broken"
     return Connection(
         team_id=row["team_id"],
         user_id=row["user_id"],
-        access_token=cipher.decrypt(row["access_token"]),
-        refresh_token=None if refresh is None else cipher.decrypt(refresh),
+        access_token=access,
+        refresh_token=refresh,
         expires_at=optional_from_utc_text(row["expires_at"]),
         spark_user_id=row["spark_user_id"],
         spark_user_name=row["spark_user_name"],
         kind=row["kind"],
-        status=row["status"],
+        status=status,
         connected_at=from_utc_text(row["connected_at"]),
         updated_at=from_utc_text(row["updated_at"]),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import socket
 import subprocess
 import sys
@@ -9,8 +11,23 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from bot import forget_tokens
+from settings import load_settings
+from storage import (
+    Connection,
+    TokenCipher,
+    count_connections,
+    load_checked_key,
+    open_database,
+    save_connection,
+)
+from storage.crypto import KEY_FILE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
+STORED_AT = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def free_port() -> int:
@@ -60,3 +77,113 @@ def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_pat
     assert "No contact matches" in out  # the mention answered too
     assert "Traceback" not in done.stderr
     assert (tmp_path / "data" / "activity.db").exists()  # SQLite in data/ by default
+
+
+# --- the encryption key: refusing to start, and forget-tokens --------------------------------
+
+
+def store_a_connection(data_dir: Path, key: bytes, user_id: str = "U1") -> None:
+    db = open_database(data_dir / "activity.db")
+    try:
+        save_connection(db, TokenCipher(key), Connection(
+            team_id="T1", user_id=user_id, access_token="access", refresh_token=None,
+            expires_at=None, spark_user_id="S1", spark_user_name="Joe", kind="personal",
+            status="ok", connected_at=STORED_AT, updated_at=STORED_AT,
+        ))  # fmt: skip
+    finally:
+        db.close()
+
+
+def stored_connections(data_dir: Path) -> int:
+    db = open_database(data_dir / "activity.db")
+    try:
+        return count_connections(db)
+    finally:
+        db.close()
+
+
+def run_bot(tmp_path: Path, *args: str, stdin: str | None = None, **env: str):
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # nothing listens there
+        "DATABASE_PATH": str(tmp_path / "data" / "activity.db"),
+    }
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], cwd=tmp_path,
+                          input=stdin, capture_output=True, text=True, timeout=60,
+                          env={**base, **env})  # fmt: skip
+
+
+def test_serve_refuses_to_start_when_the_key_file_was_lost(tmp_path):
+    data = tmp_path / "data"
+    store_a_connection(data, Fernet.generate_key())  # its key file is gone
+    done = run_bot(tmp_path, "serve")
+    assert done.returncode == 2, done.stderr
+    assert f"{data / KEY_FILE_NAME} is missing" in done.stderr
+    assert "python bot.py forget-tokens" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (data / KEY_FILE_NAME).exists()
+
+
+def test_serve_refuses_to_start_when_the_configured_key_changed(tmp_path):
+    store_a_connection(tmp_path / "data", Fernet.generate_key())
+    new_key = Fernet.generate_key().decode()
+    done = run_bot(tmp_path, "serve", TOKEN_ENCRYPTION_KEY=new_key)
+    assert done.returncode == 2, done.stderr
+    assert "TOKEN_ENCRYPTION_KEY" in done.stderr and "forget-tokens" in done.stderr
+    assert new_key not in done.stderr + done.stdout
+
+
+def test_forget_tokens_with_yes_deletes_them_and_the_bot_can_start_again(tmp_path):
+    data = tmp_path / "data"
+    for user in ("U1", "U2"):
+        store_a_connection(data, Fernet.generate_key(), user)
+    done = run_bot(tmp_path, "forget-tokens", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "Deleted 2 stored Flexmls connections" in done.stdout
+    assert stored_connections(data) == 0
+    settings = load_settings({"DATABASE_PATH": str(data / "activity.db")})
+    db = open_database(settings.database_path)
+    try:
+        load_checked_key(db, settings.data_dir, None)  # no longer refused
+    finally:
+        db.close()
+
+
+def test_forget_tokens_without_yes_and_without_a_terminal_deletes_nothing(tmp_path):
+    data = tmp_path / "data"
+    store_a_connection(data, Fernet.generate_key())
+    done = run_bot(tmp_path, "forget-tokens", stdin="y\n")
+    assert done.returncode == 2
+    assert "--yes" in done.stderr
+    assert stored_connections(data) == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("typed", "code", "left"), [("y\n", 0, 0), ("yes\n", 0, 0),
+                                                     ("n\n", 1, 1), ("\n", 1, 1)])  # fmt: skip
+def test_forget_tokens_asks_on_a_terminal(tmp_path, capsys, typed, code, left):
+    data = tmp_path / "data"
+    store_a_connection(data, Fernet.generate_key())
+    settings = load_settings({"DATABASE_PATH": str(data / "activity.db")})
+    assert forget_tokens(settings, yes=False, stdin=Terminal(typed)) == code
+    assert "This deletes 1 stored Flexmls connection;" in capsys.readouterr().out
+    assert stored_connections(data) == left
+
+
+def test_forget_tokens_with_nothing_stored(tmp_path, capsys):
+    settings = load_settings({"DATABASE_PATH": str(tmp_path / "data" / "activity.db")})
+    assert forget_tokens(settings, yes=False, stdin=io.StringIO("")) == 0
+    assert "nothing to delete" in capsys.readouterr().out
+
+
+def test_forget_tokens_is_in_the_help():
+    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "--help"], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert "forget-tokens" in done.stdout

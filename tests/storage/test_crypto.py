@@ -148,3 +148,11 @@ def test_a_corrupt_key_file_is_reported_not_replaced(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not hold a valid Fernet key"):
         load_or_create_key(tmp_path, None)
     assert path.read_bytes() == b"garbage"
+
+
+def test_a_key_file_that_is_too_open_is_tightened_to_0600(tmp_path: Path) -> None:
+    key = load_or_create_key(tmp_path, None)
+    path = tmp_path / KEY_FILE_NAME
+    os.chmod(path, 0o644)
+    assert load_or_create_key(tmp_path, None) == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

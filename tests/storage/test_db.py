@@ -1,8 +1,12 @@
-"""open_database: configuration, transactions, and use from more than one thread."""
+"""open_database: configuration, transactions, use from more than one thread, file modes."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -134,6 +138,7 @@ def test_processes_opening_a_new_file_at_once_all_succeed(db_path: Path) -> None
             "m001_initial",
             "m002_delivery_posting",
             "m003_delivery_owner",
+            "m004_subscription_paused",
         ]  # each applied exactly once
     finally:
         for database in opened:
@@ -156,3 +161,50 @@ def test_naive_timestamps_are_refused() -> None:
 def test_a_datetime_is_not_accepted_as_a_date() -> None:
     with pytest.raises(TypeError):
         to_date_text(datetime(2026, 1, 2, tzinfo=UTC))
+
+
+# --- file modes -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o000], ids=["umask-022", "umask-000"])
+def test_database_wal_and_shm_are_created_0600(db_path: Path, mask: int) -> None:
+    with umask(mask):
+        db = open_database(db_path)
+        try:
+            db.execute("INSERT INTO slack_events (event_id, seen_at) VALUES ('E1', 'x')")
+            files = [db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-shm"))]
+            assert all(path.exists() for path in files)
+            assert {path.name: mode_of(path) for path in files} == {
+                path.name: 0o600 for path in files
+            }
+        finally:
+            db.close()
+
+
+def test_existing_files_that_are_too_open_are_tightened(db_path: Path) -> None:
+    with umask(0o022):
+        open_database(db_path).close()
+        wal = db_path.with_name(db_path.name + "-wal")
+        wal.write_bytes(b"")  # a leftover from an earlier, looser run
+        for path in (db_path, wal):
+            os.chmod(path, 0o644)
+        db = open_database(db_path)
+        try:
+            assert mode_of(db_path) == 0o600
+            assert mode_of(wal) == 0o600
+            assert mode_of(db_path.with_name(db_path.name + "-shm")) == 0o600
+        finally:
+            db.close()

@@ -21,8 +21,10 @@ from storage import (
     list_subscriptions,
     mark_posting,
     open_database,
+    pause_subscriptions,
     release_delivery,
     remove_subscription,
+    resume_subscriptions,
 )
 
 from .support import NOW
@@ -45,6 +47,20 @@ def subscribe(db: Database, **changes: str) -> Subscription:
 
 
 # --- subscriptions ----------------------------------------------------------------------------
+
+
+def test_pausing_and_resuming_touch_only_that_users_subscriptions(db: Database) -> None:
+    mine = [subscribe(db), subscribe(db, channel_id="C200")]
+    other = subscribe(db, user_id="U2")
+    other_team = subscribe(db, team_id="T2")
+    assert not mine[0].paused
+    assert pause_subscriptions(db, "T1", "U1") == 2
+    assert pause_subscriptions(db, "T1", "U1") == 0  # already paused
+    paused = {s.id: s.paused for s in all_subscriptions(db)}
+    assert paused == {mine[0].id: True, mine[1].id: True, other.id: False, other_team.id: False}
+    assert resume_subscriptions(db, "T1", "U1") == 2
+    assert not any(s.paused for s in all_subscriptions(db))
+    assert resume_subscriptions(db, "T1", "U1") == 0
 
 
 def test_add_subscription_returns_what_was_stored(db: Database) -> None:

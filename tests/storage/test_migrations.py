@@ -54,6 +54,7 @@ EXPECTED_COLUMNS = {
         "timezone",
         "scope",
         "created_at",
+        "paused",
     ],
     "digest_deliveries": [
         "subscription_id",
@@ -141,6 +142,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
         "m001_initial",
         "m002_delivery_posting",
         "m003_delivery_owner",
+        "m004_subscription_paused",
     ]
     assert migrations.pending(empty_db) == []
 

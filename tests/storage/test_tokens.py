@@ -14,11 +14,14 @@ from sqlite_utils import Database
 
 from storage import (
     Connection,
+    KeyCheck,
     TokenCipher,
-    TokenDecryptError,
+    check_token_key,
     connections_expiring_before,
     consume_oauth_state,
+    count_connections,
     delete_connection,
+    forget_all_connections,
     get_connection,
     mark_broken,
     open_database,
@@ -120,12 +123,86 @@ def test_tokens_are_stored_encrypted(db: Database, cipher: TokenCipher) -> None:
     assert cipher.decrypt(row[1]) == REFRESH
 
 
-def test_reading_with_another_key_raises_token_decrypt_error(
+def test_reading_with_another_key_gives_a_broken_connection_without_tokens(
     db: Database, cipher: TokenCipher
 ) -> None:
     save_connection(db, cipher, connection())
-    with pytest.raises(TokenDecryptError):
-        get_connection(db, TokenCipher(Fernet.generate_key()), "T1", "U1")
+    read = get_connection(db, TokenCipher(Fernet.generate_key()), "T1", "U1")
+    assert read is not None
+    assert read.status == "broken"
+    assert (read.access_token, read.refresh_token) == ("", None)
+    assert (read.spark_user_id, read.spark_user_name) == ("20100000000000000000000000", "Joe Agent")
+    # The row itself is untouched: the original key still reads it.
+    assert get_connection(db, cipher, "T1", "U1") == connection()
+
+
+def test_a_corrupt_refresh_token_also_reads_as_broken(db: Database, cipher: TokenCipher) -> None:
+    save_connection(db, cipher, connection())
+    db.execute("UPDATE spark_connections SET refresh_token = 'not-fernet'")
+    read = get_connection(db, cipher, "T1", "U1")
+    assert read is not None and read.status == "broken" and read.access_token == ""
+
+
+def test_saving_over_an_unreadable_row_replaces_it(db: Database, cipher: TokenCipher) -> None:
+    save_connection(db, TokenCipher(Fernet.generate_key()), connection())
+    save_connection(db, cipher, connection(access_token="new-access"))
+    read = get_connection(db, cipher, "T1", "U1")
+    assert read is not None and read.status == "ok" and read.access_token == "new-access"
+
+
+def test_unreadable_connections_are_not_offered_for_refresh(
+    db: Database, cipher: TokenCipher
+) -> None:
+    save_connection(db, cipher, connection(user_id="readable", expires_at=NOW))
+    save_connection(
+        db, TokenCipher(Fernet.generate_key()), connection(user_id="lost", expires_at=NOW)
+    )
+    due = connections_expiring_before(db, cipher, NOW + timedelta(hours=1))
+    assert [c.user_id for c in due] == ["readable"]
+
+
+# --- the key check and forget-tokens ------------------------------------------------------
+
+
+def test_key_check_with_nothing_stored(db: Database, cipher: TokenCipher) -> None:
+    check = check_token_key(db, cipher)
+    assert check == KeyCheck(stored=0, sampled=0, readable=0)
+    assert not check.key_lost
+
+
+def test_key_check_with_the_right_key(db: Database, cipher: TokenCipher) -> None:
+    for user in ("U1", "U2"):
+        save_connection(db, cipher, connection(user_id=user))
+    check = check_token_key(db, cipher)
+    assert check == KeyCheck(stored=2, sampled=2, readable=2)
+    assert not check.key_lost
+
+
+def test_key_check_with_another_key_says_the_key_is_lost(db: Database, cipher: TokenCipher) -> None:
+    for user in ("U1", "U2"):
+        save_connection(db, cipher, connection(user_id=user))
+    check = check_token_key(db, TokenCipher(Fernet.generate_key()))
+    assert check == KeyCheck(stored=2, sampled=2, readable=0)
+    assert check.key_lost
+
+
+def test_key_check_tries_a_bounded_sample_of_the_newest(db: Database, cipher: TokenCipher) -> None:
+    old_key = TokenCipher(Fernet.generate_key())
+    for n in range(5):
+        save_connection(db, old_key, connection(user_id=f"old{n}", updated_at=NOW))
+    save_connection(db, cipher, connection(user_id="new", updated_at=NOW + timedelta(days=1)))
+    check = check_token_key(db, cipher, sample=3)
+    assert check == KeyCheck(stored=6, sampled=3, readable=1)
+    assert not check.key_lost  # a mixed situation: the old ones are asked to reconnect
+
+
+def test_forget_all_connections(db: Database, cipher: TokenCipher) -> None:
+    for user in ("U1", "U2", "U3"):
+        save_connection(db, cipher, connection(user_id=user))
+    assert count_connections(db) == 3
+    assert forget_all_connections(db) == 3
+    assert count_connections(db) == 0
+    assert forget_all_connections(db) == 0
 
 
 def test_update_tokens_after_a_refresh(db: Database, cipher: TokenCipher) -> None:
