@@ -4,6 +4,7 @@
     python bot.py console [--demo]   a local shell that answers like the bot (--demo: in-process sandbox)
     python bot.py sandbox [--port N] run the Spark sandbox alone
     python bot.py digest --now       post every digest that is due now, then exit
+    python bot.py forget-tokens [--yes]  delete stored Spark tokens (after losing the key)
 
 Loads `.env`, reads settings, opens the database, builds the HTTP, Spark and Slack clients and
 the `AsyncApp`, registers the handlers and runs the chosen mode. Business logic lives in the
@@ -21,20 +22,23 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 import aiohttp
 import httpx
 from aiohttp import web
 from dotenv import load_dotenv
 from httpx_aiohttp import AiohttpTransport
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
@@ -46,7 +50,17 @@ from handlers.oauth import routes as oauth_routes
 from settings import Settings, SettingsError, load_settings
 from spark import SparkClient
 from spark.oauth import OAuthClient
-from storage import TokenCipher, load_or_create_key, open_database
+from storage import (
+    KeyLost,
+    TokenCipher,
+    count_connections,
+    forget_all_connections,
+    load_checked_key,
+    open_database,
+    prune_all,
+    pruned_summary,
+)
+from storage.retention import PRUNE_EVERY
 
 log = logging.getLogger("activity_bot")
 
@@ -59,6 +73,13 @@ def configure_logging(settings: Settings) -> None:
     # httpx and aiohttp log request URLs; keep them out of normal logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not settings.log_slack_debug:
+        # At DEBUG, Bolt and slack_sdk print whole payloads: client names, e-mails, OAuth
+        # states, pasted tokens. Only an explicit LOG_SLACK_DEBUG=true lets that through.
+        for name in ("slack_bolt", "slack_sdk"):
+            logging.getLogger(name).setLevel(
+                max(logging.INFO, logging.getLevelName(settings.log_level))
+            )
     known = (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
              settings.spark_access_token, settings.spark_client_secret, settings.token_encryption_key)  # fmt: skip
     redaction.install([s for s in known if s])
@@ -68,9 +89,16 @@ def configure_logging(settings: Settings) -> None:
 async def open_services(
     settings: Settings, *, clock: Callable = utc_now
 ) -> AsyncIterator[Services]:
-    """The shared services: database, cipher, one keep-alive HTTP client, the Spark client."""
+    """The shared services: database, cipher, one keep-alive HTTP client, the Spark client.
+
+    Raises `KeyLost` when stored Spark tokens exist and the encryption key opens none of them.
+    """
     db = open_database(settings.database_path)
-    key = load_or_create_key(settings.data_dir, settings.token_encryption_key)
+    try:
+        key = load_checked_key(db, settings.data_dir, settings.token_encryption_key)
+    except BaseException:
+        db.close()
+        raise
     # httpx's API on aiohttp's connection pool: httpcore's pool bookkeeping was half of the
     # bot's CPU under load (measured with py-spy), aiohttp's is a small fraction of it.
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -145,17 +173,44 @@ def create_app(services: Services, client: AsyncWebClient, identity: AuthorizeRe
     return app
 
 
-def http_app(app: AsyncApp | None, extra_routes: Sequence[web.RouteDef] = ()) -> web.Application:
-    """Slack's endpoint (HTTP mode only), the health check and the OAuth callback."""
+# Slack's largest payloads (a view submission, a click on a 50-block message) are well under
+# this; anything bigger is refused before it is read.
+MAX_SLACK_BODY = 512 * 1024
+
+
+def http_app(
+    app: AsyncApp | None, extra_routes: Sequence[web.RouteDef] = (), *, signing_secret: str = ""
+) -> web.Application:
+    """Slack's endpoint (HTTP mode only), the health check and the OAuth callback.
+
+    The signature is checked on the raw bytes before anything parses the body: an unsigned or
+    stale request gets 401, a signed one that isn't UTF-8 or well-formed gets 400, and neither
+    reaches Bolt.
+    """
+
+    verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: web.Request) -> web.Response:
         assert app is not None
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        raw = await request.read()  # beyond `client_max_size`, aiohttp answers 413 itself
+        try:
+            signed = verifier.is_valid_request(raw, request.headers)
+        except ValueError:  # a timestamp that is not a number
+            signed = False
+        if not signed:
+            return web.Response(status=401, text="invalid signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=request.headers
+            )
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="malformed body")
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app = web.Application(client_max_size=MAX_SLACK_BODY)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_routes(extra_routes)
     if app is not None:
@@ -190,7 +245,10 @@ async def start_http(
         # The app's client carries no token: each request gets one from `identity`.
         app = create_app(services, slack_client(settings, session), identity)
         routes = oauth_routes(services, bot_client)
-        runner = web.AppRunner(http_app(None if socket_mode else app, routes), access_log=None)
+        web_app = http_app(
+            None if socket_mode else app, routes, signing_secret=settings.slack_signing_secret or ""
+        )
+        runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
     except BaseException:
@@ -202,6 +260,7 @@ async def start_http(
 
 REFRESH_EVERY_S = 300.0
 DIGEST_EVERY_S = 60.0
+PRUNE_EVERY_S = PRUNE_EVERY.total_seconds()
 
 
 async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -212,6 +271,13 @@ async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         except Exception:
             log.exception("Background job %s failed", getattr(job, "__name__", job))
         await asyncio.sleep(seconds)
+
+
+async def prune_old_records(services: Services) -> dict[str, int]:
+    """Apply the retention periods (`storage.retention`) and log one line about it."""
+    counts = prune_all(services.db, services.clock())
+    log.info("Retention: %s", pruned_summary(counts))
+    return counts
 
 
 async def serve(settings: Settings) -> int:
@@ -233,6 +299,7 @@ async def serve(settings: Settings) -> int:
         background = [
             asyncio.create_task(every(REFRESH_EVERY_S, services.keeper.refresh_expiring)),
             asyncio.create_task(every(DIGEST_EVERY_S, lambda: run_pass(services, poster))),
+            asyncio.create_task(every(PRUNE_EVERY_S, lambda: prune_old_records(services))),
         ]
         try:
             if settings.socket_mode:
@@ -270,10 +337,45 @@ async def digest_now(settings: Settings) -> int:
                 bar.update(task, completed=done, total=total)
 
             report = await run_pass(services, poster, progress=progress)
+        await prune_old_records(services)
     print(f"Digests: {report.summary()}")
     for error in report.errors:
         print(f"  {error}", file=sys.stderr)
     return 0 if not report.errors else 1
+
+
+def forget_tokens(settings: Settings, *, yes: bool, stdin: TextIO | None = None) -> int:
+    """Delete every stored Spark connection (the way out when the encryption key is lost).
+
+    Asks first on a terminal; without a terminal it only goes ahead with `--yes`.
+    """
+    stdin = sys.stdin if stdin is None else stdin
+    db = open_database(settings.database_path)
+    try:
+        stored = count_connections(db)
+        if not stored:
+            print("No Flexmls tokens are stored; nothing to delete.")
+            return 0
+        if not yes:
+            if not stdin.isatty():
+                print("Not deleting without --yes (no terminal to ask on): "
+                      "run `python bot.py forget-tokens --yes`.", file=sys.stderr)  # fmt: skip
+                return 2
+            print(f"This deletes {_connections(stored)}; every agent then reconnects with "
+                  "/activity connect.")  # fmt: skip
+            print("Delete them? [y/N] ", end="", flush=True)
+            if stdin.readline().strip().lower() not in ("y", "yes"):
+                print("Nothing deleted.")
+                return 1
+        deleted = forget_all_connections(db)
+    finally:
+        db.close()
+    print(f"Deleted {_connections(deleted)}. Agents reconnect with /activity connect.")
+    return 0
+
+
+def _connections(count: int) -> str:
+    return f"{count} stored Flexmls connection{'s' if count != 1 else ''}"
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -290,6 +392,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     sandbox.add_argument("--latency-ms", type=int, default=0, help="added to every Spark request")
     digest = sub.add_parser("digest", help="post the digests that are due")
     digest.add_argument("--now", action="store_true", required=True, help="one pass, then exit")
+    forget = sub.add_parser(
+        "forget-tokens", help="delete stored Spark tokens (when the encryption key is lost)"
+    )
+    forget.add_argument("--yes", action="store_true", help="don't ask for confirmation")
     args = parser.parse_args(argv)
     args.command = args.command or "serve"
     return args
@@ -312,10 +418,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_console(settings, demo=args.demo))
         if args.command == "serve":
             return asyncio.run(serve(settings))
+        if args.command == "forget-tokens":
+            return forget_tokens(settings, yes=args.yes)
         settings.require_slack()
         return asyncio.run(digest_now(settings))
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyLost as error:
+        print(f"Encryption key problem: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -72,20 +72,31 @@ class TokenKeeper:
 
     async def credential(self, team_id: str, user_id: str) -> Credential:
         """The token to act with for (team, user); raises `NotConnected` if there is none."""
+        credential = await self.own_credential(team_id, user_id) or self.workspace_credential()
+        if credential is None:
+            raise NotConnected
+        return credential
+
+    async def own_credential(self, team_id: str, user_id: str) -> Credential | None:
+        """The user's own connection (refreshed if about to expire); None if they have none."""
         services = self.services
         connection = get_connection(services.db, services.cipher, team_id, user_id)
-        if connection is not None:
-            if connection.status != "ok":
-                raise ConnectionBroken
-            token = connection.access_token
-            if self._expiring(connection):
-                token = await self.refresh(team_id, user_id, expired=connection.access_token)
-            self._remember(token, team_id, user_id)
-            return Credential(token, workspace=False)
-        settings = services.settings
+        if connection is None:
+            return None
+        if connection.status != "ok":
+            raise ConnectionBroken
+        token = connection.access_token
+        if self._expiring(connection):
+            token = await self.refresh(team_id, user_id, expired=connection.access_token)
+        self._remember(token, team_id, user_id)
+        return Credential(token, workspace=False)
+
+    def workspace_credential(self) -> Credential | None:
+        """`SPARK_ACCESS_TOKEN`, when the operator lets members without a connection use it."""
+        settings = self.services.settings
         if settings.spark_access_token and settings.workspace_token_for_all:
             return Credential(settings.spark_access_token, workspace=True)
-        raise NotConnected
+        return None
 
     def _expiring(self, connection: Connection) -> bool:
         return (

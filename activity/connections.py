@@ -4,16 +4,26 @@ OAuth `state` values are random, stored server-side bound to the Slack team and 
 use, expire after ten minutes, and carry an HMAC so a forged value is refused before the
 database is touched. Every token is validated with `/v1/my/account` before it is stored, and
 stored only encrypted.
+
+The callback stores nothing: whoever signs in at Flexmls may not be the Slack user the link was
+made for (a forwarded link). `begin_oauth` exchanges the code and parks the tokens in memory
+(`PendingLinks`, ten minutes); the browser then shows who will be linked to what, and only the
+"Link" POST, carrying a one-time HMAC-signed form token, stores the connection (`confirm_link`).
+"Cancel", expiry or a restart discard the tokens.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import hmac
+import json
 import re
 import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from activity.services import Services
 from blocks import ConnectionStatus
@@ -25,17 +35,31 @@ from storage import (
     delete_connection,
     forget_contact_cache,
     get_connection,
+    pause_subscriptions,
+    resume_subscriptions,
     save_connection,
     save_oauth_state,
+    users_linked_to,
 )
 
 STATE_TTL = dt.timedelta(minutes=10)
+LINK_TTL = dt.timedelta(minutes=10)  # how long a signed-in account waits for "Link"
+MAX_PENDING_LINKS = 500  # sign-ins waiting at once; the oldest is dropped beyond this
+MAX_FORM_TOKEN_LENGTH = 1000
 MAX_TOKEN_LENGTH = 500
 TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
 
 
 class StateRejected(Exception):
     """The OAuth `state` is forged, expired or already used; the message is for the user."""
+
+
+class LinkRejected(Exception):
+    """The "Link"/"Cancel" form token is missing, forged, expired or used; message for the user."""
+
+
+class AlreadyLinked(LinkRejected):
+    """The Flexmls account is already linked to another Slack user of the same team."""
 
 
 class TokenRejected(Exception):
@@ -100,11 +124,115 @@ def _store(
     if previous is None or previous.spark_user_id != account.id:
         # Contacts found with another account's token must not be offered to this one.
         forget_contact_cache(services.db, team_id, user_id)
+    resume_subscriptions(services.db, team_id, user_id)  # paused by an earlier disconnect
     return connection
 
 
-async def complete_oauth(services: Services, state: str, code: str) -> tuple[str, str, Account]:
-    """Finish the OAuth flow: claim the state, exchange the code, validate, store."""
+@dataclass(frozen=True)
+class PendingLink:
+    """A Flexmls sign-in waiting for "Link": kept in memory only (`TokenSet` hides its tokens)."""
+
+    team_id: str
+    user_id: str
+    account: Account
+    tokens: TokenSet
+    expires_at: dt.datetime
+
+
+class PendingLinks:
+    """Sign-ins waiting for "Link", by random id: in memory, bounded, each taken at most once.
+
+    Nothing here reaches the disk; a restart forgets them (the agent runs connect again).
+    """
+
+    def __init__(self, *, limit: int = MAX_PENDING_LINKS) -> None:
+        self._limit = limit
+        self._items: OrderedDict[str, PendingLink] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, link: PendingLink, now: dt.datetime) -> str:
+        """Park `link`; returns its id. Expired entries go first, then the oldest if full."""
+        for link_id in [k for k, item in self._items.items() if item.expires_at <= now]:
+            del self._items[link_id]
+        while len(self._items) >= self._limit:
+            self._items.popitem(last=False)
+        link_id = secrets.token_urlsafe(24)
+        self._items[link_id] = link
+        return link_id
+
+    def pop(self, link_id: str, now: dt.datetime) -> PendingLink | None:
+        """The live link with this id, removed; None when unknown, already taken or expired."""
+        link = self._items.pop(link_id, None)
+        if link is None or link.expires_at <= now:
+            return None
+        return link
+
+
+@dataclass(frozen=True)
+class LinkOffer:
+    """What the confirmation page shows: who signed in, whom they'd be linked to, the token."""
+
+    team_id: str
+    user_id: str
+    account: Account
+    form_token: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _FormClaims:
+    link_id: str
+    team_id: str
+    user_id: str
+    account_id: str
+    expires_at: dt.datetime
+
+
+def _form_key(services: Services) -> bytes:
+    return hmac.new(services.secret_key, b"spark-oauth-link-form", hashlib.sha256).digest()
+
+
+def _form_signature(services: Services, body: str) -> str:
+    digest = hmac.new(_form_key(services), body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _form_token(services: Services, claims: _FormClaims) -> str:
+    fields = [claims.link_id, claims.team_id, claims.user_id, claims.account_id,
+              int(claims.expires_at.timestamp())]  # fmt: skip
+    body = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
+    return f"{body}.{_form_signature(services, body)}"
+
+
+_FORGED = "This page isn't valid. Run /activity connect in Slack for a new link."
+_USED = "This page has expired or was already used. Run /activity connect in Slack again."
+
+
+def _read_form_token(services: Services, token: str | None) -> _FormClaims:
+    """The claims of a form token we signed; `LinkRejected` for anything else."""
+    token = token or ""
+    body, _, signature = token.partition(".")
+    if not body or len(token) > MAX_FORM_TOKEN_LENGTH:
+        raise LinkRejected(_FORGED)
+    if not hmac.compare_digest(signature.encode(), _form_signature(services, body).encode()):
+        raise LinkRejected(_FORGED)
+    try:
+        fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        link_id, team_id, user_id, account_id, expires = fields
+        expires_at = dt.datetime.fromtimestamp(int(expires), dt.UTC)
+    except (ValueError, TypeError, binascii.Error, OverflowError, OSError):
+        raise LinkRejected(_FORGED) from None  # signed by us, so only if the format changed
+    if not all(isinstance(v, str) for v in (link_id, team_id, user_id, account_id)):
+        raise LinkRejected(_FORGED)
+    return _FormClaims(link_id, team_id, user_id, account_id, expires_at)
+
+
+async def begin_oauth(
+    services: Services, pending: PendingLinks, state: str, code: str
+) -> LinkOffer:
+    """Claim the state, exchange the code, read the account; park the tokens (nothing stored)."""
     team_id, user_id = claim_state(services, state)
     if services.oauth is None:
         raise StateRejected("Flexmls sign-in is not configured for this workspace.")
@@ -112,8 +240,54 @@ async def complete_oauth(services: Services, state: str, code: str) -> tuple[str
         raise StateRejected("Flexmls sent no authorization code. Run /activity connect again.")
     tokens = await services.oauth.exchange_code(code)
     account = await services.spark.my_account(tokens.access_token)
-    _store(services, team_id, user_id, tokens, account, "oauth")
-    return team_id, user_id, account
+    expires_at = services.clock() + LINK_TTL
+    link = PendingLink(team_id, user_id, account, tokens, expires_at)
+    link_id = pending.add(link, services.clock())
+    claims = _FormClaims(link_id, team_id, user_id, account.id, expires_at)
+    return LinkOffer(team_id, user_id, account, _form_token(services, claims), expires_at)
+
+
+def _take(services: Services, pending: PendingLinks, token: str | None) -> PendingLink:
+    """The pending sign-in a valid form token names, removed (so the token works once)."""
+    claims = _read_form_token(services, token)
+    now = services.clock()
+    link = pending.pop(claims.link_id, now)  # popped even when expired: its tokens are dropped
+    if claims.expires_at <= now or link is None:
+        raise LinkRejected(_USED)
+    if (link.team_id, link.user_id, link.account.id) != (
+        claims.team_id,
+        claims.user_id,
+        claims.account_id,
+    ):
+        raise LinkRejected(_FORGED)
+    return link
+
+
+def confirm_link(services: Services, pending: PendingLinks, token: str | None) -> PendingLink:
+    """ "Link": store the parked sign-in for the Slack user it was made for.
+
+    Refused (`AlreadyLinked`, tokens dropped) when another Slack user of the same team already
+    has this Flexmls account; their link is left as it is.
+    """
+    link = _take(services, pending, token)
+    others = [
+        user
+        for user in users_linked_to(services.db, link.team_id, link.account.id)
+        if user != link.user_id
+    ]
+    if others:
+        raise AlreadyLinked(
+            "This Flexmls account is already linked to another Slack user in this workspace, "
+            "so nothing was changed. To move it here, that person runs /activity disconnect first."
+        )
+    # No await between the check and the write: two "Link" clicks can't both pass the check.
+    _store(services, link.team_id, link.user_id, link.tokens, link.account, "oauth")
+    return link
+
+
+def cancel_link(services: Services, pending: PendingLinks, token: str | None) -> None:
+    """ "Cancel": drop the parked sign-in; `LinkRejected` if the token was no good."""
+    _take(services, pending, token)
 
 
 def check_token_text(text: str | None) -> str:
@@ -150,10 +324,20 @@ async def connect_personal(
     return account
 
 
-def disconnect(services: Services, team_id: str, user_id: str) -> bool:
-    """Forget the user's tokens; True when there was a connection."""
+@dataclass(frozen=True)
+class Disconnection:
+    """What `disconnect` did: whether there was a connection, and how many digests it paused."""
+
+    was_connected: bool
+    digests_paused: int = 0
+
+
+def disconnect(services: Services, team_id: str, user_id: str) -> Disconnection:
+    """Forget the user's tokens and pause their digests (connecting again resumes them)."""
     forget_contact_cache(services.db, team_id, user_id)
-    return delete_connection(services.db, team_id, user_id)
+    if not delete_connection(services.db, team_id, user_id):
+        return Disconnection(was_connected=False)
+    return Disconnection(True, pause_subscriptions(services.db, team_id, user_id))
 
 
 def connection_status(services: Services, team_id: str, user_id: str) -> ConnectionStatus:

@@ -230,11 +230,15 @@ def connection_status(status: ConnectionStatus) -> Message:
     return finish(fallback, *blocks)
 
 
-def disconnected(*, was_connected: bool) -> Message:
-    """After `/activity disconnect` (or the Disconnect button)."""
+def disconnected(*, was_connected: bool, digests_paused: int = 0) -> Message:
+    """After `/activity disconnect` (or the Disconnect button); says which digests it paused."""
     if was_connected:
         line = "Disconnected: Activity bot has forgotten your Flexmls tokens."
         hint = "Type `/activity connect` to connect again."
+        if digests_paused:
+            plural = "s" if digests_paused != 1 else ""
+            line += f" {digests_paused} digest{plural} paused."
+            hint = f"Type `/activity connect` to connect again; your digest{plural} resume then."
     else:
         line = "You weren't connected."
         hint = "Type `/activity connect` to connect your Flexmls account."
@@ -256,6 +260,20 @@ def connected_dm(spark_user_name: str, kind: str) -> Message:
         f"{line} {_fallback(TRY_LINE)}",
         ("connected", SectionBlock(text=MarkdownTextObject(text=line, verbatim=True))),
         ("connected_hint", ContextBlock(elements=[MarkdownTextObject(text=hint)])),
+    )
+
+
+def linked_dm(spark_user_name: str) -> Message:
+    """The DM sent whenever a Flexmls account is linked to this Slack user (and what if not you)."""
+    name = user_mrkdwn(spark_user_name, NAME_LIMIT)
+    account = f"Flexmls account {name}" if name else "a Flexmls account"
+    line = f"Your Slack account was linked to {account}."
+    warning = "If this wasn't you, run `/activity disconnect`."
+    hint = f"{TRY_LINE} Replies about contacts stay private to you."
+    return finish(
+        f"{line} {_fallback(warning)}",
+        ("linked", SectionBlock(text=MarkdownTextObject(text=f"{line}\n{warning}", verbatim=True))),
+        ("linked_hint", ContextBlock(elements=[MarkdownTextObject(text=hint)])),
     )
 
 

@@ -1,18 +1,22 @@
 """Small HTML pages the browser shows at the end of the Flexmls sign-in (OAuth callback).
 
-One self-contained page: UTF-8, readable on a phone, inline CSS, no scripts, no external
+Self-contained pages: UTF-8, readable on a phone, inline CSS, no scripts, no external
 resources, and `no-referrer`, so the authorization code in the callback URL never leaks to
-another site. Everything shown is HTML-escaped.
+another site. Everything shown is HTML-escaped. `link_confirm_page` asks before a Flexmls
+account is linked to a Slack user; its two forms post back to our own callback path only.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from blocks.text import clean, truncate
 
 TITLE_LIMIT = 200
 DETAIL_LIMIT = 2000
+NAME_LIMIT = 120
+CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'"
 
 _STYLE = """
 :root { color-scheme: light dark; }
@@ -24,13 +28,23 @@ main { max-width: 32rem; margin: 12vh auto 0; padding: 1.5rem; background: #fff;
   font-size: 1.4rem; line-height: 2.5rem; text-align: center; }
 .ok .mark { background: #2eb67d; }
 .error .mark { background: #e01e5a; }
+.ask .mark { background: #1264a3; }
+dl { margin: 1rem 0; }
+dt { color: #616061; font-size: .875rem; }
+dd { margin: 0 0 .6rem; font-weight: 600; overflow-wrap: anywhere; }
+.actions { display: flex; gap: .75rem; margin-top: 1.25rem; }
+.actions form { margin: 0; }
+button { font: inherit; font-weight: 600; padding: .5rem 1.25rem; border-radius: 6px;
+  border: 1px solid #bbbabb; background: #fff; color: #1d1c1d; cursor: pointer; }
+button.primary { background: #007a5a; border-color: #007a5a; color: #fff; }
 h1 { font-size: 1.3rem; line-height: 1.3; margin: 1rem 0 .5rem; overflow-wrap: anywhere; }
 p { margin: 0 0 .75rem; overflow-wrap: anywhere; }
 .app { color: #616061; font-size: .875rem; margin-top: 1.25rem; }
 @media (prefers-color-scheme: dark) {
   body { background: #1a1d21; color: #d1d2d3; }
   main { background: #222529; box-shadow: none; }
-  .app { color: #9a9b9e; }
+  .app, dt { color: #9a9b9e; }
+  button { background: #222529; color: #d1d2d3; }
 }
 """.strip()
 
@@ -55,7 +69,7 @@ def oauth_result_page(*, ok: bool, title: str, detail: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>{safe_title} · Activity bot</title>
 <style>
 {_STYLE}
@@ -67,6 +81,88 @@ def oauth_result_page(*, ok: bool, title: str, detail: str) -> str:
 <h1>{safe_title}</h1>
 {body}
 <p class="app">Activity bot for Slack</p>
+</main>
+</body>
+</html>
+"""
+
+
+@dataclass(frozen=True)
+class LinkConfirmation:
+    """What the "Link this Flexmls account?" page names, and the form it posts back."""
+
+    flexmls_name: str
+    slack_user_id: str
+    slack_real_name: str | None
+    slack_handle: str | None
+    workspace: str
+    form_token: str
+    form_action: str  # our callback path, as the browser sees it
+    minutes: int = 10
+
+
+def _slack_user(page: LinkConfirmation) -> str:
+    """ "Avery Agent (@avery)", falling back to whatever Slack told us, then the user id."""
+    real = clean(page.slack_real_name or "")
+    handle = clean(page.slack_handle or "").lstrip("@")
+    if real and handle:
+        return f"{real} (@{handle})"
+    if real or handle:
+        return real or f"@{handle}"
+    return page.slack_user_id
+
+
+def _form(page: LinkConfirmation, action: str, *, primary: bool) -> str:
+    token = html.escape(page.form_token, quote=True)
+    target = html.escape(page.form_action, quote=True)
+    css = ' class="primary"' if primary else ""
+    return (
+        f'<form method="post" action="{target}">'
+        f'<input type="hidden" name="form_token" value="{token}">'
+        f'<button type="submit" name="action" value="{action}"{css}>{action}</button>'
+        "</form>"
+    )
+
+
+def link_confirm_page(page: LinkConfirmation) -> str:
+    """ "Link this Flexmls account?": who signed in, which Slack user and workspace, Link/Cancel."""
+    flexmls = _text(page.flexmls_name, NAME_LIMIT, "Your Flexmls account")
+    user = _text(_slack_user(page), NAME_LIMIT * 2, page.slack_user_id or "a Slack user")
+    workspace = _text(page.workspace, NAME_LIMIT, "this Slack workspace")
+    title = "Link this Flexmls account?"
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<title>{title} · Activity bot</title>
+<style>
+{_STYLE}
+</style>
+</head>
+<body>
+<main class="ask">
+<div class="mark" aria-hidden="true">?</div>
+<h1>{title}</h1>
+<dl>
+<dt>Flexmls account</dt>
+<dd>{flexmls}</dd>
+<dt>Slack user</dt>
+<dd>{user}</dd>
+<dt>Slack workspace</dt>
+<dd>{workspace}</dd>
+</dl>
+<p>Activity bot will read Flexmls contacts with this account for that Slack user.
+Only choose Link if that Slack user is you.</p>
+<div class="actions">
+{_form(page, "Link", primary=True)}
+{_form(page, "Cancel", primary=False)}
+</div>
+<p class="app">This page works once and expires in {page.minutes} minutes.
+Activity bot for Slack</p>
 </main>
 </body>
 </html>

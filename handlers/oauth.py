@@ -1,48 +1,140 @@
-"""`GET /spark/oauth/callback`: where Flexmls sends the browser back after sign-in.
+"""`/spark/oauth/callback`: where Flexmls sends the browser back after sign-in.
 
-The page the agent sees is small and final ("Connected as …, you can close this tab", or what
-went wrong and what to do); the bot also DMs them in Slack. A replayed, forged or expired state
-gets an error page and stores nothing.
+`GET` stores nothing. It checks `state`, exchanges the code and shows a confirmation page that
+names the Flexmls account, the Slack user and the Slack workspace it would be linked to, with
+"Link" and "Cancel". Only `POST` "Link" (carrying the page's one-time signed form token) stores
+the connection, and the Slack user is then told by DM. A replayed, forged or expired state or
+form token gets an error page and stores nothing. Every page is `no-store`, sends no referrer,
+can't be framed and runs no script.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import urllib.parse
 
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activity.connections import StateRejected, claim_state, complete_oauth
+from activity.connections import (
+    LINK_TTL,
+    AlreadyLinked,
+    LinkOffer,
+    LinkRejected,
+    PendingLinks,
+    StateRejected,
+    begin_oauth,
+    cancel_link,
+    claim_state,
+    confirm_link,
+)
 from activity.services import Services
-from blocks import connected_dm, oauth_result_page
+from blocks import LinkConfirmation, link_confirm_page, linked_dm, oauth_result_page
+from blocks.pages import CSP
 from spark import RefreshFailed, SparkError
 from spark.oauth import OAuthConfigError
 
 CALLBACK_PATH = "/spark/oauth/callback"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": f"{CSP}; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+AGAIN = "Run /activity connect in Slack to try again."
 log = logging.getLogger(__name__)
 
 
-def _page(ok: bool, title: str, detail: str, status: int = 200) -> web.Response:
+def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(
-        text=oauth_result_page(ok=ok, title=title, detail=detail),
-        status=status,
-        content_type="text/html",
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        text=text, status=status, content_type="text/html", headers=dict(PAGE_HEADERS)
     )
 
 
+def _page(ok: bool, title: str, detail: str, status: int = 200) -> web.Response:
+    return _html(oauth_result_page(ok=ok, title=title, detail=detail), status)
+
+
+def _form_action(services: Services) -> str:
+    """Our callback path as the browser sees it (behind a proxy it may differ from ours)."""
+    path = urllib.parse.urlsplit(services.settings.spark_redirect_uri or "").path
+    return path if path.startswith("/") else CALLBACK_PATH
+
+
+async def _slack_user(client: AsyncWebClient, user_id: str) -> tuple[str | None, str | None]:
+    """(real name, @handle) from `users.info`; (None, None) when Slack can't tell us."""
+    try:
+        user = (await client.users_info(user=user_id)).get("user") or {}
+    except Exception as error:  # only a label on the page; the page falls back to the id
+        log.warning("users.info failed for the link page (%s)", type(error).__name__)
+        return None, None
+    profile = user.get("profile") or {}
+    real = profile.get("real_name") or user.get("real_name")
+    handle = profile.get("display_name") or user.get("name")
+    return (real if isinstance(real, str) else None, handle if isinstance(handle, str) else None)
+
+
+async def _workspace(client: AsyncWebClient, team_id: str) -> str:
+    """The workspace's name: `team.info` (needs `team:read`), else `auth.test`, else the id."""
+    with contextlib.suppress(Exception):
+        name = ((await client.team_info(team=team_id)).get("team") or {}).get("name")
+        if isinstance(name, str) and name.strip():
+            return name
+    with contextlib.suppress(Exception):
+        auth = await client.auth_test()
+        if auth.get("team_id") == team_id and isinstance(auth.get("team"), str):
+            return auth["team"]
+    return team_id
+
+
+async def _confirmation(
+    services: Services, client: AsyncWebClient, offer: LinkOffer
+) -> LinkConfirmation:
+    (real, handle), workspace = await asyncio.gather(
+        _slack_user(client, offer.user_id), _workspace(client, offer.team_id)
+    )
+    return LinkConfirmation(
+        flexmls_name=offer.account.name,
+        slack_user_id=offer.user_id,
+        slack_real_name=real,
+        slack_handle=handle,
+        workspace=workspace,
+        form_token=offer.form_token,
+        form_action=_form_action(services),
+        minutes=int(LINK_TTL.total_seconds() // 60),
+    )
+
+
+async def _form_fields(request: web.Request) -> tuple[str, str] | None:
+    """(form_token, action) from a browser form post; None for any other body."""
+    if request.content_type != FORM_CONTENT_TYPE:
+        return None
+    try:
+        form = await request.post()
+    except (ValueError, LookupError):  # undecodable bytes, an unknown charset
+        return None
+    token, action = form.get("form_token"), form.get("action")
+    if not isinstance(token, str) or not isinstance(action, str):
+        return None
+    return token, action
+
+
 def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
+    pending = PendingLinks()
+
     async def callback(request: web.Request) -> web.Response:
         query = request.query
         state = query.get("state", "")
         if query.get("error"):
             with contextlib.suppress(StateRejected):
                 claim_state(services, state)  # a refused sign-in still uses up its link
-            return _page(False, "Flexmls wasn't connected",
-                         "Nothing was stored. Run /activity connect in Slack to try again.")  # fmt: skip
+            return _page(False, "Flexmls wasn't connected", f"Nothing was stored. {AGAIN}")
         try:
-            _, user_id, account = await complete_oauth(services, state, query.get("code", ""))
+            offer = await begin_oauth(services, pending, state, query.get("code", ""))
         except StateRejected as refusal:
             return _page(False, "This link can't be used", str(refusal), status=400)
         except RefreshFailed:
@@ -54,16 +146,39 @@ def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
                          "Tell your Slack admin: the app's Flexmls client settings were rejected.", status=502)  # fmt: skip
         except SparkError as error:
             log.warning("OAuth callback failed talking to Flexmls (%s)", type(error).__name__)
-            return _page(False, "Couldn't reach Flexmls",
-                         "Flexmls didn't answer. Run /activity connect in Slack to try again.", status=502)  # fmt: skip
+            return _page(False, "Couldn't reach Flexmls", f"Flexmls didn't answer. {AGAIN}", status=502)  # fmt: skip
+        return _html(link_confirm_page(await _confirmation(services, client, offer)))
+
+    async def decide(request: web.Request) -> web.Response:
+        fields = await _form_fields(request)
+        if fields is None or fields[1] not in ("Link", "Cancel"):
+            return _page(False, "This page can't be used",
+                         f"Nothing was linked. {AGAIN}", status=400)  # fmt: skip
+        token, action = fields
+        if action == "Cancel":
+            try:
+                cancel_link(services, pending, token)
+            except LinkRejected as refusal:
+                return _page(False, "Nothing was linked", str(refusal), status=400)
+            return _page(True, "Nothing was linked",
+                         "Flexmls was not connected. You can close this tab.")  # fmt: skip
+        try:
+            link = confirm_link(services, pending, token)
+        except AlreadyLinked as refusal:
+            return _page(False, "Already linked to someone else", str(refusal), status=409)
+        except LinkRejected as refusal:
+            return _page(False, "Nothing was linked", str(refusal), status=400)
         try:
             await client.chat_postMessage(
-                channel=user_id, **connected_dm(account.name, "oauth").as_kwargs()
+                channel=link.user_id, **linked_dm(link.account.name).as_kwargs()
             )
         except Exception:
-            log.exception("Connected, but could not DM the user")
+            log.exception("Linked, but could not DM the user")
         return _page(
-            True, f"Connected as {account.name}", "You can close this tab and go back to Slack."
+            True,
+            f"Connected as {link.account.name}",
+            "You can close this tab and go back to Slack.",
         )
 
-    return [web.get(CALLBACK_PATH, callback)]
+    # No HEAD: a HEAD request would run the callback and use up the state for nothing.
+    return [web.get(CALLBACK_PATH, callback, allow_head=False), web.post(CALLBACK_PATH, decide)]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from activity.connections import (
+    PendingLinks,
     StateRejected,
     TokenRejected,
+    begin_oauth,
     claim_state,
-    complete_oauth,
+    confirm_link,
     connect_personal,
     connection_status,
     disconnect,
@@ -47,11 +49,14 @@ def test_a_state_expires_after_ten_minutes(services, clock):
         claim_state(services, state)
 
 
-async def test_complete_oauth_stores_validated_encrypted_tokens(services, sandbox):
+async def test_a_confirmed_oauth_sign_in_stores_validated_encrypted_tokens(services, sandbox):
     state = new_state(services, TEAM, USER)
     code = sandbox.state.issue_code(DEMO_ACCOUNT_ID, "http://127.0.0.1/cb")
-    team, user, account = await complete_oauth(services, state, code)
-    assert (team, user, account.name) == (TEAM, USER, "Avery Agent")
+    pending = PendingLinks()
+    offer = await begin_oauth(services, pending, state, code)
+    assert (offer.team_id, offer.user_id, offer.account.name) == (TEAM, USER, "Avery Agent")
+    assert get_connection(services.db, services.cipher, TEAM, USER) is None
+    confirm_link(services, pending, offer.form_token)
     stored = get_connection(services.db, services.cipher, TEAM, USER)
     assert stored.kind == "oauth" and stored.refresh_token and stored.expires_at
     status = connection_status(services, TEAM, USER)
@@ -80,6 +85,6 @@ async def test_a_token_flexmls_rejects_is_not_stored(services):
 
 async def test_disconnect(services):
     await connect_personal(services, TEAM, USER, SECOND_AGENT_TOKEN)
-    assert disconnect(services, TEAM, USER) is True
-    assert disconnect(services, TEAM, USER) is False
+    assert disconnect(services, TEAM, USER).was_connected is True
+    assert disconnect(services, TEAM, USER).was_connected is False
     assert not connection_status(services, TEAM, USER).connected

@@ -12,10 +12,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from activity.digests import (
+    MAX_PER_USER,
     DigestArgsError,
     DigestRequest,
     PassReport,
     PostFailed,
+    TargetChannel,
     deliver,
     owner_alive,
     parse_add,
@@ -101,9 +103,21 @@ def follow_contacts(services, sandbox, names=("janet_doe", "heavy_viewer", "sean
                       display_name=contact.display_name, query=contact.display_name, now=services.clock())  # fmt: skip
 
 
-def add(services, *, time="08:00", scope="recent", zone=DENVER):
-    return subscribe(services, team_id=TEAM, user_id=USER, channel_id=CHANNEL,
-                     request=DigestRequest(CHANNEL, time, scope), timezone=zone)  # fmt: skip
+def channel(channel_id=CHANNEL, **changes) -> TargetChannel:
+    """A public channel the bot and the subscriber are in (as Slack would describe it)."""
+    facts = dict(channel_id=channel_id, is_channel=True, is_private=False, is_archived=False,
+                 bot_is_member=True, user_is_member=True, slack_connect=False)  # fmt: skip
+    return TargetChannel(**{**facts, **changes})
+
+
+SAME = object()  # `add(target=SAME)`: a channel Slack describes as fine
+
+
+def add(services, *, time="08:00", scope="recent", zone=DENVER, target=SAME, user=USER,
+        channel_id=CHANNEL, own_connection=True):  # fmt: skip
+    return subscribe(services, team_id=TEAM, user_id=user, channel_id=channel_id,
+                     target=channel(channel_id) if target is SAME else target, request=DigestRequest(channel_id, time, scope),
+                     timezone=zone, own_connection=own_connection)  # fmt: skip
 
 
 async def run_minutes(services, poster, clock, until: dt.datetime, step=dt.timedelta(minutes=1)):
@@ -335,6 +349,70 @@ def test_parse_add(words, channels, expected):
 def test_parse_add_refuses_with_a_hint(words):
     with pytest.raises(DigestArgsError):
         parse_add(words, ())
+
+
+@pytest.mark.parametrize(
+    ("words", "channels", "mentions", "says"),
+    [
+        ("08:00", (), ("U0OTHER",), "not to people"),  # `<@U0OTHER> 08:00`
+        ("#channel 08:00", ("D0AGENT1",), (), "not to people"),  # a DM linked as a channel
+        ("me 08:00", (), (), "DMs aren't available yet"),
+        ("#a #b", ("C0A", "C0B"), (), "One channel at a time"),
+    ],
+)
+def test_parse_add_refuses_anything_but_one_channel(words, channels, mentions, says):
+    with pytest.raises(DigestArgsError, match=says):
+        parse_add(words, channels, mentions)
+
+
+@pytest.mark.parametrize(
+    ("channel_id", "target", "says"),
+    [
+        ("D0AGENT1", None, "not to people"),
+        ("U0AGENT1", None, "not to people"),
+        ("C0MPIM", channel("C0MPIM", is_channel=False), "not to people"),
+        ("C0GONE", None, "invite me first"),
+        ("C0SECRET", channel("C0SECRET", is_private=True, bot_is_member=False), "invite me first"),
+        ("C0OLD", channel("C0OLD", is_archived=True), "archived"),
+        ("C0EXT", channel("C0EXT", slack_connect=True), "Slack Connect"),
+        ("C0NOTIN", channel("C0NOTIN", user_is_member=False), "channel you're in"),
+    ],
+)
+def test_refused_channels_say_why_and_store_nothing(services, channel_id, target, says):
+    with pytest.raises(DigestArgsError, match=says):
+        add(services, channel_id=channel_id, target=target)
+    assert services.db.execute("SELECT count(*) FROM digest_subscriptions").fetchone()[0] == 0
+
+
+def test_a_public_channel_the_bot_is_not_in_is_fine(services):
+    """chat:write.public lets the bot post there without joining."""
+    assert add(services, target=channel(bot_is_member=False)).channel_id == CHANNEL
+
+
+def test_slack_connect_channels_need_the_admins_list(sandbox, http, clock):
+    services = make_services(sandbox, http, clock, open_memory_database(), DIGEST_CHANNELS=CHANNEL)
+    assert add(services, target=channel(slack_connect=True)).channel_id == CHANNEL
+
+
+def test_each_person_has_at_most_ten_digests(services):
+    for _ in range(MAX_PER_USER):
+        add(services)
+    with pytest.raises(DigestArgsError, match="already have 10 digests"):
+        add(services)
+    assert add(services, user="U2").user_id == "U2"  # the limit is per person
+
+
+@pytest.mark.parametrize("scope", ["all", "tag:Buyer"])
+def test_whole_book_scopes_need_the_subscribers_own_connection_under_oauth(
+    services, http, sandbox, clock, scope
+):
+    add(services, scope=scope, own_connection=False)  # no OAuth: the workspace token is the way
+    services.oauth = OAuthClient(http, auth_url=sandbox.url, api_url=sandbox.url, client_id="x",
+                                 client_secret="y", redirect_uri="http://x/cb", clock=clock)  # fmt: skip
+    with pytest.raises(DigestArgsError, match="/activity connect"):
+        add(services, scope=scope, own_connection=False)
+    assert add(services, scope=scope, own_connection=True).scope == scope
+    assert add(services, scope="recent", own_connection=False).scope == "recent"
 
 
 @pytest.mark.parametrize(("time", "zone"), [("25:00", DENVER), ("08:00", "Mars/Olympus_Mons")])

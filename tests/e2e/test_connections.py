@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import urllib.parse
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -35,11 +36,48 @@ async def follow(url: str, **extra: str) -> httpx.Response:
         return await http.get(url)
 
 
-async def oauth_connect(stack, user_id: str = AGENT) -> httpx.Response:
+class LinkForms(HTMLParser):
+    """The forms of the "Link this Flexmls account?" page: {button value: (action, form_token)}."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, tuple[str, str]] = {}
+        self._action = self._token = ""
+        self.feed(source)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._action, self._token = values.get("action", ""), ""
+        elif tag == "input" and values.get("name") == "form_token":
+            self._token = values.get("value", "")
+        elif tag == "button" and values.get("name") == "action":
+            self.forms[values["value"]] = (self._action, self._token)
+
+
+async def choose(bot_url: str, page: httpx.Response, choice: str = "Link") -> httpx.Response:
+    """Press "Link" (or "Cancel") on the confirmation page, the way the browser posts it."""
+    forms = LinkForms(page.text).forms
+    assert choice in forms, f"no {choice} button on: {page.text[:200]}"
+    action, token = forms[choice]
+    async with httpx.AsyncClient() as http:
+        return await http.post(
+            urllib.parse.urljoin(bot_url, action), data={"form_token": token, "action": choice}
+        )
+
+
+async def sign_in(stack, user_id: str = AGENT) -> httpx.Response:
     """Click Connect, approve at Flexmls (the sandbox auto-consents), land on our callback."""
     authorize = await follow(await connect_url(stack, user_id))
     assert authorize.status_code == 302
     return await follow(authorize.headers["location"])
+
+
+async def oauth_connect(stack, user_id: str = AGENT) -> httpx.Response:
+    """Sign in at Flexmls, then press "Link" on the confirmation page."""
+    confirm = await sign_in(stack, user_id)
+    assert confirm.status_code == 200, confirm.text
+    return await choose(stack.bot.url, confirm, "Link")
 
 
 def submission_body(token_text: str, user_id: str = AGENT, view_id: str = "V0TOKEN") -> str:
@@ -89,12 +127,19 @@ async def test_connect_through_flexmls_sign_in(stack, bot_env):
     url = await connect_url(stack)
     assert url.startswith(f"{stack.sandbox.url}/openid/authorize?")
     assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["client_id"] == [DEMO_CLIENT_ID]
-    page = await oauth_connect(stack)
+    confirm = await sign_in(stack)
+    assert confirm.status_code == 200
+    assert "Avery Agent" in page_text(confirm) and AGENT.lower() in page_text(confirm)
+    assert (
+        get_connection(stack.bot.services.db, stack.bot.services.cipher, "T0STANDIN", AGENT) is None
+    )
+    page = await choose(stack.bot.url, confirm, "Link")
     assert page.status_code == 200
     assert "Connected as Avery Agent" in page_text(page)
     assert page.headers["cache-control"] == "no-store"
     dm = await stack.slack.wait_for(lambda r: r.method == "chat.postMessage")
     assert dm.body["channel"] == AGENT and "Avery Agent" in texts(dm.body)
+    assert "/activity disconnect" in texts(dm.body)
     assert "Avery Agent" in await status_text(stack)
     card = await stack.reply_to((await stack.sender.command("janet doe")).response_url)
     assert card["blocks"][0]["text"]["text"] == "Janet Doe"
@@ -107,6 +152,24 @@ async def test_a_replayed_callback_stores_nothing_more(stack, bot_env):
     again = await follow(callback)
     assert again.status_code == 400
     assert "already used" in page_text(again)
+
+
+async def test_cancel_on_the_confirmation_page_stores_nothing(stack, bot_env):
+    confirm = await sign_in(stack)
+    page = await choose(stack.bot.url, confirm, "Cancel")
+    assert page.status_code == 200 and "Nothing was linked" in page_text(page)
+    assert (
+        get_connection(stack.bot.services.db, stack.bot.services.cipher, "T0STANDIN", AGENT) is None
+    )
+    assert stack.slack.calls("chat.postMessage") == []
+    assert "connect" in (await status_text(stack)).lower()
+
+
+async def test_connecting_again_with_the_same_account_is_fine(stack, bot_env):
+    assert (await oauth_connect(stack)).status_code == 200
+    stack.clock.advance(minutes=1)
+    again = await oauth_connect(stack)
+    assert again.status_code == 200 and "Connected as Avery Agent" in page_text(again)
 
 
 async def test_an_expired_link_is_refused(stack, bot_env):

@@ -34,6 +34,7 @@ from tests.e2e.conftest import (  # re-exported: `clock` and `bot_env` are fixtu
     is_response,
     texts,
 )
+from tests.e2e.test_connections import LinkForms
 
 __all__ = [
     "FAST_RETRY",
@@ -144,6 +145,10 @@ async def oauth_connect(stack: Stack, user_id: str = "U0AGENT1") -> None:
         assert authorize.status_code == 302, authorize.text
         page = await http.get(authorize.headers["location"])
         assert page.status_code == 200, page.text
+        action, token = LinkForms(page.text).forms["Link"]  # the "Link this account?" page
+        linked = await http.post(urllib.parse.urljoin(stack.bot.url, action),
+                                 data={"form_token": token, "action": "Link"})  # fmt: skip
+        assert linked.status_code == 200, linked.text
     await stack.slack.wait_for(
         lambda r: r.method == "chat.postMessage" and r.body.get("channel") == user_id
     )
