@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -46,6 +48,7 @@ from storage import (
     claim_delivery,
     complete_delivery,
     delivery,
+    list_subscriptions,
     mark_posting,
     recent_lookups,
     record_snapshot,
@@ -60,8 +63,10 @@ DEFAULT_TIME = "08:00"
 RESUME_AFTER_S = 1.0  # pause before re-reading contacts Flexmls failed on
 MOVEMENT = 3.0  # score points that count as heating up / cooling off
 SHOWN_IN_LISTS = 5
+MAX_PER_USER = 10  # digests one person may have in a team
 SCOPE_RE = re.compile(r"^(recent|all|tag:.{1,100})$", re.IGNORECASE)
 TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
+CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]{2,20}")
 # Slack errors after which retrying the post is pointless (the subscriber is told instead).
 PERMANENT_SLACK_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
 
@@ -88,9 +93,47 @@ class DigestRequest:
     scope: str
 
 
-def parse_add(words: str, channel_ids: tuple[str, ...]) -> DigestRequest:
-    """Read `[#channel] [HH:MM] [recent | all | tag:<Tag>]` (any order; the tag runs to the end)."""
+@dataclass(frozen=True)
+class TargetChannel:
+    """What Slack says about the channel a digest would go to (the handler asks Slack)."""
+
+    channel_id: str
+    is_channel: bool  # a public or private channel; False for a DM or a group DM
+    is_private: bool
+    is_archived: bool
+    bot_is_member: bool
+    user_is_member: bool  # the person adding the digest
+    slack_connect: bool  # shared with another organisation, or an invitation to share pending
+
+
+NOT_A_CHANNEL = (
+    "Digests go to channels, not to people or DMs. Try `/activity digest add #channel 08:00`."
+)
+NO_DM_DIGESTS = (
+    "Digests in your DMs aren't available yet: digests go to channels. "
+    "Try `/activity digest add #channel 08:00`."
+)
+INVITE_FIRST = (
+    "I can't see that channel. If it's private, invite me first (`/invite @Activity` in the "
+    "channel), then add the digest again."
+)
+
+
+def parse_add(
+    words: str, channel_ids: tuple[str, ...], user_mentions: tuple[str, ...] = ()
+) -> DigestRequest:
+    """Read `[#channel] [HH:MM] [recent | all | tag:<Tag>]` (any order; the tag runs to the end).
+
+    `channel_ids` and `user_mentions` are the channels and people linked in what was typed: a
+    person (or `me`, kept for DM digests later) is refused, since digests go to channels.
+    """
     local_time, scope = None, "recent"
+    if user_mentions:
+        raise DigestArgsError(NOT_A_CHANNEL)
+    if len(channel_ids) > 1:
+        raise DigestArgsError("One channel at a time, please: `/activity digest add #channel`.")
+    if channel_ids and not is_channel_id(channel_ids[0]):
+        raise DigestArgsError(NOT_A_CHANNEL)
     rest = words.strip()
     tag_at = rest.lower().find("tag:")
     if tag_at >= 0:
@@ -101,6 +144,8 @@ def parse_add(words: str, channel_ids: tuple[str, ...]) -> DigestRequest:
     for word in rest.split():
         if word.startswith("#"):
             continue  # the channel, identified through Slack's link (channel_ids)
+        if word.lower() == "me":
+            raise DigestArgsError(NO_DM_DIGESTS)
         if TIME_RE.match(word):
             local_time = word
         elif word.lower() in ("recent", "all"):
@@ -118,20 +163,68 @@ def parse_add(words: str, channel_ids: tuple[str, ...]) -> DigestRequest:
     return DigestRequest(channel_ids[0] if channel_ids else None, local_time, scope)
 
 
+def is_channel_id(channel_id: str) -> bool:
+    """True for a public or private channel's id (C…, or G… for older private channels);
+    False for a DM (D…), a user (U…/W…) or anything else."""
+    return CHANNEL_ID_RE.fullmatch(channel_id) is not None
+
+
+def check_target(services: Services, channel_id: str, target: TargetChannel | None) -> None:
+    """Refuse a channel the digest must not go to (`DigestArgsError` says why).
+
+    `target` is None when Slack doesn't show the channel to the bot: it doesn't exist, or it
+    is private and the bot isn't in it (Slack answers `channel_not_found` for both).
+    """
+    if not is_channel_id(channel_id) or (target is not None and not target.is_channel):
+        raise DigestArgsError(NOT_A_CHANNEL)
+    if target is None or (target.is_private and not target.bot_is_member):
+        raise DigestArgsError(INVITE_FIRST)
+    allowed = services.settings.digest_channels
+    if allowed and channel_id not in allowed:
+        raise DigestArgsError(
+            "Your admin allows digests only in certain channels; this isn't one of them."
+        )
+    if target.is_archived:
+        raise DigestArgsError("That channel is archived. Pick another one.")
+    if target.slack_connect and channel_id not in allowed:
+        raise DigestArgsError(
+            "That channel is shared with people outside your workspace (Slack Connect), so a "
+            "digest can't go there unless your admin lists it in DIGEST_CHANNELS."
+        )
+    if not target.user_is_member:
+        raise DigestArgsError(
+            "You can only add a digest to a channel you're in. Join it first, or pick another."
+        )
+
+
 def subscribe(
     services: Services,
     *,
     team_id: str,
     user_id: str,
+    target: TargetChannel | None,
     channel_id: str,
     request: DigestRequest,
     timezone: str,
+    own_connection: bool,
 ) -> Subscription:
-    """Store the subscription; raises `DigestArgsError` for a refused channel, time or zone."""
-    allowed = services.settings.digest_channels
-    if allowed and channel_id not in allowed:
+    """Store the subscription; raises `DigestArgsError` for a refused channel, time or zone,
+    past the per-person limit, or for a whole-book scope read without the person's own access.
+
+    `target` is what Slack says about `channel_id` (see `check_target`); `own_connection` is
+    True when the subscriber reads Flexmls with their own connection, not the workspace token.
+    """
+    check_target(services, channel_id, target)
+    if services.oauth is not None and request.scope != "recent" and not own_connection:
         raise DigestArgsError(
-            "Your admin allows digests only in certain channels; this isn't one of them."
+            "A digest of all your contacts, or of a tag, reads Flexmls with your own account: "
+            "connect it first with `/activity connect`, or use `recent`."
+        )
+    # No await from the count to the insert: two commands can't both take the last place.
+    if len(list_subscriptions(services.db, team_id, user_id)) >= MAX_PER_USER:
+        raise DigestArgsError(
+            f"You already have {MAX_PER_USER} digests, the most one person can have. Remove one "
+            "first: `/activity digest list` shows them."
         )
     try:
         return add_subscription(
@@ -141,6 +234,13 @@ def subscribe(
         )  # fmt: skip
     except ValueError as error:
         raise DigestArgsError(str(error)) from None
+
+
+def cursor_key(services: Services) -> bytes:
+    """The key that signs digest "More" buttons, derived from the bot's secret key."""
+    if not services.secret_key:
+        raise ValueError("the bot has no secret key to sign digest buttons with")
+    return hmac.new(services.secret_key, b"digest-cursor", hashlib.sha256).digest()
 
 
 # -- when ------------------------------------------------------------------------------------
@@ -400,6 +500,8 @@ async def deliver(
     before_post: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Deliver one subscription's digest for today if it is due and nobody else is on it."""
+    if subscription.paused:
+        return  # the subscriber disconnected; connecting again resumes it
     now = services.clock()
     local_date, due_at = schedule_for(subscription, now)
     if now < due_at:

@@ -3,7 +3,9 @@ messages that add, list and remove digest subscriptions.
 
 A digest is public: everyone in the channel sees the contacts' names and engagement, so adding
 one says so plainly. Its buttons carry only a contact id (`digest_open`) or a `DigestCursor`
-(`digest_more`); whoever clicks sees the card or page with their own Flexmls access.
+(`digest_more`), signed with the cursor key the renderers are given, for the digest's channel:
+a card opens with the clicking person's own Flexmls access, and a page of the digest only for a
+click in the channel the digest was posted in.
 
 Every digest fits one message (≤ 50 blocks) however many contacts it covers: it shows the top
 movers (a native table, or sections with fields for clients without tables), up to five contacts
@@ -159,13 +161,14 @@ def _plural(n: int, word: str) -> str:
     return f"{number(n)} {word}{'' if n == 1 else 's'}"
 
 
-def _cursor(digest: Digest, page: int) -> str | None:
-    """The `digest_more` value for `page`, or None when the digest can't be addressed."""
+def _cursor(digest: Digest, page: int, key: bytes) -> str | None:
+    """The signed `digest_more` value for `page`, or None when the digest can't be addressed."""
     if not 1 <= page <= MAX_DIGEST_PAGE or not isinstance(digest.subscription_id, int):
         return None
     if not 1 <= digest.subscription_id <= MAX_SUBSCRIPTION_ID:
         return None
-    return encode_digest_cursor(DigestCursor(digest.subscription_id, digest.local_date, page))
+    cursor = DigestCursor(digest.subscription_id, digest.local_date, page)
+    return encode_digest_cursor(cursor, key=key, channel_id=digest.channel_id)
 
 
 def _card_button(entry: DigestEntry, n: int) -> ButtonElement | None:
@@ -231,9 +234,9 @@ def _moving_section(entry: DigestEntry, n: int) -> SectionBlock:
     return section
 
 
-def _more(digest: Digest) -> ActionsBlock | None:
+def _more(digest: Digest, key: bytes) -> ActionsBlock | None:
     """The `More` button (page 1 of every contact), when the digest can be addressed."""
-    value = _cursor(digest, 1)
+    value = _cursor(digest, 1, key)
     if value is None:
         return None
     label = f"See all {_plural(len(digest.entries), 'contact')} in this digest, page by page"
@@ -259,8 +262,13 @@ def _fallback(digest: Digest, heading: str, shown_heating: Sequence[DigestEntry]
     return truncate_mrkdwn(f"{heading}: " + ", ".join(parts) + ".", MAX_TEXT)
 
 
-def digest_message(digest: Digest, *, layout: DigestLayout = "table", top: int = 10) -> Message:
-    """The morning digest posted in the channel (public), within one message's limits."""
+def digest_message(
+    digest: Digest, *, cursor_key: bytes, layout: DigestLayout = "table", top: int = 10
+) -> Message:
+    """The morning digest posted in the channel (public), within one message's limits.
+
+    `cursor_key` signs the "More" button's value (see `blocks.actions.encode_digest_cursor`).
+    """
     if layout not in ("table", "sections"):
         raise ValueError(f"unknown layout {layout!r}")
     if top < 0:
@@ -294,7 +302,7 @@ def digest_message(digest: Digest, *, layout: DigestLayout = "table", top: int =
             "Movement shows from tomorrow, once there is a day of history."
         )
         blocks.append(("digest_tracking", _section(line)))
-        more = _more(digest)
+        more = _more(digest, cursor_key)
         if more is not None:  # nothing is shown one by one yet: every contact is a page away
             blocks.append(("digest_more", more))
     else:
@@ -341,7 +349,7 @@ def digest_message(digest: Digest, *, layout: DigestLayout = "table", top: int =
         hidden = sum(1 for e in entries if e.contact_id not in shown)
         if hidden > 0:
             blocks.append(("digest_more_note", _context(f"and {number(hidden)} more")))
-            more = _more(digest)
+            more = _more(digest, cursor_key)
             if more is not None:
                 blocks.append(("digest_more", more))
 
@@ -375,8 +383,11 @@ def _entry_section(entry: DigestEntry, n: int) -> SectionBlock:
     return section
 
 
-def digest_page(digest: Digest, page: int, *, per_page: int = 20) -> Message:
-    """One ephemeral page of every contact in a digest, with Card buttons and Prev/Next."""
+def digest_page(digest: Digest, page: int, *, cursor_key: bytes, per_page: int = 20) -> Message:
+    """One ephemeral page of every contact in a digest, with Card buttons and Prev/Next.
+
+    `cursor_key` signs the Prev/Next/First buttons' values, like `digest_message`'s "More".
+    """
     if not 1 <= per_page <= MAX_BLOCKS - 5:
         raise ValueError(f"per_page must be in 1..{MAX_BLOCKS - 5}, got {per_page}")
     day = short_date(digest.local_date)
@@ -404,7 +415,7 @@ def digest_page(digest: Digest, page: int, *, per_page: int = 20) -> Message:
             ("◀ Prev", "prev", page - 1, page > 1),
             ("Next ▶", "next", page + 1, page < pages),
         ):
-            value = _cursor(digest, target) if show else None
+            value = _cursor(digest, target, cursor_key) if show else None
             if value is not None:
                 nav.append(button(label, action_id(DIGEST_MORE, suffix), value))
         if nav:
@@ -422,7 +433,7 @@ def digest_page(digest: Digest, page: int, *, per_page: int = 20) -> Message:
         (f"digest_page_header.{tag}", HeaderBlock(text=plain(heading, HEADER_TEXT))),
         (f"digest_page_empty.{tag}", SectionBlock(text=PlainTextObject(text=line))),
     ]
-    first = _cursor(digest, 1) if total else None
+    first = _cursor(digest, 1, cursor_key) if total else None
     if first is not None:
         go = button("◀ First page", action_id(DIGEST_MORE, "first"), first)
         blocks.append((f"digest_page_nav.{tag}", ActionsBlock(elements=[go])))

@@ -2,6 +2,10 @@
 
 `SlackPoster` is how the delivery pass (`activity.digests.run_pass`) reaches Slack: it posts
 the digest with the bot token and, when a day is skipped, tells the subscriber in a DM.
+
+`digest add` asks Slack about the target first (`conversations.info`, then
+`conversations.members` until the person is found): `activity.digests.check_target` decides
+from that whether the digest may go there. Scopes: `channels:read` and `groups:read`.
 """
 
 from __future__ import annotations
@@ -46,7 +50,11 @@ class SlackPoster:
         self.services = services
 
     async def post(self, channel_id: str, digest: Digest) -> str:
-        message = digest_message(digest, layout=digest_layout(self.services))
+        message = digest_message(
+            digest,
+            cursor_key=digests.cursor_key(self.services),
+            layout=digest_layout(self.services),
+        )
         try:
             response = await self.client.chat_postMessage(channel=channel_id, **message.as_kwargs())
         except SlackApiError as error:
@@ -104,15 +112,76 @@ async def is_admin(turn: Turn) -> bool:
     return bool(user.get("is_admin") or user.get("is_owner"))
 
 
-async def add(turn: Turn, words: str, channels: tuple[str, ...]) -> None:
-    request = digests.parse_add(words, channels)
+MEMBER_PAGE = 200  # members per conversations.members call (Slack suggests at most 200)
+MAX_MEMBER_PAGES = 50  # 10,000 members: past that, the person isn't found and is refused
+
+
+async def _user_in_channel(client: AsyncWebClient, channel_id: str, user_id: str) -> bool:
+    """True when `user_id` is among the channel's members (conversations.members, paged)."""
+    cursor = ""
+    for _ in range(MAX_MEMBER_PAGES):
+        page = await client.conversations_members(
+            channel=channel_id, limit=MEMBER_PAGE, **({"cursor": cursor} if cursor else {})
+        )
+        if user_id in (page.get("members") or []):
+            return True
+        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return False
+    return False
+
+
+async def target_channel(turn: Turn, channel_id: str) -> digests.TargetChannel | None:
+    """What Slack says about `channel_id` for the person adding a digest; None when the bot
+    can't see it. Any other Slack refusal is a `DigestArgsError`: we never guess."""
+    if turn.client is None or not digests.is_channel_id(channel_id):
+        return None
+    try:
+        info: dict[str, Any] = (await turn.client.conversations_info(channel=channel_id)).get(
+            "channel"
+        ) or {}
+        member = await _user_in_channel(turn.client, channel_id, turn.user_id)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "slack_error")
+        if code == "channel_not_found":
+            return None
+        turn.logger.warning("Checking a digest channel failed (%s)", code)
+        raise digests.DigestArgsError(
+            f"Slack didn't let me check that channel ({code}). Try again in a moment."
+        ) from None
+    slack_connect = bool(
+        info.get("is_ext_shared")
+        or info.get("is_pending_ext_shared")
+        or (info.get("is_shared") and not info.get("is_org_shared"))
+    )
+    return digests.TargetChannel(
+        channel_id=channel_id,
+        is_channel=bool(info.get("is_channel") or info.get("is_group"))
+        and not info.get("is_im")
+        and not info.get("is_mpim"),
+        is_private=bool(info.get("is_private")),
+        is_archived=bool(info.get("is_archived")),
+        bot_is_member=bool(info.get("is_member")),
+        user_is_member=member,
+        slack_connect=slack_connect,
+    )
+
+
+async def add(
+    turn: Turn, words: str, channels: tuple[str, ...], user_mentions: tuple[str, ...] = ()
+) -> None:
+    request = digests.parse_add(words, channels, user_mentions)
     channel_id = request.channel_id or turn.channel_id
     if not channel_id:
         raise digests.DigestArgsError("Say which channel: `/activity digest add #channel`.")
-    await turn.credential()  # the digest will read with the subscriber's access: they need some
+    if not digests.is_channel_id(channel_id):  # typed in a DM with the bot, say
+        raise digests.DigestArgsError(digests.NOT_A_CHANNEL)
+    # The digest reads with the subscriber's access: they need some (own, for a whole book).
+    credential = await turn.credential()
     subscription = digests.subscribe(
-        turn.services, team_id=turn.team_id, user_id=turn.user_id, channel_id=channel_id,
-        request=request, timezone=await user_timezone(turn),
+        turn.services, team_id=turn.team_id, user_id=turn.user_id,
+        target=await target_channel(turn, channel_id), channel_id=channel_id, request=request,
+        timezone=await user_timezone(turn), own_connection=not credential.workspace,
     )  # fmt: skip
     await turn.reply(digest_added(subscription))
 
@@ -137,12 +206,14 @@ async def remove(turn: Turn, words: str) -> None:
     await turn.reply(digest_removed(subscription))
 
 
-async def run(turn: Turn, text: str, channels: tuple[str, ...]) -> None:
-    """`/activity digest …`"""
+async def run(
+    turn: Turn, text: str, channels: tuple[str, ...], user_mentions: tuple[str, ...] = ()
+) -> None:
+    """`/activity digest …` (`channels` and `user_mentions`: what the text linked)."""
     verb, rest = split_verb(text, {"add", "list", "remove"})
     try:
         if verb == "add":
-            await add(turn, rest, channels)
+            await add(turn, rest, channels, user_mentions)
         elif verb == "remove":
             await remove(turn, rest)
         elif verb == "list" or not text:

@@ -6,8 +6,15 @@ on its own event loop in a daemon thread for synchronous callers (the console, b
 * `POST|GET /api/<method>` answers the Web API methods the bot uses (`auth.test`,
   `chat.postMessage`, `chat.postEphemeral`, `chat.update`, `chat.delete`, `views.publish`,
   `views.open`, `views.update`, `views.push`, `users.info`, `conversations.open`,
-  `conversations.info`) the way Slack does: HTTP 200 with `{"ok": false, "error": ...}` for
-  API errors (`not_authed`, `invalid_auth`, `unknown_method`, `channel_not_found`, ...).
+  `conversations.info`, `conversations.members`) the way Slack does: HTTP 200 with
+  `{"ok": false, "error": ...}` for API errors (`not_authed`, `invalid_auth`, `unknown_method`,
+  `channel_not_found`, ...).
+* Channels: until a test declares one with `set_channel()`, every C…/G… id is a channel the bot
+  is in, never shared with another organisation (G… ids are group DMs), whose members are the
+  bot, the default user and the users declared with `users=`/`set_user()`. Once any channel is
+  declared, only declared channels exist (DMs always do): a private one the bot isn't in answers
+  `channel_not_found`, as Slack does. `conversations.members` pages with `limit` and `cursor`
+  (`response_metadata.next_cursor`, empty on the last page).
   Arguments are read from the query string, a form body or a JSON body (slack_sdk uses all
   three); JSON-in-form fields (`blocks`, `view`, `attachments`, `metadata`) are decoded.
 * `POST /response/<id>` is a `response_url` from `new_response_url()`: JSON body, answered
@@ -29,6 +36,8 @@ waits and lets the request continue; a rule with a `status` and/or `error` answe
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import copy
 import datetime as dt
@@ -54,6 +63,7 @@ from .requests import (
     DEFAULT_BOT_USER_ID,
     DEFAULT_TEAM_DOMAIN,
     DEFAULT_TEAM_ID,
+    DEFAULT_USER_ID,
     channel_name,
     dm_channel_id,
 )
@@ -68,6 +78,8 @@ RESPONSE_URL_TTL_S = 30 * 60.0
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 JSON_STRING_FIELDS = ("blocks", "view", "attachments", "metadata")
+DEFAULT_MEMBERS_LIMIT = 100  # conversations.members without `limit`
+MAX_MEMBERS_LIMIT = 1000
 FIRST_TS_SECONDS = 1_700_000_000
 
 ApiHandler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -177,6 +189,84 @@ class Fault:
     @property
     def exhausted(self) -> bool:
         return self.times is not None and self.applied >= self.times
+
+
+@dataclass
+class StandinChannel:
+    """A channel a test declared (`SlackStandin.set_channel`)."""
+
+    id: str
+    name: str
+    private: bool = False
+    bot_member: bool = True
+    members: tuple[str, ...] = ()  # people in it (the bot is added when `bot_member`)
+    ext_shared: bool = False  # Slack Connect: shared with another organisation
+    pending_ext_shared: bool = False
+    org_shared: bool = False  # shared across an Enterprise Grid org's workspaces
+    archived: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # more `conversations.info` fields
+
+    @property
+    def visible(self) -> bool:
+        """Whether the bot token sees it (Slack hides private channels the bot isn't in)."""
+        return self.bot_member or not self.private
+
+    def member_ids(self, bot_user_id: str) -> list[str]:
+        people = [m for m in self.members if m != bot_user_id]
+        return [bot_user_id, *people] if self.bot_member else people
+
+    def info(self) -> dict[str, Any]:
+        legacy_group = self.private and self.id[:1] == "G"
+        shared = self.ext_shared or self.pending_ext_shared or self.org_shared
+        record: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "created": FIRST_TS_SECONDS,
+            "is_channel": not legacy_group,
+            "is_group": legacy_group,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": self.private,
+            "is_archived": self.archived,
+            "is_general": False,
+            "is_member": self.bot_member,
+            "is_shared": shared,
+            "is_ext_shared": self.ext_shared,
+            "is_org_shared": self.org_shared,
+            "is_pending_ext_shared": self.pending_ext_shared,
+        }
+        record.update(self.extra)
+        return record
+
+
+def _members_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"members:{offset}".encode()).decode()
+
+
+def _members_offset(cursor: Any) -> int:
+    """The position a `next_cursor` we handed out points at; `invalid_cursor` otherwise."""
+    if cursor in (None, ""):
+        return 0
+    try:
+        label, _, offset = base64.urlsafe_b64decode(str(cursor).encode()).decode().partition(":")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _ApiError("invalid_cursor") from None
+    if label != "members" or not offset.isdigit():
+        raise _ApiError("invalid_cursor")
+    return int(offset)
+
+
+def _members_limit(value: Any) -> int:
+    if value in (None, ""):
+        return DEFAULT_MEMBERS_LIMIT
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise _ApiError("invalid_limit") from None
+    if not 1 <= limit <= MAX_MEMBERS_LIMIT:
+        raise _ApiError("invalid_limit")
+    return limit
 
 
 @dataclass
@@ -341,6 +431,7 @@ class SlackStandin:
         self._ephemerals: list[dict[str, Any]] = []
         self._views: dict[str, dict[str, Any]] = {}
         self._home_views: dict[str, str] = {}
+        self._channels: dict[str, StandinChannel] = {}  # empty: every channel exists
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
         self._methods: dict[str, ApiHandler] = {
@@ -356,6 +447,7 @@ class SlackStandin:
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
         }
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -613,6 +705,43 @@ class SlackStandin:
             if self._users is None:
                 self._users = {}
             self._users.setdefault(user_id, {}).update(fields)
+
+    def set_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | None = None,
+        private: bool = False,
+        bot_member: bool = True,
+        members: tuple[str, ...] | list[str] = (),
+        ext_shared: bool = False,
+        pending_ext_shared: bool = False,
+        org_shared: bool = False,
+        archived: bool = False,
+        **fields: Any,
+    ) -> StandinChannel:
+        """Declare (or redeclare) a channel; from then on only declared channels exist.
+
+        `members` are the people in it (the bot counts when `bot_member`); `ext_shared` makes
+        it a Slack Connect channel; `fields` override other `conversations.info` fields.
+        """
+        if channel_id[:1] not in ("C", "G") or len(channel_id) < 3:
+            raise ValueError(f"a channel id starts with C or G, not {channel_id!r}")
+        channel = StandinChannel(
+            id=channel_id,
+            name=name or channel_name(channel_id),
+            private=private,
+            bot_member=bot_member,
+            members=tuple(members),
+            ext_shared=ext_shared,
+            pending_ext_shared=pending_ext_shared,
+            org_shared=org_shared,
+            archived=archived,
+            extra=dict(fields),
+        )
+        with self._lock:
+            self._channels[channel_id] = channel
+        return channel
 
     def new_response_url(self) -> str:
         """A fresh response URL on this server (5 uses, 30 minutes)."""
@@ -967,11 +1096,49 @@ class SlackStandin:
             return {"channel": {"id": dm_channel_id(users[0])}, "no_op": False}
         return {"channel": {"id": "G" + "".join(u[1:4] for u in users)[:10]}, "no_op": False}
 
+    def _declared_channel(self, channel: str) -> StandinChannel | None:
+        """The declared channel the bot can see; None when nothing is declared (open world).
+
+        Raises `channel_not_found` for an unknown id once channels are declared, and for a
+        private channel the bot isn't in. DMs (D…) are never declared: they answer None.
+        """
+        with self._lock:
+            if not self._channels or channel[:1] == "D":
+                return None
+            declared = self._channels.get(channel)
+        if declared is None or not declared.visible:
+            raise _ApiError("channel_not_found")
+        return declared
+
+    def _conversations_members(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(_required(body, "channel", "channel_not_found"))
+        limit, offset = _members_limit(body.get("limit")), _members_offset(body.get("cursor"))
+        if channel[:1] not in ("C", "G", "D") or len(channel) < 3:
+            raise _ApiError("channel_not_found")
+        declared = self._declared_channel(channel)
+        if declared is not None:
+            members = declared.member_ids(self.bot_user_id)
+        elif channel[:1] == "D":
+            members = ["U" + channel[1:], self.bot_user_id]
+        else:
+            with self._lock:
+                known = sorted(self._users or {})
+            people = dict.fromkeys([self.bot_user_id, DEFAULT_USER_ID, *known])
+            members = list(people)
+        if offset > len(members):
+            raise _ApiError("invalid_cursor")
+        end = offset + limit
+        next_cursor = _members_cursor(end) if end < len(members) else ""
+        return {"members": members[offset:end], "response_metadata": {"next_cursor": next_cursor}}
+
     def _conversations_info(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(_required(body, "channel", "channel_not_found"))
         kind = channel[:1]
         if kind not in ("C", "G", "D") or len(channel) < 3:
             raise _ApiError("channel_not_found")
+        declared = self._declared_channel(channel)
+        if declared is not None:
+            return {"channel": declared.info()}
         info: dict[str, Any] = {
             "id": channel,
             "created": FIRST_TS_SECONDS,
@@ -982,6 +1149,10 @@ class SlackStandin:
             "is_private": kind != "C",
             "is_archived": False,
             "is_member": True,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
         }
         if kind == "D":
             info["user"] = "U" + channel[1:]
@@ -1064,6 +1235,10 @@ class SlackStandinThread(LoopThread):
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         self.standin.set_user(user_id, **fields)
+
+    def set_channel(self, channel_id: str, **options: Any) -> StandinChannel:
+        """Same options as `SlackStandin.set_channel`."""
+        return self.standin.set_channel(channel_id, **options)
 
     async def wait_for(self, predicate: Predicate, *, timeout: float = 5.0) -> Received:  # noqa: ASYNC109
         """Await a record from any event loop (the server runs on its own)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import re
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,15 +24,15 @@ from blocks import (
     DigestCursor,
     Message,
     decode_contact_id,
-    decode_digest_cursor,
     digest_added,
     digest_list,
-    digest_message,
-    digest_page,
     digest_reconnect_dm,
     digest_removed,
-    encode_digest_cursor,
 )
+from blocks import decode_digest_cursor as decode_with
+from blocks import digest_message as render_digest
+from blocks import digest_page as render_page
+from blocks import encode_digest_cursor as encode_with
 from spark.models import ActivitySummary
 from tests.blocks.conftest import (
     DIGEST_DAY,
@@ -45,6 +49,12 @@ from tests.blocks.conftest import (
     mrkdwn_texts,
 )
 
+KEY = bytes(range(32))  # the digest-cursor key the renderers are given
+CHANNEL = "C123"  # `make_digest`'s channel: where its buttons may be clicked
+digest_message = partial(render_digest, cursor_key=KEY)
+digest_page = partial(render_page, cursor_key=KEY)
+encode_digest_cursor = partial(encode_with, key=KEY, channel_id=CHANNEL)
+decode_digest_cursor = partial(decode_with, key=KEY, channel_id=CHANNEL)
 FOOTER = "Cards open privately, with your own Flexmls access."
 LATE = "Posted late: the bot was offline at the scheduled time."
 COLUMNS = ["Contact", "Viewed (+1d)", "Shared (+1d)", "Score", "Band"]
@@ -110,14 +120,22 @@ DIGEST_CURSORS = st.builds(
 )
 
 
+def sign_raw(text: str, *, key: bytes = KEY, channel_id: str = CHANNEL) -> str:
+    """`text` (`d2|<id>|<date>|<page>`) with a signature over exactly those characters."""
+    mac = hmac.new(key, f"{text}|{channel_id}".encode(), hashlib.sha256).digest()
+    return f"{text}|{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
 def test_digest_cursor_format() -> None:
-    assert encode_digest_cursor(DigestCursor(7, DIGEST_DAY, 1)) == "d1|7|2026-11-27|1"
+    value = encode_digest_cursor(DigestCursor(7, DIGEST_DAY, 1))
+    assert value == sign_raw("d2|7|2026-11-27|1")
+    assert re.fullmatch(r"d2\|7\|2026-11-27\|1\|[A-Za-z0-9_-]{43}", value)
 
 
 @given(DIGEST_CURSORS)
 def test_digest_cursor_round_trip(cursor: DigestCursor) -> None:
     value = encode_digest_cursor(cursor)
-    assert len(value) <= 100
+    assert len(value) <= 120
     assert decode_digest_cursor(value) == cursor
 
 
@@ -135,7 +153,7 @@ _PART = st.text(alphabet="0123456789-+ T:\u0662|d", max_size=12)
 
 @given(_PART, _PART, _PART)
 def test_near_miss_digest_cursors_decode_exactly_or_raise(a: str, b: str, c: str) -> None:
-    text = f"d1|{a}|{b}|{c}"
+    text = sign_raw(f"d2|{a}|{b}|{c}")  # even correctly signed, only the exact form is read
     try:
         cursor = decode_digest_cursor(text)
     except BadActionValue:
@@ -145,10 +163,11 @@ def test_near_miss_digest_cursors_decode_exactly_or_raise(a: str, b: str, c: str
 
 @pytest.mark.parametrize(
     "value",
-    ["d1|1|0001-01-01|1", "d1|1000000000|9999-12-31|10000", "d1|42|2028-02-29|9"],
+    ["d2|1|0001-01-01|1", "d2|1000000000|9999-12-31|10000", "d2|42|2028-02-29|9"],
 )
 def test_boundary_digest_cursors_are_accepted(value: str) -> None:
-    assert encode_digest_cursor(decode_digest_cursor(value)) == value
+    signed = sign_raw(value)
+    assert encode_digest_cursor(decode_digest_cursor(signed)) == signed
 
 
 @pytest.mark.parametrize(
@@ -158,42 +177,92 @@ def test_boundary_digest_cursors_are_accepted(value: str) -> None:
         7,
         b"d1|7|2026-11-27|1",
         "",
-        "d1|7|2026-11-27",
-        "d1|7|2026-11-27|1|x",
+        # Unsigned values from before signing: refused whatever they point at.
+        "d1|7|2026-11-27|1",
+        "d1|1|0001-01-01|1",
+        "d1|1000000000|9999-12-31|10000",
         "d2|7|2026-11-27|1",
-        "D1|7|2026-11-27|1",
-        "v1|7|2026-11-27|1",
-        "d1||2026-11-27|1",
-        "d1|0|2026-11-27|1",
-        "d1|07|2026-11-27|1",
-        "d1|+7|2026-11-27|1",
-        "d1|-7|2026-11-27|1",
-        "d1|1000000001|2026-11-27|1",
-        "d1|99999999999|2026-11-27|1",
-        "d1|7.0|2026-11-27|1",
-        "d1|\u0667|2026-11-27|1",
-        "d1|7|2026-13-01|1",
-        "d1|7|2026-02-29|1",
-        "d1|7|2026-11-31|1",
-        "d1|7|0000-01-01|1",
-        "d1|7|2026-1-27|1",
-        "d1|7|20261127|1",
-        "d1|7|2026-W48-5|1",
-        "d1|7|2026-11-27T00:00|1",
-        "d1|7| 2026-11-27|1",
-        "d1|7|\u0662\u0660\u0662\u0666-11-27|1",
-        "d1|7|2026-11-27|0",
-        "d1|7|2026-11-27|01",
-        "d1|7|2026-11-27|+1",
-        "d1|7|2026-11-27|10001",
-        "d1|7|2026-11-27|1 ",
-        "d1|7|2026-11-27|1\n",
-        "d1|7|2026-11-27|" + "9" * 200,
+        "d2|7|2026-11-27|1|",
+        "d2|7|2026-11-27|1|" + "A" * 43,
+        "d2|7|2026-11-27|1|" + "A" * 44,
+        sign_raw("d2|7|2026-11-27|1") + "|x",
+        sign_raw("d2|7|2026-11-27|1")[:-1],
+        sign_raw("d2|7|2026-11-27|1")[:-1] + "=",
+        sign_raw("d1|7|2026-11-27|1"),
+        sign_raw("D2|7|2026-11-27|1"),
+        sign_raw("v1|7|2026-11-27|1"),
+        sign_raw("d2||2026-11-27|1"),
+        sign_raw("d2|0|2026-11-27|1"),
+        sign_raw("d2|07|2026-11-27|1"),
+        sign_raw("d2|+7|2026-11-27|1"),
+        sign_raw("d2|-7|2026-11-27|1"),
+        sign_raw("d2|1000000001|2026-11-27|1"),
+        sign_raw("d2|99999999999|2026-11-27|1"),
+        sign_raw("d2|7.0|2026-11-27|1"),
+        sign_raw("d2|\u0667|2026-11-27|1"),
+        sign_raw("d2|7|2026-13-01|1"),
+        sign_raw("d2|7|2026-02-29|1"),
+        sign_raw("d2|7|2026-11-31|1"),
+        sign_raw("d2|7|0000-01-01|1"),
+        sign_raw("d2|7|2026-1-27|1"),
+        sign_raw("d2|7|20261127|1"),
+        sign_raw("d2|7|2026-W48-5|1"),
+        sign_raw("d2|7|2026-11-27T00:00|1"),
+        sign_raw("d2|7| 2026-11-27|1"),
+        sign_raw("d2|7|\u0662\u0660\u0662\u0666-11-27|1"),
+        sign_raw("d2|7|2026-11-27|0"),
+        sign_raw("d2|7|2026-11-27|01"),
+        sign_raw("d2|7|2026-11-27|+1"),
+        sign_raw("d2|7|2026-11-27|10001"),
+        sign_raw("d2|7|2026-11-27|1 "),
+        sign_raw("d2|7|2026-11-27|1\n"),
+        "d2|7|2026-11-27|" + "9" * 200,
     ],
 )
 def test_forged_or_truncated_digest_cursors_are_refused(value: object) -> None:
     with pytest.raises(BadActionValue):
         decode_digest_cursor(value)
+
+
+GENUINE = DigestCursor(7, DIGEST_DAY, 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "channel_id"),
+    [
+        (encode_digest_cursor(GENUINE), "C999"),  # clicked in another channel
+        (encode_digest_cursor(GENUINE), ""),  # clicked outside any channel
+        (
+            encode_with(GENUINE, key=b"another key, 32 bytes long......", channel_id=CHANNEL),
+            CHANNEL,
+        ),
+        (encode_digest_cursor(GENUINE).replace("|7|", "|8|"), CHANNEL),  # another digest
+        (encode_digest_cursor(GENUINE).replace("2026-11-27", "2026-11-26"), CHANNEL),
+        (encode_digest_cursor(GENUINE).replace("|2|", "|3|"), CHANNEL),  # another page
+    ],
+)
+def test_a_cursor_works_only_as_signed_for_its_channel(value: str, channel_id: str) -> None:
+    assert decode_digest_cursor(encode_digest_cursor(GENUINE)) == GENUINE
+    with pytest.raises(BadActionValue):
+        decode_with(value, key=KEY, channel_id=channel_id)
+
+
+@pytest.mark.parametrize("key", [b"", b"short"])
+def test_a_missing_or_short_key_signs_nothing(key: bytes) -> None:
+    with pytest.raises(ValueError):
+        encode_with(GENUINE, key=key, channel_id=CHANNEL)
+    with pytest.raises(ValueError):
+        decode_with(encode_digest_cursor(GENUINE), key=key, channel_id=CHANNEL)
+
+
+def test_the_more_button_is_signed_for_the_digests_channel() -> None:
+    message = render_digest(make_digest(_many(30), channel_id="C0SALES"), cursor_key=KEY)
+    more = next(b for b in buttons(message) if b["action_id"] == "digest_more")
+    assert decode_with(more["value"], key=KEY, channel_id="C0SALES") == DigestCursor(
+        7, DIGEST_DAY, 1
+    )
+    with pytest.raises(BadActionValue):
+        decode_with(more["value"], key=KEY, channel_id=CHANNEL)
 
 
 @pytest.mark.parametrize(

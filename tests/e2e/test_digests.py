@@ -66,12 +66,12 @@ async def test_a_big_book_pages_with_more(stack):
     (digest,) = posted_digests(stack)
     more = button(digest, "digest_more")
     assert more["text"]["text"] == "More"
-    clicked = await stack.sender.action(more["action_id"], more["value"], is_ephemeral=False,
-                                        message_ts="1700000000.000200")  # fmt: skip
+    clicked = await stack.sender.action(more["action_id"], more["value"], channel_id="C0SALES",
+                                        is_ephemeral=False, message_ts="1700000000.000200")  # fmt: skip
     page = await stack.reply_to(clicked.response_url)
     assert "page 1 of" in texts(page).lower()
-    nxt = button(page, "digest_more:next")
-    clicked = await stack.sender.action(nxt["action_id"], nxt["value"])
+    nxt = button(page, "digest_more:next")  # on the ephemeral page, in the same channel
+    clicked = await stack.sender.action(nxt["action_id"], nxt["value"], channel_id="C0SALES")
     second = await stack.reply_to(clicked.response_url)
     assert "page 2 of" in texts(second).lower() and second["replace_original"] is True
 
