@@ -1,20 +1,30 @@
 """Keep secrets out of logs, whatever a library decides to log.
 
-`install(secrets)` adds a filter to every handler of the root logger that rewrites each record
-before it is formatted: known secret values (the configured tokens) and anything shaped like a
-credential (`Bearer …`, `xoxb-…`, `"access_token": "…"`, `token=…`) become `[redacted]`.
-Spark tokens users paste or obtain through OAuth are unknown up front, so the shape rules matter.
+Three layers, because a record can reach output by more than one path:
+- `install(secrets)` wraps the log-record factory, so every record any logger creates (ours,
+  Bolt's, slack_sdk's, aiohttp's, asyncio's) is scrubbed once, at birth, before a handler of any
+  kind (including ones added later) can format it;
+- it also adds the filter to the handlers of the target logger and to the loggers that carry
+  our records (`CARRIERS`), for records built by hand and passed to `handle()`;
+- tokens learnt at run time (OAuth exchanges, pasted tokens, refreshes) are registered with
+  `remember()` the moment we obtain them, so they are redacted by value, not only by shape.
+
+Known values (the configured secrets, and every remembered token) and anything shaped like a
+credential (`Bearer …`, `Basic …`, `xoxb-…`, `"access_token": "…"`, `token=…`) become
+`[redacted]`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 
 REDACTED = "[redacted]"
 PATTERNS = [
-    re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\b(bearer|oauth|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"\bxox[abeprs]-[A-Za-z0-9-]+"),
     re.compile(r"\bxapp-[A-Za-z0-9-]+"),
     re.compile(
@@ -22,22 +32,104 @@ PATTERNS = [
         r"\s*[:=]\s*[\"']?)[^\"'&\s,}]{6,}"
     ),
 ]
+# The loggers our records and our libraries' records are created on.
+CARRIERS = ("activity_bot", "activity", "handlers", "spark", "storage", "slack_bolt", "slack_sdk",
+            "aiohttp", "httpx", "asyncio")  # fmt: skip
+MIN_SECRET = 6
+REMEMBERED_MAX = 50_000
+REPLACE_UP_TO = 256  # below this many remembered tokens, each is replaced as a substring
+# A run of token characters, and the separators a token may sit behind inside one (`x=TOKEN`).
+_WORD = re.compile(r"[A-Za-z0-9._~+/=:-]{6,}")
+_SEPARATORS = re.compile(r"([=:/])")
+_EDGES = ".~+-"
+
+
+class SecretRegistry:
+    """Tokens learnt at run time; bounded (oldest forgotten first), safe across threads."""
+
+    def __init__(self, max_entries: int = REMEMBERED_MAX) -> None:
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def add(self, *secrets: str | None) -> None:
+        with self._lock:
+            for secret in secrets:
+                if secret and len(secret) >= MIN_SECRET:
+                    self._values[secret] = None
+                    self._values.move_to_end(secret)
+            while len(self._values) > self._max:
+                self._values.popitem(last=False)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def scrub(self, text: str) -> str:
+        """`text` with every remembered value replaced.
+
+        With few values, each is replaced wherever it occurs. With many, the text is read once
+        and each run of token characters (and each part of it between `=`, `:` and `/`) is
+        looked up, so the cost follows the length of the line, not the number of tokens.
+        """
+        if not self._values:
+            return text
+        if len(self._values) <= REPLACE_UP_TO:
+            with self._lock:
+                values = sorted(self._values, key=len, reverse=True)
+            for value in values:
+                text = text.replace(value, REDACTED)
+            return text
+        return _WORD.sub(self._word, text)
+
+    def _word(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        pieces = _SEPARATORS.split(run)  # parts, with the separators kept between them
+        return "".join(self._piece(piece) for piece in pieces)
+
+    def _piece(self, piece: str) -> str:
+        if piece in self._values:
+            return REDACTED
+        core = piece.strip(_EDGES)  # a token at the end of a sentence: "… abc123."
+        if core and core in self._values:
+            start = piece.index(core)
+            return piece[:start] + REDACTED + piece[start + len(core) :]
+        return piece
+
+
+REMEMBERED = SecretRegistry()
+
+
+def remember(*secrets: str | None) -> None:
+    """Redact these values from every log line from now on (call as soon as a token is known)."""
+    REMEMBERED.add(*secrets)
 
 
 class RedactingFilter(logging.Filter):
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), registry: SecretRegistry = REMEMBERED) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self.secrets = sorted(
+            {s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True
+        )
+        self.registry = registry
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
+        text = self.registry.scrub(text)
         for pattern in PATTERNS:
             text = pattern.sub(lambda m: (m.group(1) + REDACTED) if m.lastindex else REDACTED, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        if getattr(record, "_redacted_by", None) is self:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep what can be shown, scrubbed
+            message = f"{record.msg!s} {record.args!r}"
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.msg = self.scrub(message)
@@ -46,13 +138,33 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.scrub(record.exc_text)
         if record.stack_info:
             record.stack_info = self.scrub(record.stack_info)
+        record._redacted_by = self  # type: ignore[attr-defined]
         return True
 
 
+def _scrubbing_factory(
+    previous: Callable[..., logging.LogRecord], redactor: RedactingFilter
+) -> Callable[..., logging.LogRecord]:
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        redactor.filter(record)
+        return record
+
+    factory.redactor = redactor  # type: ignore[attr-defined]
+    return factory
+
+
 def install(secrets: Iterable[str] = (), logger: logging.Logger | None = None) -> RedactingFilter:
-    """Attach one redacting filter to every handler of `logger` (default: the root logger)."""
+    """Scrub every record at creation, and filter `logger`'s handlers and the carrier loggers."""
     target = logger or logging.getLogger()
     redactor = RedactingFilter(secrets)
+    current = logging.getLogRecordFactory()
+    inner = getattr(current, "inner", current)  # installing twice replaces, never stacks
+    factory = _scrubbing_factory(inner, redactor)
+    factory.inner = inner  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
     for handler in target.handlers:
         handler.addFilter(redactor)
+    for name in CARRIERS:
+        logging.getLogger(name).addFilter(redactor)
     return redactor

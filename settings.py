@@ -25,6 +25,10 @@ WHERE_TO_GET = {
 }
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line, fit to print as-is."""
 
@@ -47,6 +51,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     log_level: str = "INFO"
+    log_slack_debug: bool = False  # let Bolt/slack_sdk DEBUG records (whole payloads) through
     listing_layout: str = "carousel"
     spark_oauth_grant: str = "openid"  # or "legacy": POST /v1/oauth2/grant
     workspace_token_for_all: bool = True
@@ -113,12 +118,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if shared_text is None:
         # With per-user connections configured, nobody silently reads through a shared token.
         shared = not oauth_configured
-    elif shared_text.lower() in {"1", "true", "yes", "on"}:
+    elif shared_text.lower() in _TRUE:
         shared = True
-    elif shared_text.lower() in {"0", "false", "no", "off"}:
+    elif shared_text.lower() in _FALSE:
         shared = False
     else:
         raise SettingsError(f"WORKSPACE_TOKEN_FOR_ALL must be true or false, not {shared_text!r}")
+    slack_debug_text = (_get(env, "LOG_SLACK_DEBUG") or "false").lower()
+    if slack_debug_text not in _TRUE | _FALSE:
+        raise SettingsError(f"LOG_SLACK_DEBUG must be true or false, not {slack_debug_text!r}")
     channels = frozenset(
         c.strip() for c in (_get(env, "DIGEST_CHANNELS") or "").split(",") if c.strip()
     )
@@ -142,6 +150,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host=_get(env, "HOST") or "0.0.0.0",
         port=port,
         log_level=log_level,
+        log_slack_debug=slack_debug_text in _TRUE,
         listing_layout=listing_layout,
         spark_oauth_grant=grant,
         workspace_token_for_all=shared,

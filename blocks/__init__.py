@@ -37,7 +37,7 @@ from blocks.actions import (
     encode_cursor,
     encode_digest_cursor,
 )
-from blocks.card import contact_card
+from blocks.card import contact_card, share_place
 from blocks.connection import (
     ConnectionStatus,
     checking_modal,
@@ -46,6 +46,7 @@ from blocks.connection import (
     connected_modal,
     connection_status,
     disconnected,
+    linked_dm,
     token_modal,
 )
 from blocks.digest import (
@@ -60,9 +61,10 @@ from blocks.help import help_message
 from blocks.home import home_view
 from blocks.listings import listing_page
 from blocks.message import Message
-from blocks.pages import oauth_result_page
+from blocks.pages import LinkConfirmation, link_confirm_page, oauth_result_page
 from blocks.picker import contact_picker, no_match
 from blocks.problems import (
+    guest_refused,
     internal_error,
     invalid_input,
     not_connected,
@@ -70,6 +72,7 @@ from blocks.problems import (
     retrying_notice,
     spark_problem,
     stale_button,
+    stranger_refused,
 )
 from blocks.recent import recent_lookups
 from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
@@ -96,6 +99,9 @@ __all__ = [
     "connection_status",
     "disconnected",
     "home_view",
+    "LinkConfirmation",
+    "link_confirm_page",
+    "linked_dm",
     "oauth_result_page",
     "token_modal",
     "LISTINGS_PAGE",
@@ -113,6 +119,7 @@ __all__ = [
     "ListingsCursor",
     "Message",
     "contact_card",
+    "share_place",
     "contact_picker",
     "count_with_delta",
     "decode_contact_id",
@@ -133,6 +140,7 @@ __all__ = [
     "listing_page",
     "money",
     "no_match",
+    "guest_refused",
     "not_connected",
     "number",
     "plain",
@@ -141,5 +149,6 @@ __all__ = [
     "retrying_notice",
     "spark_problem",
     "stale_button",
+    "stranger_refused",
     "truncate",
 ]

@@ -11,7 +11,10 @@ are parsed strictly: anything but exactly the documented format raises `BadActio
 - `digest_open` (`digest_open:<n>`): the contact id; a click opens that contact's card
   ephemerally for whoever clicked, with their own Flexmls access.
 - `digest_more` (`digest_more`, `digest_more:prev`, `digest_more:next`, `digest_more:first`):
-  a `DigestCursor` as `d1|<subscription id>|<YYYY-MM-DD>|<page>`.
+  a `DigestCursor` as `d2|<subscription id>|<YYYY-MM-DD>|<page>|<signature>`, the signature an
+  HMAC-SHA256 (base64url) over the rest and the digest's channel id, so a value only works for
+  the digest it was made for, clicked in that digest's channel. Unsigned `d1|…` values (from
+  before signing) are refused like any forgery.
 - `connect_oauth`: a URL button (opens the Flexmls sign-in); Slack still sends a click payload,
   which handlers only ack. `connect_paste`: opens the paste-token modal. `disconnect`: the value
   "me" (the clicking user's own tokens are forgotten, whoever rendered the button).
@@ -21,14 +24,24 @@ are parsed strictly: anything but exactly the documented format raises `BadActio
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import ButtonElement, PlainTextObject
+from slack_sdk.models.blocks import ButtonElement, ConfirmObject, PlainTextObject
 
 from activity.models import LIST_KINDS, ListKind
-from blocks.message import ACTION_ID, BUTTON_TEXT, MOBILE_LABEL
+from blocks.message import (
+    ACTION_ID,
+    BUTTON_TEXT,
+    CONFIRM_BUTTON,
+    CONFIRM_TEXT,
+    CONFIRM_TITLE,
+    MOBILE_LABEL,
+)
 from blocks.text import clean, truncate
 
 PICK_CONTACT = "contact_pick"
@@ -69,10 +82,12 @@ MAX_VALUE = 200
 _CONTACT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PAGE = re.compile(r"[1-9][0-9]{0,5}")
 
-DIGEST_CURSOR_VERSION = "d1"
+DIGEST_CURSOR_VERSION = "d2"
 MAX_SUBSCRIPTION_ID = 1_000_000_000
 MAX_DIGEST_PAGE = 10_000
-MAX_DIGEST_VALUE = 100
+MAX_DIGEST_VALUE = 120
+MIN_DIGEST_KEY = 16  # bytes: a shorter (or empty) key would make the signature guessable
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, base64url without padding
 _SUBSCRIPTION_ID = re.compile(r"[1-9][0-9]{0,9}")
 _DIGEST_PAGE = re.compile(r"[1-9][0-9]{0,4}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -154,24 +169,48 @@ class DigestCursor:
             raise BadActionValue(f"page must be an int in 1..{MAX_DIGEST_PAGE}")
 
 
-def encode_digest_cursor(cursor: DigestCursor) -> str:
-    """`d1|<subscription id>|<YYYY-MM-DD>|<page>`: the value of a `digest_more` button."""
+def _check_key(key: bytes) -> None:
+    if not isinstance(key, bytes) or len(key) < MIN_DIGEST_KEY:
+        raise ValueError("digest cursors need a secret key of at least 16 bytes")
+
+
+def _digest_signature(cursor: DigestCursor, key: bytes, channel_id: str) -> str:
+    signed = (
+        f"{DIGEST_CURSOR_VERSION}|{cursor.subscription_id}|{cursor.local_date.isoformat()}|"
+        f"{cursor.page}|{channel_id}"
+    )
+    mac = hmac.new(key, signed.encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+def encode_digest_cursor(cursor: DigestCursor, *, key: bytes, channel_id: str) -> str:
+    """`d2|<subscription id>|<YYYY-MM-DD>|<page>|<signature>`: a `digest_more` button value.
+
+    `key` is the digest-cursor key (see `activity.digests.cursor_key`) and `channel_id` the
+    channel the digest is posted in: the value is valid only for clicks from that channel.
+    """
+    _check_key(key)
     return (
-        f"{DIGEST_CURSOR_VERSION}|{cursor.subscription_id}|"
-        f"{cursor.local_date.isoformat()}|{cursor.page}"
+        f"{DIGEST_CURSOR_VERSION}|{cursor.subscription_id}|{cursor.local_date.isoformat()}|"
+        f"{cursor.page}|{_digest_signature(cursor, key, channel_id)}"
     )
 
 
-def decode_digest_cursor(value: object) -> DigestCursor:
-    """The cursor in a `digest_more` button value; `BadActionValue` for anything else."""
+def decode_digest_cursor(value: object, *, key: bytes, channel_id: str) -> DigestCursor:
+    """The cursor in a `digest_more` button value clicked in `channel_id`.
+
+    `BadActionValue` for anything but a value `encode_digest_cursor` made with this key for
+    this channel: forged, tampered, truncated, unsigned (`d1|…`) or clicked elsewhere.
+    """
+    _check_key(key)
     if not isinstance(value, str):
         raise BadActionValue("button value is not text")
     if len(value) > MAX_DIGEST_VALUE:
         raise BadActionValue("button value is too long")
     parts = value.split("|")
-    if len(parts) != 4:
+    if len(parts) != 5:
         raise BadActionValue("button value has the wrong shape")
-    version, subscription_id, day, page = parts
+    version, subscription_id, day, page, signature = parts
     if version != DIGEST_CURSOR_VERSION:
         raise BadActionValue("button value has an unknown version")
     if _SUBSCRIPTION_ID.fullmatch(subscription_id) is None:
@@ -184,7 +223,13 @@ def decode_digest_cursor(value: object) -> DigestCursor:
         raise BadActionValue("button value has a bad date") from None
     if _DIGEST_PAGE.fullmatch(page) is None:
         raise BadActionValue("button value has a bad page number")
-    return DigestCursor(int(subscription_id), local_date, int(page))
+    if _SIGNATURE.fullmatch(signature) is None:
+        raise BadActionValue("button value has a bad signature")
+    cursor = DigestCursor(int(subscription_id), local_date, int(page))
+    expected = _digest_signature(cursor, key, channel_id)
+    if not hmac.compare_digest(signature.encode("ascii"), expected.encode("ascii")):
+        raise BadActionValue("button value is not signed for this digest and channel")
+    return cursor
 
 
 def decode_contact_id(value: object) -> str:
@@ -209,6 +254,7 @@ def button(
     *,
     style: str | None = None,
     accessibility_label: str | None = None,
+    confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
     """A button whose label fits a phone (≤ 30 characters, cut with "…")."""
     text = truncate(clean(label) or "—", MOBILE_LABEL)
@@ -219,4 +265,15 @@ def button(
         value=value,
         style=style,
         accessibility_label=accessible or None,
+        confirm=confirm,
+    )
+
+
+def confirmation(title: str, text: str, *, confirm: str, deny: str = "Cancel") -> ConfirmObject:
+    """Slack's "are you sure?" dialog; every part is plain text, cut to Slack's limits."""
+    return ConfirmObject(
+        title=PlainTextObject(text=truncate(clean(title), CONFIRM_TITLE)),
+        text=PlainTextObject(text=truncate(clean(text, single_line=False), CONFIRM_TEXT)),
+        confirm=PlainTextObject(text=truncate(clean(confirm), CONFIRM_BUTTON)),
+        deny=PlainTextObject(text=truncate(clean(deny), CONFIRM_BUTTON)),
     )

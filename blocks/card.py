@@ -15,6 +15,7 @@ import re
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -31,6 +32,7 @@ from blocks.actions import (
     ListingsCursor,
     action_id,
     button,
+    confirmation,
     encode_cursor,
     is_contact_id,
 )
@@ -172,9 +174,12 @@ def sparkline_line(sparkline: str | None) -> str | None:
     return f"Views, {span}: {spark}"
 
 
-def _trend_blocks(trend: Trend) -> list[tuple[str, Block]]:
+def _trend_blocks(trend: Trend, *, setup_notes: bool = True) -> list[tuple[str, Block]]:
     lines = [
-        ("card_engagement", engagement_line(trend.engagement)),
+        (
+            "card_engagement",
+            engagement_line(trend.engagement) if setup_notes or trend.engagement else None,
+        ),
         ("card_trend", trend_line(trend)),
         ("card_sparkline", sparkline_line(trend.sparkline)),
     ]
@@ -225,8 +230,46 @@ def _fallback(card: ContactCard, name: str, shared: bool) -> str:
     return truncate_mrkdwn(text, 3000)
 
 
-def contact_card(card: ContactCard, *, shared_by: str | None = None) -> Message:
-    """The contact card; with `shared_by` (a Slack user id), the button-less shared copy."""
+def share_place(channel_name: str) -> str:
+    """Where "Share in channel" posts, in words: "#sales", "this private channel"…
+
+    `channel_name` is what Slack sent with the request; it names private channels
+    "privategroup" and direct messages "directmessage".
+    """
+    name = clean(channel_name or "").lstrip("#")
+    if not name or name == "directmessage":
+        return "this conversation"
+    if name == "privategroup":
+        return "this private channel"
+    if name.startswith("mpdm-"):
+        return "this group message"
+    return f"#{name}"
+
+
+def _share_button(name: str, contact_id: str, place: str) -> ButtonElement:
+    return button(
+        "Share in channel",
+        SHARE_CARD,
+        contact_id,
+        confirm=confirmation(
+            f"Share in {place}?",
+            f"Everyone in {place} will see {name}'s activity, shared by you. "
+            "Their e-mail and phone number are left out.",
+            confirm="Share",
+        ),
+    )
+
+
+def contact_card(
+    card: ContactCard, *, shared_by: str | None = None, share_to: str = "this conversation"
+) -> Message:
+    """The contact card; with `shared_by` (a Slack user id), the button-less shared copy.
+
+    The private card's "Share in channel" button asks first, naming `share_to` (see
+    `share_place`). The shared copy leaves out the contact's e-mail and phone and the notes
+    meant for the agent on a first lookup.
+    """
+    shared = shared_by is not None
     contact = card.contact
     name = clean(contact.display_name) or "(no name)"
     blocks: list[tuple[str, Block]] = [
@@ -243,12 +286,14 @@ def contact_card(card: ContactCard, *, shared_by: str | None = None) -> Message:
     ]
     if _any_email(card.summary):
         blocks.append(("card_privacy", ContextBlock(elements=[PlainTextObject(text=PRIVACY_NOTE)])))
-    blocks.append(("card_change", ContextBlock(elements=[PlainTextObject(text=change_line(card))])))
+    if not (shared and card.delta is None):
+        change = ContextBlock(elements=[PlainTextObject(text=change_line(card))])
+        blocks.append(("card_change", change))
     if card.trend is not None:
-        blocks += _trend_blocks(card.trend)
+        blocks += _trend_blocks(card.trend, setup_notes=not shared)
 
     reach = " · ".join(p for p in (clean(contact.email or ""), clean(contact.phone or "")) if p)
-    if reach:
+    if reach and not shared:
         blocks.append(("card_reach", ContextBlock(elements=[plain(reach, 2000)])))
 
     if shared_by is not None:
@@ -274,7 +319,7 @@ def contact_card(card: ContactCard, *, shared_by: str | None = None) -> Message:
                             encode_cursor(ListingsCursor("shared", contact.id, 1)),
                             accessibility_label=f"Listings shared with {name}",
                         ),
-                        button("Share in channel", SHARE_CARD, contact.id),
+                        _share_button(name, contact.id, share_to),
                         button("Refresh", REFRESH_CARD, contact.id),
                     ]
                 ),

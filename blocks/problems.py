@@ -127,6 +127,23 @@ def not_connected() -> Message:
     )
 
 
+def stranger_refused() -> Message:
+    """For someone outside the installed workspace (e.g. in a Slack Connect channel)."""
+    return problem(
+        "Sorry, Activity only works for members of this workspace.",
+        "It reads the brokerage's Flexmls data, so it can't answer people from other organisations.",
+    )
+
+
+def guest_refused() -> Message:
+    """For a guest who has no Flexmls connection of their own."""
+    return problem(
+        "Guests need their own Flexmls connection",
+        "The workspace's shared Flexmls access is for members only.",
+        "Connect your own account with `/activity connect`.",
+    )
+
+
 HELP_HINT = "Type `/activity help` to see what I understand."
 
 

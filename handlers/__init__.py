@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from activity.services import Services
 from handlers import actions, commands, home, mentions, views
+from handlers.people import ASKER, Asker, People, is_foreign, request_teams
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    people = People()
+
+    async def gate(
+        context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Note, without any I/O, whether the request comes from outside the installed team."""
+        result = context.authorize_result
+        installed = (result.team_id if result is not None else None) or context.team_id or ""
+        context[ASKER] = Asker(installed, is_foreign(installed, request_teams(body)), people)
+        await next()
+
+    app.use(gate)
     commands.register(app, services)
     actions.register(app, services)
     mentions.register(app, services)

@@ -10,11 +10,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity import connections
-from activity.digests import stored_digest
+from activity.digests import cursor_key, stored_digest
 from activity.lookup import contact_card as build_card
 from activity.models import ContactCard
 from activity.services import Services
@@ -37,11 +37,13 @@ from blocks import (
     decode_digest_cursor,
     digest_page,
     disconnected,
+    share_place,
     token_modal,
 )
 from handlers.commands import ephemeral, reply_via
 from handlers.dispatch import show_listings
 from handlers.home import publish_home
+from handlers.people import Asker, asker_of
 from handlers.turn import Turn
 from storage import list_subscriptions
 
@@ -52,20 +54,27 @@ def _turn(
     respond: AsyncRespond,
     client: AsyncWebClient,
     logger: logging.Logger,
+    asker: Asker,
 ) -> Turn:
     user = body.get("user") or {}
     user_id = user.get("id", "")
     team_id = (body.get("team") or {}).get("id") or user.get("team_id") or ""
+    channel = body.get("channel") or {}
+    where = {
+        "channel_id": channel.get("id") or (body.get("container") or {}).get("channel_id") or "",
+        "channel_name": channel.get("name") or "",
+        "client": client,
+        "asker": asker,
+    }
     if body.get("response_url"):
-        return Turn(
-            services, team_id, user_id, ephemeral(respond, replace=True), ephemeral(respond), logger
-        )
+        reply, notify = ephemeral(respond, replace=True), ephemeral(respond)
+        return Turn(services, team_id, user_id, reply, notify, logger, **where)
 
     # Clicks in the App Home carry no response URL: answer in the user's DM with the bot.
     async def direct(message: Message) -> None:
         await client.chat_postMessage(channel=user_id, **message.as_kwargs())
 
-    return Turn(services, team_id, user_id, direct, direct, logger)
+    return Turn(services, team_id, user_id, direct, direct, logger, **where)
 
 
 def _value(body: dict[str, Any]) -> object:
@@ -85,11 +94,13 @@ def register(app: AsyncApp, services: Services) -> None:
             body: dict[str, Any],
             respond: AsyncRespond,
             client: AsyncWebClient,
+            context: AsyncBoltContext,
             logger: logging.Logger,
         ) -> None:
             await ack()
-            turn = _turn(services, body, respond, client, logger)
+            turn = _turn(services, body, respond, client, logger, asker_of(context))
             async with turn.guard():
+                turn.admit()
                 await work(turn, body, respond, client)
 
         return on_click
@@ -103,7 +114,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def open_card(
         turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        await turn.reply(contact_card(await card_for(turn, body)))
+        card = await card_for(turn, body)
+        await turn.reply(contact_card(card, share_to=share_place(turn.channel_name)))
 
     async def page_listings(
         turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -129,8 +141,10 @@ def register(app: AsyncApp, services: Services) -> None:
     async def forget(
         turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        was_connected = connections.disconnect(services, turn.team_id, turn.user_id)
-        await turn.reply(disconnected(was_connected=was_connected))
+        done = connections.disconnect(services, turn.team_id, turn.user_id)
+        await turn.reply(
+            disconnected(was_connected=done.was_connected, digests_paused=done.digests_paused)
+        )
         if not body.get("response_url"):  # clicked in the App Home: show the new state there
             await publish_home(services, client, turn.team_id, turn.user_id)
 
@@ -138,13 +152,22 @@ def register(app: AsyncApp, services: Services) -> None:
         turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         # From a public digest: the card is a new private message for whoever clicked.
-        message = contact_card(await card_for(turn, body))
+        card = await card_for(turn, body)
+        message = contact_card(card, share_to=share_place(turn.channel_name))
         await reply_via(respond, message, response_type="ephemeral", replace_original=False)
 
     async def digest_more(
         turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        cursor = decode_digest_cursor(_value(body))
+        # Only for a click in the digest's own channel (Slack lets only its members click
+        # there), with a value we signed for that digest and channel.
+        clicked_in = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        if not isinstance(clicked_in, str) or not clicked_in:
+            raise BadActionValue("a digest page opens only from the digest's channel")
+        key = cursor_key(services)
+        cursor = decode_digest_cursor(_value(body), key=key, channel_id=clicked_in)
         subscription = next(
             (
                 s
@@ -153,11 +176,13 @@ def register(app: AsyncApp, services: Services) -> None:
             ),
             None,
         )
-        digest = stored_digest(services, subscription, cursor.local_date) if subscription else None
+        if subscription is None or subscription.channel_id != clicked_in:
+            raise BadActionValue("no such digest in this channel")
+        digest = stored_digest(services, subscription, cursor.local_date)
         if digest is None:
             raise BadActionValue("no such digest")
         in_place = bool((body.get("container") or {}).get("is_ephemeral"))
-        message = digest_page(digest, cursor.page)
+        message = digest_page(digest, cursor.page, cursor_key=key)
         await reply_via(respond, message, response_type="ephemeral", replace_original=in_place)
 
     async def just_ack(ack: AsyncAck) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.services import Services
 from blocks import Message
 from handlers.dispatch import answer
+from handlers.people import asker_of
 from handlers.turn import Turn
 
 COMMAND = "/activity"
@@ -41,6 +42,7 @@ def register(app: AsyncApp, services: Services) -> None:
         command: dict[str, Any],
         respond: AsyncRespond,
         client: AsyncWebClient,
+        context: AsyncBoltContext,
         logger: logging.Logger,
     ) -> None:
         await ack()  # first, and with no I/O: Slack gives us 3 seconds
@@ -48,6 +50,7 @@ def register(app: AsyncApp, services: Services) -> None:
         turn = Turn(
             services, command.get("team_id", ""), command.get("user_id", ""), reply, reply, logger,
             channel_id=command.get("channel_id", ""), client=client,
+            channel_name=command.get("channel_name", ""), asker=asker_of(context),
         )  # fmt: skip
         await answer(turn, command.get("text", ""))
 

@@ -25,6 +25,7 @@ from blocks import (
     listing_page,
     no_match,
     recent_lookups,
+    share_place,
 )
 from handlers import digests as digest_commands
 from handlers.slack_text import split_verb, unescape
@@ -44,7 +45,7 @@ class Subcommand:
 
 def render_resolution(turn: Turn, result: Resolution) -> Message:
     if isinstance(result, ContactCard):
-        return contact_card(result)
+        return contact_card(result, share_to=share_place(turn.channel_name))
     if isinstance(result, Candidates):
         return contact_picker(result)
     return no_match(result.query)
@@ -106,12 +107,14 @@ async def status(turn: Turn, _: str) -> None:
 
 
 async def disconnect(turn: Turn, _: str) -> None:
-    was_connected = connections.disconnect(turn.services, turn.team_id, turn.user_id)
-    await turn.reply(disconnected(was_connected=was_connected))
+    done = connections.disconnect(turn.services, turn.team_id, turn.user_id)
+    await turn.reply(
+        disconnected(was_connected=done.was_connected, digests_paused=done.digests_paused)
+    )
 
 
 async def digest(turn: Turn, text: str) -> None:
-    await digest_commands.run(turn, text, turn.channels)
+    await digest_commands.run(turn, text, turn.channels, turn.user_mentions)
 
 
 async def show_help(turn: Turn, _: str) -> None:
@@ -138,8 +141,10 @@ VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}
 async def answer(turn: Turn, raw_text: str) -> None:
     """Route what the user typed after `/activity` (or after @bot) and reply."""
     async with turn.guard():
+        turn.admit()
         typed = unescape(raw_text)
         turn.channels = typed.channels
+        turn.user_mentions = typed.user_mentions
         text = typed.text
         if not text and typed.user_mentions:
             await turn.notify(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.connections import connection_status
 from activity.services import Services
 from blocks import home_view
 from handlers.dispatch import SUBCOMMANDS
+from handlers.people import asker_of
 from storage import list_subscriptions
 from storage import recent_lookups as load_recent_lookups
 
@@ -31,9 +32,16 @@ async def publish_home(
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_home_opened(
-        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, logger: logging.Logger
+        event: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
     ) -> None:
         if event.get("tab", "home") != "home":
+            return
+        if asker_of(context).stranger:
+            logger.info("Not publishing a Home tab for someone outside the workspace")
             return
         user_id = event.get("user", "")
         team_id = body.get("team_id", "")

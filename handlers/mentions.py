@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from activity.services import Services
 from blocks import Message
 from handlers.dispatch import answer
+from handlers.people import asker_of
 from handlers.slack_text import strip_bot_mention
 from handlers.turn import Turn
 from storage import first_time_seen
@@ -44,8 +45,9 @@ def register(app: AsyncApp, services: Services) -> None:
 
         team_id = body.get("team_id") or event.get("team") or ""
         turn = Turn(
-            services, team_id, user, reply, reply, logger, channel_id=channel, client=client
-        )
+            services, team_id, user, reply, reply, logger, channel_id=channel, client=client,
+            asker=asker_of(context),
+        )  # fmt: skip
         await answer(turn, strip_bot_mention(event.get("text", ""), context.bot_user_id))
 
     app.event("app_mention")(on_mention)

@@ -3,6 +3,10 @@
 Handlers build a `Turn` with the reply functions of their surface (respond for commands and
 clicks, chat.postEphemeral for mentions) and run the work inside `turn.guard()`: every failure
 becomes one friendly message, never a traceback and never silence.
+
+Who may ask: `turn.admit()` refuses people from outside the installed workspace (Slack Connect
+strangers) before anything else happens, and `turn.credential()` serves guests only with their
+own Flexmls connection, never with the workspace token.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from activity.services import Services
 from blocks import (
     BadActionValue,
     Message,
+    guest_refused,
     internal_error,
     invalid_input,
     not_connected,
@@ -27,7 +32,9 @@ from blocks import (
     retrying_notice,
     spark_problem,
     stale_button,
+    stranger_refused,
 )
+from handlers.people import Asker, GuestWithoutConnection, Stranger, is_foreign
 from spark import InvalidQuery, SparkError
 
 Reply = Callable[[Message], Awaitable[None]]
@@ -47,12 +54,33 @@ class Turn:
     channel_id: str = ""  # where the request came from (for digests), if anywhere
     client: AsyncWebClient | None = None  # the Web API, for the surfaces that need it
     channels: tuple[str, ...] = ()  # channel ids linked in what the user typed
+    user_mentions: tuple[str, ...] = ()  # Slack users linked (`<@U…>`) in what the user typed
+    channel_name: str = ""  # the channel's name as Slack sent it ("privategroup" for private ones)
+    asker: Asker = field(kw_only=True)  # what the gate learnt: installed team, stranger or not
     _credential: Credential | None = field(default=None, repr=False)
     _noticed: bool = False
 
+    def admit(self) -> None:
+        """Refuse (raise `Stranger`) anyone outside the installed workspace; no I/O."""
+        if self.asker.stranger or is_foreign(self.asker.installed_team, [self.team_id]):
+            raise Stranger
+
     async def credential(self) -> Credential:
+        """The asker's own connection, else the workspace token if they are a member (not a guest)."""
         if self._credential is None:
-            self._credential = await self.services.keeper.credential(self.team_id, self.user_id)
+            self.admit()
+            keeper = self.services.keeper
+            credential = await keeper.own_credential(self.team_id, self.user_id)
+            if credential is None:
+                credential = keeper.workspace_credential()
+                if credential is None:
+                    raise NotConnected
+                person = await self.asker.people.get(self.client, self.user_id)
+                if is_foreign(self.asker.installed_team, [person.team_id]):
+                    raise Stranger
+                if person.guest:
+                    raise GuestWithoutConnection
+            self._credential = credential
         return self._credential
 
     async def token(self) -> str:
@@ -81,6 +109,11 @@ class Turn:
     async def _net(self) -> AsyncIterator[None]:
         try:
             yield
+        except Stranger:
+            self.logger.info("Refused a request from outside the installed workspace")
+            await self._tell(stranger_refused())
+        except GuestWithoutConnection:
+            await self._tell(guest_refused())
         except InvalidQuery as refusal:
             await self._tell(invalid_input(str(refusal)))
         except ConnectionBroken:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+import redaction
 from activity.connections import TokenRejected, check_token_text, connect_personal
 from activity.services import Services
 from blocks import (
@@ -24,6 +25,9 @@ from blocks import (
     connected_modal,
     token_modal,
 )
+from handlers.people import asker_of
+
+OUTSIDERS_REFUSED = "Sorry, Activity only works for members of this workspace."
 
 
 def _pasted(view: dict[str, Any]) -> str | None:
@@ -35,11 +39,14 @@ def _pasted(view: dict[str, Any]) -> str | None:
 def register(app: AsyncApp, services: Services) -> None:
     async def on_token_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-        logger: logging.Logger,
+        context: AsyncBoltContext, logger: logging.Logger,
     ) -> None:  # fmt: skip
         text = _pasted(view)
+        if asker_of(context).stranger:
+            await ack(response_action="errors", errors={TOKEN_INPUT_BLOCK: OUTSIDERS_REFUSED})
+            return
         try:
-            check_token_text(text)
+            redaction.remember(check_token_text(text))  # from this moment, never in a log line
         except TokenRejected as refusal:
             await ack(response_action="errors", errors={TOKEN_INPUT_BLOCK: str(refusal)})
             return

@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+import redaction
 from spark.errors import (
     NotFound,
     RateLimited,
@@ -177,6 +178,7 @@ class SparkClient:
     # -- plumbing -------------------------------------------------------------------------
 
     def _headers(self, token: str) -> dict[str, str]:
+        redaction.remember(token)  # whatever its source (stored, pasted, refreshed): never logged
         return {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",

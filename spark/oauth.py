@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import httpx
 
+import redaction
 from spark.errors import (
     BadRequest,
     RefreshFailed,
@@ -170,6 +171,7 @@ class OAuthClient:
         """Trade a refresh token for new tokens; the old refresh token must then be discarded."""
         if not isinstance(refresh_token, str) or not refresh_token:
             raise RefreshFailed("Spark rejected the grant: there is no refresh token")
+        redaction.remember(refresh_token)  # stored before this process knew it
         params = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         if self.flow == "legacy":  # the official Ruby gem sends it; harmless and expected
             params["redirect_uri"] = self._redirect_uri
@@ -201,6 +203,7 @@ class OAuthClient:
         if self.flow == "openid":
             credentials = f"{_form_encode(self._client_id)}:{_form_encode(self._client_secret)}"
             basic = base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+            redaction.remember(basic)
             headers["Authorization"] = f"Basic {basic}"
             return await self._http.post(
                 self._auth_url + "/openid/token",
@@ -231,6 +234,7 @@ class OAuthClient:
             if not isinstance(access, str) or not access:
                 raise SparkProtocolError("Spark's token response has no access_token", **kw)
             refresh = body.get("refresh_token")
+            redaction.remember(access, refresh if isinstance(refresh, str) else None)
             token_type = body.get("token_type")
             lifetime = _lifetime(body.get("expires_in"))
             now = self._clock()

@@ -1,0 +1,114 @@
+"""Who is asking, as Slack knows them: the installed team's members, guests, and strangers.
+
+Only members of the workspace the bot is installed in are served. Two kinds of people are not:
+- **strangers**: people from another organisation reaching the bot through a Slack Connect
+  channel. Their requests carry a team id other than the installed one (`team_id`,
+  `user.team_id`, `user_team`), and `users.info` reports their home team. They are refused
+  outright, with no Flexmls request made for them.
+- **guests** (`is_restricted` / `is_ultra_restricted` in `users.info`): served only with their
+  own Flexmls connection, never with the workspace-wide `SPARK_ACCESS_TOKEN`.
+
+`users.info` answers are cached for ten minutes per user, and asked for only when it matters:
+when the workspace token is about to be used.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from activity.cache import AsyncCache
+
+PEOPLE_TTL_S = 600.0
+PEOPLE_MAX = 4096
+ASKER = "activity_asker"  # the key of `Asker` in the Bolt context
+
+log = logging.getLogger(__name__)
+
+
+class Stranger(Exception):
+    """The request comes from outside the installed workspace (Slack Connect)."""
+
+
+class GuestWithoutConnection(Exception):
+    """A guest asked for Flexmls data without a connection of their own."""
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    team_id: str  # the user's home team, as users.info says
+    guest: bool  # a multi- or single-channel guest
+    known: bool = True  # False when Slack could not tell us (then: treated as a guest)
+
+
+def is_foreign(installed_team: str, teams: Iterable[str | None]) -> bool:
+    """True when any team id the request carries is not the installed team's."""
+    return bool(installed_team) and any(t and t != installed_team for t in teams)
+
+
+def person_from_user(user: dict[str, Any]) -> Person:
+    return Person(
+        user_id=str(user.get("id") or ""),
+        team_id=str(user.get("team_id") or ""),
+        guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+    )
+
+
+class People:
+    """`users.info`, cached; an unknown answer fails closed (treated as a guest, not cached)."""
+
+    def __init__(self, *, ttl: float = PEOPLE_TTL_S, max_entries: int = PEOPLE_MAX) -> None:
+        self._cache: AsyncCache[Person] = AsyncCache(ttl=ttl, max_entries=max_entries)
+
+    async def get(self, client: AsyncWebClient | None, user_id: str) -> Person:
+        if client is None:
+            return Person(user_id, "", guest=True, known=False)
+        try:
+            return await self._cache.get(user_id, lambda: self._fetch(client, user_id))
+        except SlackApiError as error:
+            log.warning("users.info failed (%s); serving as a guest", error.response.get("error"))
+        except Exception as error:  # Slack unreachable: fail closed, try again next time
+            log.warning("users.info failed (%s); serving as a guest", type(error).__name__)
+        return Person(user_id, "", guest=True, known=False)
+
+    @staticmethod
+    async def _fetch(client: AsyncWebClient, user_id: str) -> Person:
+        response = await client.users_info(user=user_id)
+        return person_from_user(response.get("user") or {})
+
+
+@dataclass(frozen=True)
+class Asker:
+    """What the gate learnt about a request before any listener ran (no I/O)."""
+
+    installed_team: str
+    stranger: bool
+    people: People
+
+
+def asker_of(context: Any) -> Asker:
+    """The gate's finding for this request; a request the gate did not see is a stranger's."""
+    found = context.get(ASKER) if hasattr(context, "get") else None
+    return found if isinstance(found, Asker) else Asker("", True, People())
+
+
+def request_teams(body: dict[str, Any]) -> list[str | None]:
+    """Every team id a Slack payload names for the person acting."""
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    team = body.get("team") if isinstance(body.get("team"), dict) else {}
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    found = [
+        body.get("team_id"),
+        body.get("user_team"),
+        team.get("id"),
+        user.get("team_id"),
+        event.get("user_team"),
+        event.get("team") if event.get("type") == "app_mention" else None,
+    ]
+    return [t if isinstance(t, str) else None for t in found]
