@@ -203,9 +203,16 @@ def http_app(
             bolt_request = AsyncBoltRequest(
                 body=raw.decode("utf-8"), query=request.query_string, headers=request.headers
             )
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError):
+            if not isinstance(bolt_request.body, dict) or not bolt_request.body:
+                raise ValueError("not an object")
+            response = await app.async_dispatch(bolt_request)
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
+            # Signed, so from Slack (or someone holding the secret), but not a shape we know.
+            log.warning(
+                "Refused a signed Slack request we could not read (%s)", type(error).__name__
+            )
             return web.Response(status=400, text="malformed body")
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        return await to_aiohttp_response(response)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")

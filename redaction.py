@@ -38,10 +38,12 @@ CARRIERS = ("activity_bot", "activity", "handlers", "spark", "storage", "slack_b
 MIN_SECRET = 6
 REMEMBERED_MAX = 50_000
 REPLACE_UP_TO = 256  # below this many remembered tokens, each is replaced as a substring
-# A run of token characters, and the separators a token may sit behind inside one (`x=TOKEN`).
-_WORD = re.compile(r"[A-Za-z0-9._~+/=:-]{6,}")
-_SEPARATORS = re.compile(r"([=:/])")
-_EDGES = ".~+-"
+# In lookup mode a line is read as runs of non-space characters; each run is looked up whole,
+# without the punctuation around it, and in parts split at the separators that glue a value to
+# its name (`x=TOKEN`, `"t":"TOKEN"`, `/path/TOKEN`).
+_WORD = re.compile(r"\S{6,}")
+_SEPARATORS = re.compile(r"""([=:/&?,;"'()<>\[\]{}|])""")
+_EDGES = """.,;:!?'"()[]{}<>`~+-"""
 
 
 class SecretRegistry:
@@ -49,6 +51,9 @@ class SecretRegistry:
 
     def __init__(self, max_entries: int = REMEMBERED_MAX) -> None:
         self._values: OrderedDict[str, None] = OrderedDict()
+        # Values holding separator characters can't be found by splitting a line: few exist
+        # (Spark's tokens are plain), so these are always replaced as substrings.
+        self._unusual: OrderedDict[str, None] = OrderedDict()
         self._max = max_entries
         self._lock = threading.Lock()
 
@@ -58,8 +63,13 @@ class SecretRegistry:
                 if secret and len(secret) >= MIN_SECRET:
                     self._values[secret] = None
                     self._values.move_to_end(secret)
+                    if _SEPARATORS.search(secret) or secret.strip(_EDGES) != secret:
+                        self._unusual[secret] = None
+                        self._unusual.move_to_end(secret)
             while len(self._values) > self._max:
                 self._values.popitem(last=False)
+            while len(self._unusual) > REPLACE_UP_TO:
+                self._unusual.popitem(last=False)
 
     def __contains__(self, value: object) -> bool:
         return value in self._values
@@ -76,16 +86,18 @@ class SecretRegistry:
         """
         if not self._values:
             return text
-        if len(self._values) <= REPLACE_UP_TO:
-            with self._lock:
-                values = sorted(self._values, key=len, reverse=True)
-            for value in values:
-                text = text.replace(value, REDACTED)
-            return text
-        return _WORD.sub(self._word, text)
+        small = len(self._values) <= REPLACE_UP_TO
+        with self._lock:
+            values = sorted(self._values if small else self._unusual, key=len, reverse=True)
+        for value in values:
+            text = text.replace(value, REDACTED)
+        return text if small else _WORD.sub(self._word, text)
 
     def _word(self, match: re.Match[str]) -> str:
         run = match.group(0)
+        whole = self._piece(run)  # a token that itself holds separator characters
+        if whole != run:
+            return whole
         pieces = _SEPARATORS.split(run)  # parts, with the separators kept between them
         return "".join(self._piece(piece) for piece in pieces)
 

@@ -10,6 +10,13 @@ made for (a forwarded link). `begin_oauth` exchanges the code and parks the toke
 (`PendingLinks`, ten minutes); the browser then shows who will be linked to what, and only the
 "Link" POST, carrying a one-time HMAC-signed form token, stores the connection (`confirm_link`).
 "Cancel", expiry or a restart discard the tokens.
+
+Names on the page can be copied from a colleague, so the page also compares e-mails: the Slack
+account's (`users:read.email`) with the Flexmls account's (`matching_email`). At "Link" the
+Slack user is asked for again and refused when deleted, a stranger or in another team
+(`check_link_user`); once linked, any other member who has the Flexmls account's e-mail is told
+(`members_to_warn`). A Flexmls account already linked to another member of the team is refused
+on both paths, OAuth and pasted token.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import json
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from activity.services import Services
@@ -62,8 +70,18 @@ class AlreadyLinked(LinkRejected):
     """The Flexmls account is already linked to another Slack user of the same team."""
 
 
+class SlackUserRefused(LinkRejected):
+    """The Slack user the link was made for is deleted, a stranger or in another team."""
+
+
 class TokenRejected(Exception):
     """A pasted token can't be used; the message says why, for the modal's inline error."""
+
+
+ALREADY_LINKED = (
+    "This Flexmls account is already linked to another Slack user in this workspace, "
+    "so nothing was changed. To move it here, that person runs /activity disconnect first."
+)
 
 
 def _state_key(services: Services) -> bytes:
@@ -92,7 +110,9 @@ def authorize_url(services: Services, team_id: str, user_id: str) -> str | None:
 def claim_state(services: Services, state: str) -> tuple[str, str]:
     """(team_id, user_id) the state was issued to; it can't be claimed again."""
     state_id, _, signature = (state or "").partition(".")
-    if not state_id or not hmac.compare_digest(signature, _signature(services, state_id)):
+    expected = _signature(services, state_id).encode()
+    # Bytes, not str: `compare_digest` raises on non-ASCII text, and the state is the browser's.
+    if not state_id or not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
         raise StateRejected("This link isn't valid. Run /activity connect in Slack for a new one.")
     owner = consume_oauth_state(services.db, state_id, services.clock())
     if owner is None:
@@ -161,6 +181,13 @@ class PendingLinks:
         link_id = secrets.token_urlsafe(24)
         self._items[link_id] = link
         return link_id
+
+    def peek(self, link_id: str, now: dt.datetime) -> PendingLink | None:
+        """The live link with this id, left in place; None when unknown or expired."""
+        link = self._items.get(link_id)
+        if link is None or link.expires_at <= now:
+            return None
+        return link
 
     def pop(self, link_id: str, now: dt.datetime) -> PendingLink | None:
         """The live link with this id, removed; None when unknown, already taken or expired."""
@@ -247,6 +274,14 @@ async def begin_oauth(
     return LinkOffer(team_id, user_id, account, _form_token(services, claims), expires_at)
 
 
+def _matches(link: PendingLink, claims: _FormClaims) -> bool:
+    return (link.team_id, link.user_id, link.account.id) == (
+        claims.team_id,
+        claims.user_id,
+        claims.account_id,
+    )
+
+
 def _take(services: Services, pending: PendingLinks, token: str | None) -> PendingLink:
     """The pending sign-in a valid form token names, removed (so the token works once)."""
     claims = _read_form_token(services, token)
@@ -254,11 +289,7 @@ def _take(services: Services, pending: PendingLinks, token: str | None) -> Pendi
     link = pending.pop(claims.link_id, now)  # popped even when expired: its tokens are dropped
     if claims.expires_at <= now or link is None:
         raise LinkRejected(_USED)
-    if (link.team_id, link.user_id, link.account.id) != (
-        claims.team_id,
-        claims.user_id,
-        claims.account_id,
-    ):
+    if not _matches(link, claims):
         raise LinkRejected(_FORGED)
     return link
 
@@ -270,24 +301,85 @@ def confirm_link(services: Services, pending: PendingLinks, token: str | None) -
     has this Flexmls account; their link is left as it is.
     """
     link = _take(services, pending, token)
-    others = [
-        user
-        for user in users_linked_to(services.db, link.team_id, link.account.id)
-        if user != link.user_id
-    ]
-    if others:
-        raise AlreadyLinked(
-            "This Flexmls account is already linked to another Slack user in this workspace, "
-            "so nothing was changed. To move it here, that person runs /activity disconnect first."
-        )
+    if _linked_elsewhere(services, link.team_id, link.user_id, link.account.id):
+        raise AlreadyLinked(ALREADY_LINKED)
     # No await between the check and the write: two "Link" clicks can't both pass the check.
     _store(services, link.team_id, link.user_id, link.tokens, link.account, "oauth")
     return link
 
 
+def _linked_elsewhere(services: Services, team_id: str, user_id: str, account_id: str) -> bool:
+    """True when another Slack user of `team_id` already has this Flexmls account."""
+    return any(user != user_id for user in users_linked_to(services.db, team_id, account_id))
+
+
+def link_owner(services: Services, pending: PendingLinks, token: str | None) -> tuple[str, str]:
+    """(team_id, user_id) a live form token links for; `LinkRejected` otherwise. Takes nothing."""
+    claims = _read_form_token(services, token)
+    now = services.clock()
+    link = pending.peek(claims.link_id, now)
+    if claims.expires_at <= now or link is None:
+        raise LinkRejected(_USED)
+    if not _matches(link, claims):
+        raise LinkRejected(_FORGED)
+    return link.team_id, link.user_id
+
+
 def cancel_link(services: Services, pending: PendingLinks, token: str | None) -> None:
     """ "Cancel": drop the parked sign-in; `LinkRejected` if the token was no good."""
     _take(services, pending, token)
+
+
+@dataclass(frozen=True)
+class SlackAccount:
+    """What Slack (`users.info`, `users.lookupByEmail`) says about a Slack user, for linking."""
+
+    user_id: str
+    team_id: str  # "" when Slack didn't say
+    username: str | None = None  # `name`: unique in the workspace (display names are not)
+    email: str | None = None  # `profile.email`, only with the `users:read.email` scope
+    deleted: bool = False
+    stranger: bool = False  # `is_stranger`: another organisation's user (Slack Connect)
+    bot: bool = False
+
+
+def _email_key(address: str | None) -> str:
+    return (address or "").strip().casefold()
+
+
+def matching_email(slack_email: str | None, flexmls_emails: Iterable[str]) -> str | None:
+    """The Flexmls address that is the Slack account's e-mail (any case); None when none is."""
+    wanted = _email_key(slack_email)
+    local, _, domain = wanted.rpartition("@")
+    if not local or not domain:
+        return None
+    return next((a for a in flexmls_emails if _email_key(a) == wanted), None)
+
+
+_USER_GONE = "That Slack account can't be linked: it was deactivated. Nothing was linked."
+_USER_OUTSIDE = (
+    "That Slack account isn't a member of the workspace this link was made for, "
+    "so nothing was linked."
+)
+
+
+def check_link_user(user: SlackAccount | None, team_id: str) -> None:
+    """`SlackUserRefused` unless `user` is a live member of `team_id` (None: unknown to Slack)."""
+    if user is None or user.deleted:
+        raise SlackUserRefused(_USER_GONE)
+    if user.stranger or user.team_id != team_id:
+        raise SlackUserRefused(_USER_OUTSIDE)
+
+
+def members_to_warn(owners: Iterable[SlackAccount], team_id: str, linked_user: str) -> list[str]:
+    """The other live members of `team_id` among the Flexmls e-mails' owners, each once."""
+    found = (
+        o.user_id
+        for o in owners
+        if o.user_id and o.user_id != linked_user and o.team_id == team_id
+        and not (o.deleted or o.stranger or o.bot)
+    )  # fmt: skip
+    return list(dict.fromkeys(found))
 
 
 def check_token_text(text: str | None) -> str:
@@ -319,6 +411,9 @@ async def connect_personal(
         raise TokenRejected(
             "Couldn't reach Flexmls to check the token. Try again in a minute."
         ) from None
+    if _linked_elsewhere(services, team_id, user_id, account.id):
+        raise TokenRejected(ALREADY_LINKED)
+    # No await between the check and the write, as in `confirm_link`.
     tokens = TokenSet(access_token=token, refresh_token=None, expires_at=None)
     _store(services, team_id, user_id, tokens, account, "personal")
     return account

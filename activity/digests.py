@@ -10,6 +10,13 @@ Exactly once, across restarts, crashes and a second instance: a pass first *clai
 records the delivery. A claim whose holder died before "posting" is taken over when the lease
 runs out, so the day is not skipped; one that died after "posting" is never taken over, since
 that digest may be in the channel already.
+
+Who and where are checked again before every delivery, not only at `digest add`: the poster
+asks Slack (`Poster.refusal`) whether the subscriber is still an active member (a guest only
+with their own connection) and whether the channel still passes `target_refusal`. A refusal
+skips the day (recorded, so later passes that day leave it alone) and tells the subscriber;
+when Slack can't answer, the claim is released and a later pass asks again. Nothing is read
+from Flexmls for a digest that won't be posted.
 """
 
 from __future__ import annotations
@@ -169,32 +176,86 @@ def is_channel_id(channel_id: str) -> bool:
     return CHANNEL_ID_RE.fullmatch(channel_id) is not None
 
 
-def check_target(services: Services, channel_id: str, target: TargetChannel | None) -> None:
-    """Refuse a channel the digest must not go to (`DigestArgsError` says why).
+NOT_LISTED = "Your admin allows digests only in certain channels; this isn't one of them."
+ARCHIVED = "That channel is archived. Pick another one."
+SLACK_CONNECT = (
+    "That channel is shared with people outside your workspace (Slack Connect), so a "
+    "digest can't go there unless your admin lists it in DIGEST_CHANNELS."
+)
+NOT_A_MEMBER = "You can only add a digest to a channel you're in. Join it first, or pick another."
+# Why a digest may not go to a channel (`target_refusal`), and what `digest add` says about it.
+TARGET_REFUSALS = {
+    "not_a_channel": NOT_A_CHANNEL,
+    "invite_first": INVITE_FIRST,
+    "not_listed": NOT_LISTED,
+    "archived": ARCHIVED,
+    "slack_connect": SLACK_CONNECT,
+    "not_member": NOT_A_MEMBER,
+}
 
-    `target` is None when Slack doesn't show the channel to the bot: it doesn't exist, or it
-    is private and the bot isn't in it (Slack answers `channel_not_found` for both).
+
+def target_refusal(services: Services, channel_id: str, target: TargetChannel | None) -> str | None:
+    """Why a digest must not go to `channel_id` (a `TARGET_REFUSALS` key), or None if it may.
+
+    The same rules hold when a digest is added and before every delivery. `target` is None
+    when Slack doesn't show the channel to the bot: it doesn't exist, or it is private and the
+    bot isn't in it (Slack answers `channel_not_found` for both).
     """
     if not is_channel_id(channel_id) or (target is not None and not target.is_channel):
-        raise DigestArgsError(NOT_A_CHANNEL)
+        return "not_a_channel"
     if target is None or (target.is_private and not target.bot_is_member):
-        raise DigestArgsError(INVITE_FIRST)
+        return "invite_first"
     allowed = services.settings.digest_channels
     if allowed and channel_id not in allowed:
-        raise DigestArgsError(
-            "Your admin allows digests only in certain channels; this isn't one of them."
-        )
+        return "not_listed"
     if target.is_archived:
-        raise DigestArgsError("That channel is archived. Pick another one.")
+        return "archived"
     if target.slack_connect and channel_id not in allowed:
-        raise DigestArgsError(
-            "That channel is shared with people outside your workspace (Slack Connect), so a "
-            "digest can't go there unless your admin lists it in DIGEST_CHANNELS."
-        )
+        return "slack_connect"
     if not target.user_is_member:
-        raise DigestArgsError(
-            "You can only add a digest to a channel you're in. Join it first, or pick another."
-        )
+        return "not_member"
+    return None
+
+
+def check_target(services: Services, channel_id: str, target: TargetChannel | None) -> None:
+    """Refuse a channel the digest must not go to (`DigestArgsError` says why)."""
+    reason = target_refusal(services, channel_id, target)
+    if reason is not None:
+        raise DigestArgsError(TARGET_REFUSALS[reason])
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """What Slack says about a digest's subscriber at delivery time (the poster asks Slack)."""
+
+    user_id: str
+    team_id: str  # the person's home team
+    deleted: bool  # deactivated
+    stranger: bool  # from another organisation, seen through a Slack Connect channel
+    guest: bool  # a multi- or single-channel guest
+
+
+# Refusals about the subscriber; those in QUIET_REFUSALS are not told (nobody left to tell).
+SUBSCRIBER_GONE, SUBSCRIBER_OUTSIDE, GUEST = "subscriber_gone", "subscriber_outside", "guest"
+QUIET_REFUSALS = frozenset({SUBSCRIBER_GONE, SUBSCRIBER_OUTSIDE})
+
+
+def subscriber_refusal(
+    subscription: Subscription, subscriber: Subscriber | None, *, workspace_token: bool
+) -> str | None:
+    """Why the subscriber's digest must not go out today, or None if it may.
+
+    Only active members of the subscription's team are served; a guest only with their own
+    Flexmls connection (`workspace_token` is True when the digest would read with the
+    workspace-wide token). `subscriber` is None when Slack doesn't know the person any more.
+    """
+    if subscriber is None or subscriber.deleted:
+        return SUBSCRIBER_GONE
+    if subscriber.stranger or subscriber.team_id != subscription.team_id:
+        return SUBSCRIBER_OUTSIDE
+    if subscriber.guest and workspace_token:
+        return GUEST
+    return None
 
 
 def subscribe(
@@ -464,6 +525,15 @@ class Poster(Protocol):
 
     async def tell_subscriber(self, subscription: Subscription, reason: str) -> None: ...
 
+    async def refusal(self, subscription: Subscription, *, workspace_token: bool) -> str | None:
+        """Why today's digest must not be posted (a reason code), or None when it may.
+
+        Asked before anything is read from Flexmls: is the subscriber still an active member
+        (`subscriber_refusal`), and may the digest still go to its channel (`target_refusal`)?
+        Raises `PostFailed(permanent=False)` when Slack can't answer now: a later pass retries.
+        """
+        ...
+
 
 class PostFailed(Exception):
     def __init__(self, error: str, *, permanent: bool) -> None:
@@ -521,14 +591,21 @@ async def deliver(
     report.due += 1
     late = now - due_at > LATE_AFTER
 
-    def skip(reason: str) -> Awaitable[None]:
+    async def skip(reason: str) -> None:
         complete_delivery(services.db, subscription.id, local_date, services.clock(),
                           message_ts=None, late=late, failed_contacts=0, outcome="skipped")  # fmt: skip
         report.skipped += 1
-        return poster.tell_subscriber(subscription, reason)
+        if reason not in QUIET_REFUSALS:
+            await poster.tell_subscriber(subscription, reason)
 
     try:
         credential = await services.keeper.credential(subscription.team_id, subscription.user_id)
+        # Who and where may have changed since `digest add`: ask Slack before reading Flexmls.
+        refused = await poster.refusal(subscription, workspace_token=credential.workspace)
+        if refused is not None:
+            log.info("Digest #%s not posted today: %s", subscription.id, refused)
+            await skip(refused)
+            return
         digest = await gather(
             services,
             subscription,
@@ -542,6 +619,14 @@ async def deliver(
         return
     except RoleMissing:
         await skip("role")
+        return
+    except PostFailed as failure:  # Slack couldn't say whether the digest may go out
+        if failure.permanent:
+            await skip(failure.error)
+        else:
+            release_delivery(services.db, subscription.id, local_date)
+            report.retry_later += 1
+        report.errors.append(f"#{subscription.id}: {failure.error}")
         return
     except SparkError as error:
         release_delivery(

@@ -64,6 +64,7 @@ from blocks.message import Message
 from blocks.pages import LinkConfirmation, link_confirm_page, oauth_result_page
 from blocks.picker import contact_picker, no_match
 from blocks.problems import (
+    asker_unknown,
     guest_refused,
     internal_error,
     invalid_input,
@@ -78,6 +79,7 @@ from blocks.recent import recent_lookups
 from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
 
 __all__ = [
+    "asker_unknown",
     "CONNECT_OAUTH",
     "CONNECT_OAUTH_RE",
     "CONNECT_PASTE",

@@ -9,6 +9,7 @@ never sent back to Slack.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,6 +275,33 @@ def linked_dm(spark_user_name: str) -> Message:
         f"{line} {_fallback(warning)}",
         ("linked", SectionBlock(text=MarkdownTextObject(text=f"{line}\n{warning}", verbatim=True))),
         ("linked_hint", ContextBlock(elements=[MarkdownTextObject(text=hint)])),
+    )
+
+
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def _mention(user_id: str) -> str:
+    """`<@U…>` for a well-formed Slack user id; anything else as plain, escaped text."""
+    return f"<@{user_id}>" if SLACK_USER_ID.match(user_id) else user_mrkdwn(user_id, 40)
+
+
+def linked_elsewhere_dm(spark_user_name: str, linked_user_id: str) -> Message:
+    """To the member whose e-mail the Flexmls account has, when someone else linked it."""
+    name = user_mrkdwn(spark_user_name, NAME_LIMIT)
+    account = f"Your Flexmls account {name}" if name else "A Flexmls account with your e-mail"
+    who = _mention(linked_user_id)
+    line = f"{account} was just linked to Slack user {who} in Activity bot."
+    advice = (
+        f"If that wasn't you, tell a workspace admin; {who} can remove it "
+        "with `/activity disconnect`."
+    )
+    return finish(
+        f"{line} {_fallback(advice)}",
+        (
+            "linked_elsewhere",
+            SectionBlock(text=MarkdownTextObject(text=f"{line}\n{advice}", verbatim=True)),
+        ),
     )
 
 

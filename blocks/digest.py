@@ -495,9 +495,13 @@ def _list_line(subscription: Subscription, viewer_id: str, *, bold: bool = True)
     return line + " (yours)" if _is_viewers(subscription, viewer_id) else line
 
 
-def digest_list(subscriptions: Sequence[Subscription], *, viewer_id: str) -> Message:
-    """The team's digests, numbered by subscription id, the viewer's marked "(yours)"."""
-    header = ("digest_list_header", HeaderBlock(text=plain("Digests", HEADER_TEXT)))
+def digest_list(
+    subscriptions: Sequence[Subscription], *, viewer_id: str, team_wide: bool = True
+) -> Message:
+    """Digests numbered by subscription id, the viewer's marked "(yours)": the team's (for an
+    admin, `team_wide`), or only the viewer's own ("Your digests")."""
+    title = "Digests" if team_wide else "Your digests"
+    header = ("digest_list_header", HeaderBlock(text=plain(title, HEADER_TEXT)))
     if not subscriptions:
         return finish(NO_DIGESTS_TEXT, header, ("digest_list_empty", _section(NO_DIGESTS)))
     shown = subscriptions[:MAX_LISTED]
@@ -511,9 +515,11 @@ def digest_list(subscriptions: Sequence[Subscription], *, viewer_id: str) -> Mes
     notes.append("To remove one, type `/activity digest remove` and its number.")
     blocks.append(("digest_list_notes", _context(*notes, mrkdwn=True)))
     yours = sum(1 for s in subscriptions if _is_viewers(s, viewer_id))
-    text = f"{_plural(len(subscriptions), 'digest')}, {number(yours)} of them yours: " + "; ".join(
-        _list_line(s, viewer_id, bold=False) for s in shown
-    )
+    lines = "; ".join(_list_line(s, viewer_id, bold=False) for s in shown)
+    if team_wide:
+        text = f"{_plural(len(subscriptions), 'digest')}, {number(yours)} of them yours: {lines}"
+    else:
+        text = f"Your {_plural(len(subscriptions), 'digest')}: {lines}"
     return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
 
 
@@ -536,3 +542,52 @@ def digest_reconnect_dm(subscription: Subscription) -> Message:
     )
     text = line.replace("`", "")
     return finish(truncate_mrkdwn(text, MAX_TEXT), ("digest_reconnect", _section(line)))
+
+
+# Why today's digest wasn't posted, and what the subscriber can do (None: only remove it),
+# by `activity.digests` refusal code.
+_REFUSED_WHY: dict[str, tuple[str, str | None]] = {
+    "not_a_channel": ("it no longer goes to a channel", None),
+    "invite_first": (
+        "I can't see that channel any more",
+        "If it's private, invite me back (`/invite @Activity` in the channel)",
+    ),
+    "not_listed": (
+        "your admin now allows digests only in certain channels, not this one",
+        None,
+    ),
+    "archived": ("the channel was archived", None),
+    "slack_connect": (
+        "the channel is now shared with people outside your workspace (Slack Connect)",
+        "Ask your admin to list it in DIGEST_CHANNELS if it should still get the digest",
+    ),
+    "not_member": ("you're no longer in that channel", "Join it again to keep the digest"),
+    "guest": (
+        "your Slack account is now a guest account, which can't use the workspace's Flexmls access",
+        "Connect your own Flexmls account with `/activity connect`",
+    ),
+    "unchecked": (
+        "Slack didn't let me check the channel and your account",
+        "Ask your admin to check the app's Slack permissions",
+    ),
+}
+
+
+def digest_refused_dm(subscription: Subscription, reason: str) -> Message:
+    """The DM to a subscriber whose digest was held back today: why, and what to do.
+
+    `reason` is a refusal code from `activity.digests` (`TARGET_REFUSALS`, "guest") or
+    "unchecked"; anything else gets a general explanation.
+    """
+    why, todo = _REFUSED_WHY.get(reason, ("it can't go to that channel right now", None))
+    remove = f"`/activity digest remove {int(subscription.id)}`"
+    if todo is None:  # nothing the subscriber can fix
+        advice = f"Remove it with {remove}, or add one to another channel."
+    else:
+        advice = f"{todo}; tomorrow's digest will try again. Or remove it with {remove}."
+    line = (
+        f"Today's digest for {channel_mrkdwn(subscription.channel_id)} wasn't posted: "
+        f"{why}. {advice}"
+    )
+    text = line.replace("`", "")
+    return finish(truncate_mrkdwn(text, MAX_TEXT), ("digest_refused", _section(line)))

@@ -135,6 +135,15 @@ def stranger_refused() -> Message:
     )
 
 
+def asker_unknown() -> Message:
+    """Slack didn't answer who is asking, so the workspace's shared access can't be used."""
+    return problem(
+        "I couldn't check your Slack account just now.",
+        "The workspace's shared Flexmls access is only for confirmed members.",
+        "Try again in a minute, or connect your own account with `/activity connect`.",
+    )
+
+
 def guest_refused() -> Message:
     """For a guest who has no Flexmls connection of their own."""
     return problem(

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    people = People()
+    people = People(clock=lambda: services.clock().timestamp())
 
     async def gate(
         context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]

@@ -100,7 +100,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
             turn = _turn(services, body, respond, client, logger, asker_of(context))
             async with turn.guard():
-                turn.admit()
+                await turn.admit()
                 await work(turn, body, respond, client)
 
         return on_click

@@ -5,7 +5,13 @@ the digest with the bot token and, when a day is skipped, tells the subscriber i
 
 `digest add` asks Slack about the target first (`conversations.info`, then
 `conversations.members` until the person is found): `activity.digests.check_target` decides
-from that whether the digest may go there. Scopes: `channels:read` and `groups:read`.
+from that whether the digest may go there. Before every delivery, `SlackPoster.refusal` asks
+again, with the same function (`describe_channel`) and the same rules, and also asks
+`users.info` whether the subscriber is still an active member of the team (guests only with
+their own connection). Nothing is cached: each delivery asks afresh. Scopes: `channels:read`,
+`groups:read`, `users:read`.
+
+`digest list` shows the viewer's own digests; workspace admins and owners see the team's.
 """
 
 from __future__ import annotations
@@ -30,11 +36,18 @@ from blocks import (
     invalid_input,
     problem,
 )
+from blocks.digest import digest_refused_dm
 from handlers.slack_text import split_verb
 from handlers.turn import Turn
 from storage import Subscription, list_subscriptions, remove_subscription
 
 USAGE = "`/activity digest add [#channel] [HH:MM] [recent | all | tag:<Tag>]`, `digest list`, `digest remove <n>`"
+# Slack answers that mean "not now" rather than "no": the check is retried by a later pass.
+TEMPORARY_SLACK_ERRORS = frozenset({
+    "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
+    "request_timeout", "bad_gateway", "gateway_timeout",
+})  # fmt: skip
+UNCHECKED = "unchecked"  # Slack refused to answer a delivery check for another reason
 log = logging.getLogger(__name__)
 
 
@@ -66,9 +79,37 @@ class SlackPoster:
             raise digests.PostFailed("slack_unreachable", permanent=False) from None
         return str(response.get("ts") or "")
 
+    async def refusal(self, subscription: Subscription, *, workspace_token: bool) -> str | None:
+        """Why the digest must not go out now (see `activity.digests.Poster.refusal`).
+
+        Fails closed: an unexpected Slack answer is a refusal, and one that means "try later"
+        (network, 5xx, rate limiting) raises `PostFailed(permanent=False)`, never a pass.
+        """
+        try:
+            person = await describe_subscriber(self.client, subscription.user_id)
+            refused = digests.subscriber_refusal(
+                subscription, person, workspace_token=workspace_token
+            )
+            if refused is not None:
+                return refused
+            target = await describe_channel(
+                self.client, subscription.channel_id, subscription.user_id
+            )
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "slack_error")
+            if is_temporary(error):
+                raise digests.PostFailed(code, permanent=False) from None
+            log.warning("Checking digest #%s with Slack failed (%s)", subscription.id, code)
+            return UNCHECKED
+        except (TimeoutError, aiohttp.ClientError):
+            raise digests.PostFailed("slack_unreachable", permanent=False) from None
+        return digests.target_refusal(self.services, subscription.channel_id, target)
+
     async def tell_subscriber(self, subscription: Subscription, reason: str) -> None:
         if reason == "reconnect":
             message = digest_reconnect_dm(subscription)
+        elif reason in digests.TARGET_REFUSALS or reason in (digests.GUEST, UNCHECKED):
+            message = digest_refused_dm(subscription, reason)
         elif reason == "role":
             message = problem(
                 "Today's digest wasn't posted",
@@ -131,24 +172,30 @@ async def _user_in_channel(client: AsyncWebClient, channel_id: str, user_id: str
     return False
 
 
-async def target_channel(turn: Turn, channel_id: str) -> digests.TargetChannel | None:
-    """What Slack says about `channel_id` for the person adding a digest; None when the bot
-    can't see it. Any other Slack refusal is a `DigestArgsError`: we never guess."""
-    if turn.client is None or not digests.is_channel_id(channel_id):
+def is_temporary(error: SlackApiError) -> bool:
+    """True when Slack's refusal means "not now" (5xx, rate limiting), not "no"."""
+    status = getattr(error.response, "status_code", 200) or 200
+    code = str(error.response.get("error") or "")
+    return status == 429 or status >= 500 or code in TEMPORARY_SLACK_ERRORS
+
+
+async def describe_channel(
+    client: AsyncWebClient, channel_id: str, user_id: str
+) -> digests.TargetChannel | None:
+    """What Slack says about `channel_id` for `user_id` (who adds, or receives, a digest there);
+    None when the bot can't see it. Other Slack errors are raised (`SlackApiError`, or aiohttp's
+    and timeouts when Slack can't be reached)."""
+    if not digests.is_channel_id(channel_id):
         return None
     try:
-        info: dict[str, Any] = (await turn.client.conversations_info(channel=channel_id)).get(
+        info: dict[str, Any] = (await client.conversations_info(channel=channel_id)).get(
             "channel"
         ) or {}
-        member = await _user_in_channel(turn.client, channel_id, turn.user_id)
+        member = await _user_in_channel(client, channel_id, user_id)
     except SlackApiError as error:
-        code = str(error.response.get("error") or "slack_error")
-        if code == "channel_not_found":
+        if error.response.get("error") == "channel_not_found":
             return None
-        turn.logger.warning("Checking a digest channel failed (%s)", code)
-        raise digests.DigestArgsError(
-            f"Slack didn't let me check that channel ({code}). Try again in a moment."
-        ) from None
+        raise
     slack_connect = bool(
         info.get("is_ext_shared")
         or info.get("is_pending_ext_shared")
@@ -165,6 +212,39 @@ async def target_channel(turn: Turn, channel_id: str) -> digests.TargetChannel |
         user_is_member=member,
         slack_connect=slack_connect,
     )
+
+
+async def describe_subscriber(client: AsyncWebClient, user_id: str) -> digests.Subscriber | None:
+    """What `users.info` says about a digest's subscriber, asked afresh (never cached); None
+    when Slack doesn't know them. Other Slack errors are raised, as in `describe_channel`."""
+    try:
+        user: dict[str, Any] = (await client.users_info(user=user_id)).get("user") or {}
+    except SlackApiError as error:
+        if error.response.get("error") == "user_not_found":
+            return None
+        raise
+    return digests.Subscriber(
+        user_id=str(user.get("id") or user_id),
+        team_id=str(user.get("team_id") or ""),
+        deleted=bool(user.get("deleted")),
+        stranger=bool(user.get("is_stranger")),
+        guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+    )
+
+
+async def target_channel(turn: Turn, channel_id: str) -> digests.TargetChannel | None:
+    """What Slack says about `channel_id` for the person adding a digest; None when the bot
+    can't see it. Any other Slack refusal is a `DigestArgsError`: we never guess."""
+    if turn.client is None:
+        return None
+    try:
+        return await describe_channel(turn.client, channel_id, turn.user_id)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "slack_error")
+        turn.logger.warning("Checking a digest channel failed (%s)", code)
+        raise digests.DigestArgsError(
+            f"Slack didn't let me check that channel ({code}). Try again in a moment."
+        ) from None
 
 
 async def add(
@@ -206,6 +286,15 @@ async def remove(turn: Turn, words: str) -> None:
     await turn.reply(digest_removed(subscription))
 
 
+async def show_list(turn: Turn) -> None:
+    """The viewer's own digests; every digest in the team for a workspace admin or owner."""
+    everyone = await is_admin(turn)
+    subscriptions = list_subscriptions(
+        turn.services.db, turn.team_id, None if everyone else turn.user_id
+    )
+    await turn.reply(digest_list(subscriptions, viewer_id=turn.user_id, team_wide=everyone))
+
+
 async def run(
     turn: Turn, text: str, channels: tuple[str, ...], user_mentions: tuple[str, ...] = ()
 ) -> None:
@@ -217,8 +306,7 @@ async def run(
         elif verb == "remove":
             await remove(turn, rest)
         elif verb == "list" or not text:
-            subscriptions = list_subscriptions(turn.services.db, turn.team_id)
-            await turn.reply(digest_list(subscriptions, viewer_id=turn.user_id))
+            await show_list(turn)
         else:
             raise digests.DigestArgsError(f"Try {USAGE}.")
     except digests.DigestArgsError as refusal:

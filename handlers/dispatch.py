@@ -91,6 +91,7 @@ def _list_command(kind: ListKind) -> Action:
 
 
 async def show_recent(turn: Turn, _: str) -> None:
+    await turn.credential()  # past lookups name clients: only for who may look them up now
     items = load_recent_lookups(turn.services.db, turn.team_id, turn.user_id, limit=10)
     await turn.reply(recent_lookups(items))
 
@@ -141,7 +142,7 @@ VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}
 async def answer(turn: Turn, raw_text: str) -> None:
     """Route what the user typed after `/activity` (or after @bot) and reply."""
     async with turn.guard():
-        turn.admit()
+        await turn.admit()
         typed = unescape(raw_text)
         turn.channels = typed.channels
         turn.user_mentions = typed.user_mentions

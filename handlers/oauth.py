@@ -6,6 +6,12 @@ names the Flexmls account, the Slack user and the Slack workspace it would be li
 the connection, and the Slack user is then told by DM. A replayed, forged or expired state or
 form token gets an error page and stores nothing. Every page is `no-store`, sends no referrer,
 can't be framed and runs no script.
+
+Display and real names can be copied from a colleague, so the page names the Slack user by
+`@name` and user id, shows both accounts' e-mails masked, and warns unless they are the same.
+"Link" asks `users.info` again and refuses a deactivated user, a stranger or another team's
+user (403). Once linked, another member whose e-mail the Flexmls account has
+(`users.lookupByEmail`) is told by DM.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
+from typing import Any
 
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.connections import (
@@ -23,16 +31,24 @@ from activity.connections import (
     AlreadyLinked,
     LinkOffer,
     LinkRejected,
+    PendingLink,
     PendingLinks,
+    SlackAccount,
+    SlackUserRefused,
     StateRejected,
     begin_oauth,
     cancel_link,
+    check_link_user,
     claim_state,
     confirm_link,
+    link_owner,
+    matching_email,
+    members_to_warn,
 )
 from activity.services import Services
-from blocks import LinkConfirmation, link_confirm_page, linked_dm, oauth_result_page
-from blocks.pages import CSP
+from blocks import link_confirm_page, linked_dm, oauth_result_page
+from blocks.connection import linked_elsewhere_dm
+from blocks.pages import CSP, LinkConfirmation
 from spark import RefreshFailed, SparkError
 from spark.oauth import OAuthConfigError
 
@@ -46,6 +62,8 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 AGAIN = "Run /activity connect in Slack to try again."
+SLACK_DOWN = "Nothing was linked yet. Go back and press Link again in a minute."
+MAX_EMAIL_LOOKUPS = 5  # Flexmls e-mails looked up in Slack after a link
 log = logging.getLogger(__name__)
 
 
@@ -65,17 +83,45 @@ def _form_action(services: Services) -> str:
     return path if path.startswith("/") else CALLBACK_PATH
 
 
-async def _slack_user(client: AsyncWebClient, user_id: str) -> tuple[str | None, str | None]:
-    """(real name, @handle) from `users.info`; (None, None) when Slack can't tell us."""
+def _slack_account(user: dict[str, Any]) -> SlackAccount:
+    """A `users.info` / `users.lookupByEmail` user, read tolerantly."""
+
+    def text(value: Any) -> str | None:
+        return (value.strip() or None) if isinstance(value, str) else None
+
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    return SlackAccount(
+        user_id=text(user.get("id")) or "",
+        team_id=text(user.get("team_id")) or "",
+        username=text(user.get("name")),
+        email=text(profile.get("email")),
+        deleted=bool(user.get("deleted")),
+        stranger=bool(user.get("is_stranger")),
+        bot=bool(user.get("is_bot")),
+    )
+
+
+async def _slack_user(client: AsyncWebClient, user_id: str) -> SlackAccount | None:
+    """`users.info` for `user_id`; None when Slack doesn't know them.
+
+    Any other failure (Slack down, rate limited) raises: the caller decides how to fail.
+    """
     try:
-        user = (await client.users_info(user=user_id)).get("user") or {}
-    except Exception as error:  # only a label on the page; the page falls back to the id
+        user = (await client.users_info(user=user_id)).get("user")
+    except SlackApiError as error:
+        if error.response.get("error") == "user_not_found":
+            return None
+        raise
+    return _slack_account(user) if isinstance(user, dict) else None
+
+
+async def _page_user(client: AsyncWebClient, user_id: str) -> SlackAccount | None:
+    """The Slack user for the page; None when Slack can't tell us (the page shows the id)."""
+    try:
+        return await _slack_user(client, user_id)
+    except Exception as error:
         log.warning("users.info failed for the link page (%s)", type(error).__name__)
-        return None, None
-    profile = user.get("profile") or {}
-    real = profile.get("real_name") or user.get("real_name")
-    handle = profile.get("display_name") or user.get("name")
-    return (real if isinstance(real, str) else None, handle if isinstance(handle, str) else None)
+        return None
 
 
 async def _workspace(client: AsyncWebClient, team_id: str) -> str:
@@ -94,19 +140,51 @@ async def _workspace(client: AsyncWebClient, team_id: str) -> str:
 async def _confirmation(
     services: Services, client: AsyncWebClient, offer: LinkOffer
 ) -> LinkConfirmation:
-    (real, handle), workspace = await asyncio.gather(
-        _slack_user(client, offer.user_id), _workspace(client, offer.team_id)
+    user, workspace = await asyncio.gather(
+        _page_user(client, offer.user_id), _workspace(client, offer.team_id)
     )
+    slack_email = user.email if user else None
+    same = matching_email(slack_email, offer.account.emails)
     return LinkConfirmation(
         flexmls_name=offer.account.name,
+        flexmls_email=same or offer.account.email,
         slack_user_id=offer.user_id,
-        slack_real_name=real,
-        slack_handle=handle,
+        slack_username=user.username if user else None,
+        slack_email=slack_email,
+        same_email=same is not None,
         workspace=workspace,
         form_token=offer.form_token,
         form_action=_form_action(services),
         minutes=int(LINK_TTL.total_seconds() // 60),
     )
+
+
+async def _email_owner(client: AsyncWebClient, address: str) -> SlackAccount | None:
+    """The Slack user with this e-mail (`users.lookupByEmail`); None when none or on any error."""
+    try:
+        user = (await client.users_lookupByEmail(email=address)).get("user")
+    except Exception as error:  # users_not_found, missing scope, Slack down: nobody to tell
+        log.info("users.lookupByEmail found nobody (%s)", type(error).__name__)
+        return None
+    return _slack_account(user) if isinstance(user, dict) else None
+
+
+async def _tell_email_owners(client: AsyncWebClient, link: PendingLink) -> None:
+    """DM each other member who has the Flexmls account's e-mail, once, that it was linked."""
+    addresses = list(dict.fromkeys(link.account.emails))[:MAX_EMAIL_LOOKUPS]
+    owners = await asyncio.gather(*(_email_owner(client, a) for a in addresses))
+    found = [owner for owner in owners if owner is not None]
+    message = linked_elsewhere_dm(link.account.name, link.user_id)
+    for member in members_to_warn(found, link.team_id, link.user_id):
+        try:
+            await client.chat_postMessage(channel=member, **message.as_kwargs())
+        except Exception:
+            log.exception("Linked, but could not tell the owner of the Flexmls e-mail")
+
+
+async def _check_user(client: AsyncWebClient, team_id: str, user_id: str) -> None:
+    """`SlackUserRefused` unless Slack says `user_id` is a live member of `team_id` right now."""
+    check_link_user(await _slack_user(client, user_id), team_id)
 
 
 async def _form_fields(request: web.Request) -> tuple[str, str] | None:
@@ -163,6 +241,19 @@ def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
             return _page(True, "Nothing was linked",
                          "Flexmls was not connected. You can close this tab.")  # fmt: skip
         try:
+            team_id, user_id = link_owner(services, pending, token)
+        except LinkRejected as refusal:
+            return _page(False, "Nothing was linked", str(refusal), status=400)
+        try:
+            await _check_user(client, team_id, user_id)
+        except SlackUserRefused as refusal:
+            with contextlib.suppress(LinkRejected):
+                cancel_link(services, pending, token)  # the sign-in's tokens are dropped
+            return _page(False, "This Slack account can't be linked", str(refusal), status=403)
+        except Exception as error:  # Slack unreachable: the page still works in a minute
+            log.warning("users.info failed at Link (%s)", type(error).__name__)
+            return _page(False, "Couldn't check with Slack", SLACK_DOWN, status=503)
+        try:
             link = confirm_link(services, pending, token)
         except AlreadyLinked as refusal:
             return _page(False, "Already linked to someone else", str(refusal), status=409)
@@ -174,6 +265,7 @@ def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
             )
         except Exception:
             log.exception("Linked, but could not DM the user")
+        await _tell_email_owners(client, link)
         return _page(
             True,
             f"Connected as {link.account.name}",

@@ -8,14 +8,17 @@ Only members of the workspace the bot is installed in are served. Two kinds of p
 - **guests** (`is_restricted` / `is_ultra_restricted` in `users.info`): served only with their
   own Flexmls connection, never with the workspace-wide `SPARK_ACCESS_TOKEN`.
 
-`users.info` answers are cached for ten minutes per user, and asked for only when it matters:
-when the workspace token is about to be used.
+Every request asks `users.info` (cached for five minutes per user, so a demoted or deactivated
+account loses access within that time): a stranger or deactivated account is refused on every
+surface, and only a certain, full member of the installed team is served with the workspace
+token. When Slack can't answer, the person is treated as a guest.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.cache import AsyncCache
 
-PEOPLE_TTL_S = 600.0
+PEOPLE_TTL_S = 300.0
 PEOPLE_MAX = 4096
 ASKER = "activity_asker"  # the key of `Asker` in the Bolt context
 
@@ -39,12 +42,30 @@ class GuestWithoutConnection(Exception):
     """A guest asked for Flexmls data without a connection of their own."""
 
 
+class AskerUnknown(Exception):
+    """Slack couldn't say who is asking, and only a certain member may use the workspace token."""
+
+
 @dataclass(frozen=True)
 class Person:
     user_id: str
-    team_id: str  # the user's home team, as users.info says
+    team_id: str  # the user's home team, as users.info says ("" when it didn't say)
     guest: bool  # a multi- or single-channel guest
+    stranger: bool = False  # `is_stranger` (another org's user), or a deactivated account
     known: bool = True  # False when Slack could not tell us (then: treated as a guest)
+
+    def outsider(self, installed_team: str) -> bool:
+        """Certainly not one of the installed team's people: refused outright."""
+        return self.stranger or is_foreign(installed_team, [self.team_id])
+
+    def member_of(self, installed_team: str) -> bool:
+        """Certainly a full member: the only people the workspace token serves."""
+        return (
+            self.known
+            and not self.guest
+            and not self.outsider(installed_team)
+            and (self.team_id == installed_team or not installed_team)
+        )
 
 
 def is_foreign(installed_team: str, teams: Iterable[str | None]) -> bool:
@@ -53,18 +74,26 @@ def is_foreign(installed_team: str, teams: Iterable[str | None]) -> bool:
 
 
 def person_from_user(user: dict[str, Any]) -> Person:
+    team = user.get("team_id")
     return Person(
         user_id=str(user.get("id") or ""),
-        team_id=str(user.get("team_id") or ""),
+        team_id=team if isinstance(team, str) else "",
         guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+        stranger=bool(user.get("is_stranger") or user.get("deleted")),
     )
 
 
 class People:
     """`users.info`, cached; an unknown answer fails closed (treated as a guest, not cached)."""
 
-    def __init__(self, *, ttl: float = PEOPLE_TTL_S, max_entries: int = PEOPLE_MAX) -> None:
-        self._cache: AsyncCache[Person] = AsyncCache(ttl=ttl, max_entries=max_entries)
+    def __init__(
+        self,
+        *,
+        ttl: float = PEOPLE_TTL_S,
+        max_entries: int = PEOPLE_MAX,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._cache: AsyncCache[Person] = AsyncCache(ttl=ttl, max_entries=max_entries, clock=clock)
 
     async def get(self, client: AsyncWebClient | None, user_id: str) -> Person:
         if client is None:

@@ -24,6 +24,7 @@ from activity.services import Services
 from blocks import (
     BadActionValue,
     Message,
+    asker_unknown,
     guest_refused,
     internal_error,
     invalid_input,
@@ -34,7 +35,14 @@ from blocks import (
     stale_button,
     stranger_refused,
 )
-from handlers.people import Asker, GuestWithoutConnection, Stranger, is_foreign
+from handlers.people import (
+    Asker,
+    AskerUnknown,
+    GuestWithoutConnection,
+    Person,
+    Stranger,
+    is_foreign,
+)
 from spark import InvalidQuery, SparkError
 
 Reply = Callable[[Message], Awaitable[None]]
@@ -60,25 +68,36 @@ class Turn:
     _credential: Credential | None = field(default=None, repr=False)
     _noticed: bool = False
 
-    def admit(self) -> None:
-        """Refuse (raise `Stranger`) anyone outside the installed workspace; no I/O."""
-        if self.asker.stranger or is_foreign(self.asker.installed_team, [self.team_id]):
+    async def person(self) -> Person:
+        """Who is asking, as Slack says (cached); unknown when Slack can't answer."""
+        return await self.asker.people.get(self.client, self.user_id)
+
+    async def admit(self) -> None:
+        """Refuse (raise `Stranger`) anyone outside the installed workspace or deactivated.
+
+        The payload's team ids are checked first (no I/O); then `users.info`, because a Slack
+        Connect user's payload need not name their own team.
+        """
+        installed = self.asker.installed_team
+        if self.asker.stranger or is_foreign(installed, [self.team_id]):
+            raise Stranger
+        if (await self.person()).outsider(installed):
             raise Stranger
 
     async def credential(self) -> Credential:
-        """The asker's own connection, else the workspace token if they are a member (not a guest)."""
+        """The asker's own connection, else the workspace token if they are a full member."""
         if self._credential is None:
-            self.admit()
+            await self.admit()
             keeper = self.services.keeper
             credential = await keeper.own_credential(self.team_id, self.user_id)
             if credential is None:
                 credential = keeper.workspace_credential()
                 if credential is None:
                     raise NotConnected
-                person = await self.asker.people.get(self.client, self.user_id)
-                if is_foreign(self.asker.installed_team, [person.team_id]):
-                    raise Stranger
-                if person.guest:
+                person = await self.person()
+                if not person.known:
+                    raise AskerUnknown
+                if not person.member_of(self.asker.installed_team):
                     raise GuestWithoutConnection
             self._credential = credential
         return self._credential
@@ -114,6 +133,8 @@ class Turn:
             await self._tell(stranger_refused())
         except GuestWithoutConnection:
             await self._tell(guest_refused())
+        except AskerUnknown:
+            await self._tell(asker_unknown())
         except InvalidQuery as refusal:
             await self._tell(invalid_input(str(refusal)))
         except ConnectionBroken:

@@ -42,7 +42,8 @@ def register(app: AsyncApp, services: Services) -> None:
         context: AsyncBoltContext, logger: logging.Logger,
     ) -> None:  # fmt: skip
         text = _pasted(view)
-        if asker_of(context).stranger:
+        asker = asker_of(context)
+        if asker.stranger:
             await ack(response_action="errors", errors={TOKEN_INPUT_BLOCK: OUTSIDERS_REFUSED})
             return
         try:
@@ -55,6 +56,9 @@ def register(app: AsyncApp, services: Services) -> None:
         user_id = user.get("id", "")
         team_id = user.get("team_id") or (body.get("team") or {}).get("id") or ""
         view_id = view.get("id")
+        if (await asker.people.get(client, user_id)).outsider(asker.installed_team):
+            await client.views_update(view_id=view_id, view=token_modal(error=OUTSIDERS_REFUSED))
+            return
         try:
             account = await connect_personal(services, team_id, user_id, text)
         except TokenRejected as refusal:

@@ -5,10 +5,11 @@ on its own event loop in a daemon thread for synchronous callers (the console, b
 
 * `POST|GET /api/<method>` answers the Web API methods the bot uses (`auth.test`,
   `chat.postMessage`, `chat.postEphemeral`, `chat.update`, `chat.delete`, `views.publish`,
-  `views.open`, `views.update`, `views.push`, `users.info`, `conversations.open`,
-  `conversations.info`, `conversations.members`) the way Slack does: HTTP 200 with
-  `{"ok": false, "error": ...}` for API errors (`not_authed`, `invalid_auth`, `unknown_method`,
-  `channel_not_found`, ...).
+  `views.open`, `views.update`, `views.push`, `users.info`, `users.lookupByEmail`,
+  `conversations.open`, `conversations.info`, `conversations.members`) the way Slack does:
+  HTTP 200 with `{"ok": false, "error": ...}` for API errors (`not_authed`, `invalid_auth`,
+  `unknown_method`, `channel_not_found`, ...). `users.lookupByEmail` finds a user declared with
+  `set_user(id, profile={"email": ...})` (any case), else `users_not_found`.
 * Channels: until a test declares one with `set_channel()`, every C…/G… id is a channel the bot
   is in, never shared with another organisation (G… ids are group DMs), whose members are the
   bot, the default user and the users declared with `users=`/`set_user()`. Once any channel is
@@ -445,6 +446,7 @@ class SlackStandin:
             "views.update": self._views_update,
             "views.push": self._views_push,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
@@ -1057,6 +1059,17 @@ class SlackStandin:
         if overrides is None:
             raise _ApiError("user_not_found")
         return {"user": self._user_record(user_id, overrides)}
+
+    def _users_lookup_by_email(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The first declared user whose `profile.email` is `email` (any case)."""
+        wanted = str(_required(body, "email", "invalid_email")).strip().casefold()
+        with self._lock:
+            users = {k: dict(v) for k, v in (self._users or {}).items()}
+        for user_id, overrides in users.items():
+            email = (overrides.get("profile") or {}).get("email")
+            if isinstance(email, str) and email.strip().casefold() == wanted:
+                return {"user": self._user_record(user_id, overrides)}
+        raise _ApiError("users_not_found")
 
     def _user_record(self, user_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
         tz = str(overrides.get("tz", DEFAULT_TZ))

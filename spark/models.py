@@ -205,8 +205,23 @@ class Account:
 
     id: str
     name: str
-    email: str | None = None
+    email: str | None = None  # the primary address (else the first one)
     office: str | None = None
+    emails: tuple[str, ...] = ()  # every address on the account, the primary first
+
+
+def _account_emails(value: Any) -> tuple[str, ...]:
+    """`Emails` (a list of `{Address, Primary}`): the addresses, primary first, no repeats."""
+    if not isinstance(value, list):
+        return ()
+    primary: list[str] = []
+    others: list[str] = []
+    for item in value:
+        address = _text(item.get("Address")) if isinstance(item, Mapping) else None
+        if address is None:
+            continue
+        (primary if item.get("Primary") is True else others).append(address)
+    return tuple(dict.fromkeys(primary + others))
 
 
 def parse_account(record: Any) -> Account:
@@ -214,17 +229,14 @@ def parse_account(record: Any) -> Account:
     account_id = _text(record.get("Id"))
     if account_id is None:
         raise SparkProtocolError("Spark returned an account without an Id")
-    emails = record.get("Emails")
-    email = None
-    if isinstance(emails, list):
-        for item in emails:
-            if isinstance(item, Mapping) and (email := _text(item.get("Address"))):
-                break
+    emails = _account_emails(record.get("Emails"))
+    email = emails[0] if emails else None
     return Account(
         id=account_id,
         name=_text(record.get("Name")) or email or account_id,
         email=email,
         office=_text(record.get("OfficeName")),
+        emails=emails,
     )
 
 

@@ -17,6 +17,7 @@ from activity.digests import (
     DigestRequest,
     PassReport,
     PostFailed,
+    Subscriber,
     TargetChannel,
     deliver,
     owner_alive,
@@ -25,6 +26,7 @@ from activity.digests import (
     run_pass,
     schedule_for,
     subscribe,
+    subscriber_refusal,
 )
 from activity.services import Services
 from sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, ManualClock, Sandbox
@@ -50,6 +52,8 @@ class FakePoster:
         self.posts: list[tuple[dt.datetime, str, object]] = []
         self.told: list[tuple[int, str]] = []
         self.fail_with: PostFailed | None = None
+        self.checked: list[tuple[int, bool]] = []  # (subscription, workspace token?) per check
+        self.refuse_with: str | None = None  # what `refusal` answers
 
     async def post(self, channel_id, digest):
         if self.fail_with is not None:
@@ -59,6 +63,10 @@ class FakePoster:
 
     async def tell_subscriber(self, subscription, reason):
         self.told.append((subscription.id, reason))
+
+    async def refusal(self, subscription, *, workspace_token):
+        self.checked.append((subscription.id, workspace_token))
+        return self.refuse_with
 
 
 @pytest.fixture
@@ -317,6 +325,79 @@ async def test_a_permanent_slack_error_skips_the_day_and_tells_the_subscriber(
     poster.fail_with = PostFailed("channel_not_found", permanent=True)
     await run_minutes(services, poster, clock, clock() + dt.timedelta(minutes=5))
     assert poster.told == [(1, "channel_not_found")]
+
+
+async def test_a_refused_delivery_reads_nothing_skips_the_day_and_tells_once(
+    services, sandbox, clock
+):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+    poster.refuse_with = "slack_connect"
+    before = len(sandbox.requests)
+    await run_minutes(services, poster, clock, clock() + dt.timedelta(minutes=5))
+    assert poster.posts == [] and len(sandbox.requests) == before
+    assert poster.checked == [(1, True)]  # asked once, with the workspace token in view
+    assert poster.told == [(1, "slack_connect")]
+    assert delivery(services.db, 1, dt.date(2026, 3, 10)).outcome == "skipped"
+    poster.refuse_with = None  # fixed by the next day: it posts again
+    clock.advance(days=1)
+    await run_pass(services, poster)
+    assert len(poster.posts) == 1
+
+
+@pytest.mark.parametrize("reason", ["subscriber_gone", "subscriber_outside"])
+async def test_a_subscriber_who_left_the_team_is_not_told(services, sandbox, clock, reason):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    add(services)
+    poster = FakePoster(clock)
+    poster.refuse_with = reason
+    report = await run_pass(services, poster)
+    assert report.skipped == 1 and poster.posts == [] and poster.told == []
+
+
+async def test_when_slack_cant_check_the_day_is_retried(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    add(services)
+    poster = FakePoster(clock)
+
+    async def unavailable(subscription, *, workspace_token):
+        raise PostFailed("internal_error", permanent=False)
+
+    poster.refusal = unavailable
+    before = len(sandbox.requests)
+    report = await run_pass(services, poster)
+    assert report.retry_later == 1 and poster.posts == [] and poster.told == []
+    assert len(sandbox.requests) == before
+    del poster.refusal  # Slack is back
+    clock.advance(minutes=1)
+    await run_pass(services, poster)
+    assert len(poster.posts) == 1
+
+
+def person(**changes) -> Subscriber:
+    facts = dict(user_id=USER, team_id=TEAM, deleted=False, stranger=False, guest=False)
+    return Subscriber(**{**facts, **changes})
+
+
+@pytest.mark.parametrize(
+    ("subscriber", "workspace_token", "reason"),
+    [
+        (person(), True, None),
+        (person(guest=True), False, None),  # a guest with their own connection
+        (person(guest=True), True, "guest"),
+        (person(deleted=True), False, "subscriber_gone"),
+        (None, False, "subscriber_gone"),
+        (person(stranger=True), False, "subscriber_outside"),
+        (person(team_id="T2"), False, "subscriber_outside"),
+        (person(team_id=""), False, "subscriber_outside"),
+    ],
+)
+def test_who_may_still_receive_a_digest(services, subscriber, workspace_token, reason):
+    subscription = add(services)
+    assert subscriber_refusal(subscription, subscriber, workspace_token=workspace_token) == reason
 
 
 async def test_a_transient_slack_error_is_retried_next_pass(services, sandbox, clock):

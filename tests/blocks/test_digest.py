@@ -33,6 +33,7 @@ from blocks import decode_digest_cursor as decode_with
 from blocks import digest_message as render_digest
 from blocks import digest_page as render_page
 from blocks import encode_digest_cursor as encode_with
+from blocks.digest import digest_refused_dm
 from spark.models import ActivitySummary
 from tests.blocks.conftest import (
     DIGEST_DAY,
@@ -842,9 +843,44 @@ def test_reconnect_dm() -> None:
     assert "/activity connect" in message.text
 
 
+def test_a_members_list_shows_their_own_digests() -> None:
+    message = digest_list([make_subscription(7)], viewer_id="U0AGENT1", team_wide=False)
+    assert_valid(message)
+    assert message.blocks[0]["text"]["text"] == "Your digests"
+    assert message.text.startswith("Your 1 digest: #7 · <#C123>")
+
+
+@pytest.mark.parametrize(
+    ("reason", "says"),
+    [
+        ("slack_connect", "shared with people outside your workspace (Slack Connect)"),
+        ("not_member", "you're no longer in that channel"),
+        ("archived", "the channel was archived"),
+        ("invite_first", "invite me back"),
+        ("not_listed", "only in certain channels"),
+        ("not_a_channel", "no longer goes to a channel"),
+        ("guest", "/activity connect"),
+        ("unchecked", "didn't let me check"),
+        ("something_new", "can't go to that channel right now"),
+    ],
+)
+def test_refused_digest_dm_says_why_and_what_to_do(reason: str, says: str) -> None:
+    message = digest_refused_dm(make_subscription(), reason)
+    assert_valid(message)
+    line = message.blocks[0]["text"]["text"]
+    assert line.startswith("Today's digest for <#C123> wasn't posted: ")
+    assert says in line and "`/activity digest remove 7`" in line
+    assert "`" not in message.text and "/activity digest remove 7" in message.text
+
+
 @pytest.mark.parametrize(
     "render",
-    [digest_removed, digest_reconnect_dm, lambda s: digest_list([s], viewer_id="U0AGENT1")],
+    [
+        digest_removed,
+        digest_reconnect_dm,
+        lambda s: digest_list([s], viewer_id="U0AGENT1"),
+        lambda s: digest_refused_dm(s, "slack_connect"),
+    ],
 )
 def test_malformed_channel_ids_never_become_mentions(render: Any) -> None:
     message = render(make_subscription(channel_id="<#C123|general> *x*"))

@@ -16,8 +16,7 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "div",
 PAGE = LinkConfirmation(
     flexmls_name="Blake Broker",
     slack_user_id="U0ASKER",
-    slack_real_name="Ada Asker",
-    slack_handle="ada",
+    slack_username="ada",
     workspace="Front Range Realty",
     form_token="eyJhIjoxfQ.c2lnbmF0dXJl",
     form_action="/spark/oauth/callback",
@@ -49,7 +48,7 @@ class Parsed(HTMLParser):
 
 def test_the_page_names_the_account_the_slack_user_and_the_workspace() -> None:
     page = Parsed(link_confirm_page(PAGE))
-    assert page.dd == ["Blake Broker", "Ada Asker (@ada)", "Front Range Realty"]
+    assert page.dd == ["Blake Broker", "@ada (U0ASKER)", "Front Range Realty"]
 
 
 def test_link_and_cancel_post_the_form_token_back_to_the_callback() -> None:
@@ -74,12 +73,10 @@ def test_the_page_loads_nothing_runs_nothing_and_only_posts_to_itself() -> None:
 
 
 @pytest.mark.parametrize(
-    ("real", "handle", "shown"),
-    [("Ada Asker", None, "Ada Asker"), (None, "@ada", "@ada"), ("", "", "U0ASKER"),
-     (None, None, "U0ASKER")],
-)  # fmt: skip
-def test_the_slack_user_falls_back_to_what_slack_told_us(real, handle, shown) -> None:
-    page = dataclasses.replace(PAGE, slack_real_name=real, slack_handle=handle)
+    ("username", "shown"), [("@ada", "@ada (U0ASKER)"), ("", "U0ASKER"), (None, "U0ASKER")]
+)
+def test_the_slack_user_falls_back_to_the_user_id(username, shown) -> None:
+    page = dataclasses.replace(PAGE, slack_username=username)
     assert Parsed(link_confirm_page(page)).dd[1] == shown
 
 
@@ -89,9 +86,9 @@ HOSTILE_HTML = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
 
 @pytest.mark.parametrize("text", HOSTILE_NAMES + HOSTILE_HTML)
 def test_hostile_names_and_tokens_are_shown_as_text(text: str) -> None:
-    hostile = LinkConfirmation(flexmls_name=text, slack_user_id="U1", slack_real_name=text,
-                               slack_handle=None, workspace=text, form_token=text,
-                               form_action=text)  # fmt: skip
+    hostile = LinkConfirmation(flexmls_name=text, slack_user_id="U1", slack_username=text,
+                               workspace=text, form_token=text, form_action=text,
+                               flexmls_email=f"{text}@{text}", slack_email=text)  # fmt: skip
     source = link_confirm_page(hostile)
     page = Parsed(source)
     assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS

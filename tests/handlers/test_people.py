@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.people import People, asker_of, is_foreign, person_from_user, request_teams
+from handlers.people import People, Person, asker_of, is_foreign, person_from_user, request_teams
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,25 @@ async def test_when_slack_fails_the_person_is_treated_as_a_guest_and_not_cached(
 
 async def test_without_a_client_nobody_is_trusted():
     assert (await People().get(None, "U1")).guest is True
+
+
+@pytest.mark.parametrize(
+    ("user", "outsider", "member"),
+    [
+        ({"id": "U1", "team_id": "T1"}, False, True),
+        ({"id": "U1", "team_id": "T2"}, True, False),
+        ({"id": "U1", "team_id": "T1", "is_stranger": True}, True, False),
+        ({"id": "U1", "team_id": "T1", "deleted": True}, True, False),
+        ({"id": "U1", "team_id": "T1", "is_restricted": True}, False, False),
+        ({"id": "U1"}, False, False),  # Slack didn't say which team: not certainly a member
+        ({"id": "U1", "team_id": None}, False, False),
+    ],
+)
+def test_outsiders_and_members(user, outsider, member):
+    person = person_from_user(user)
+    assert person.outsider("T1") is outsider
+    assert person.member_of("T1") is member
+
+
+def test_an_unknown_person_is_never_a_member():
+    assert Person("U1", "T1", guest=False, known=False).member_of("T1") is False

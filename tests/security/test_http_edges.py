@@ -24,6 +24,11 @@ UNPARSEABLE = [
     (b"payload=%7Bnot-json", FORM_CONTENT_TYPE),
     (b"payload=%FF%FE", FORM_CONTENT_TYPE),
     (b"", JSON_CONTENT_TYPE),
+    (b"[]", JSON_CONTENT_TYPE),
+    (b'"str"', JSON_CONTENT_TYPE),
+    (b"payload=%5B%5D", FORM_CONTENT_TYPE),
+    (b"payload=null", FORM_CONTENT_TYPE),
+    (b'payload={"type":"view_submission","view":7,"user":"x"}', FORM_CONTENT_TYPE),
 ]
 
 

@@ -105,3 +105,27 @@ def test_slack_payload_logging_needs_debug_and_an_explicit_opt_in(env, bolt_debu
         for lg, level in zip(loggers, saved, strict=True):
             lg.setLevel(level)
         logging.getLogger().setLevel(root_level)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "{t}",
+        "'{t}'",
+        '"{t}",',
+        "({t})",
+        "x={t}&y=1",
+        '{{"access":"{t}"}}',
+        "/v1/path/{t}/x",
+        "see <{t}>.",
+    ],
+)
+@pytest.mark.parametrize("token", ["pa!ste#d%Tok3n", "plainTOKEN12345", "q'uote\"Tok9"])
+def test_with_many_tokens_remembered_odd_tokens_are_found_in_any_setting(
+    installed, caplog, shape, token
+):
+    redaction.remember(*[f"filler{i:05d}tok" for i in range(redaction.REPLACE_UP_TO + 5)])
+    redaction.remember(token)
+    with caplog.at_level(logging.INFO, logger="odd"):
+        logging.getLogger("odd").info("line " + shape.format(t=token) + " end")
+    assert token not in caplog.text

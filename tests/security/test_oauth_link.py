@@ -4,6 +4,12 @@ Agent A asks for a connect link and sends it to agent V; V signs in at Flexmls a
 Before the fix the callback stored V's tokens under A at once. Now the callback stores nothing
 and shows a page naming the Slack user (A) the account would be linked to; only a "Link" POST
 with the page's one-time signed form token stores it, and A is told by DM.
+
+Name spoofing: A copies V's real and display name, so a page naming "Val Victim (@val)" would
+fool V. The page names the Slack user by the unique @name and user id, compares the Slack and
+Flexmls e-mails (warning unless they match), "Link" re-checks the user with Slack, and the
+Slack member whose e-mail the Flexmls account has is told by DM. Pasted tokens can't take a
+Flexmls account another member has linked either.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from sandbox import DEMO_ACCOUNT_ID, SECOND_ACCOUNT_ID
+from sandbox import DEMO_ACCOUNT_ID, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from storage import get_connection
 from tests.security.conftest import OAUTH_ENV, button, texts
+from tests.security.test_key_and_storage import paste
 
 pytestmark = pytest.mark.parametrize("bot_env", [OAUTH_ENV])
 
@@ -118,7 +125,7 @@ async def test_the_callback_stores_nothing_and_names_who_would_be_linked(stack, 
     assert connection(stack, ASKER) is None
     assert dms_to(stack, ASKER) == []
     text = page.text
-    assert "Ada Asker" in text and "@ada" in text  # the Slack user it would be linked to
+    assert "@ada (U0ASKER)" in text  # the Slack user it would be linked to
     assert "Blake Broker" in text  # the Flexmls account that signed in
     assert "Stand-in Workspace" in text  # auth.test's name: team.info isn't granted here
     assert set(ConfirmForms(text).forms) == {"Link", "Cancel"}
@@ -249,11 +256,12 @@ async def test_the_confirmation_page_cannot_be_cached_framed_or_scripted(stack, 
 
 
 async def test_hostile_slack_names_are_escaped_on_the_page(stack, bot_env, people):
-    stack.slack.set_user(ASKER, real_name="<script>alert(1)</script>", name='"><img src=x>')
+    stack.slack.set_user(ASKER, real_name="<script>alert(1)</script>", name='"><img src=x>',
+                         profile={"email": "<script>@x.co"})  # fmt: skip
     page = await forwarded_sign_in(stack)
-    assert "<script>alert" not in page.text and "<img" not in page.text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script" not in page.text and "<img" not in page.text
     assert "@&quot;&gt;&lt;img src=x&gt;" in page.text
+    assert "&lt;•••@x.co" in page.text
     assert set(ConfirmForms(page.text).forms) == {"Link", "Cancel"}
 
 
@@ -263,3 +271,133 @@ async def test_the_workspace_name_comes_from_team_info_when_slack_allows(stack, 
     )
     page = await forwarded_sign_in(stack)
     assert "Mile High &lt;b&gt;" in page.text
+
+
+# --------------------------------------------------------------------------------------------
+# Name spoofing: A dresses up as V
+
+BLAKE_EMAIL = "blake.broker@example.com"  # the sandbox's e-mail for Blake Broker's account
+WARNING = "Press Link only if you asked for this link yourself, in Slack, signed in as @ada."
+SAME = "✓ The same e-mail is on this Slack account and this Flexmls account."
+
+
+def dressed_as_victim(stack, email: str | None = "ada@brokerage.example") -> None:
+    """A copies V's real and display name; only the unique `name` (and the id) stay A's."""
+    profile = {"real_name": "Val Victim", "display_name": "val"}
+    if email is not None:
+        profile["email"] = email
+    stack.slack.set_user(ASKER, real_name="Val Victim", name="ada", profile=profile)
+    stack.slack.set_user(VICTIM, real_name="Val Victim", name="val",
+                         profile={"display_name": "val", "email": BLAKE_EMAIL})  # fmt: skip
+
+
+@pytest.mark.parametrize("asker_email", ["ada@brokerage.example", None])
+async def test_a_copied_name_does_not_pass_for_the_victim(stack, bot_env, people, asker_email):
+    dressed_as_victim(stack, asker_email)
+    page = await forwarded_sign_in(stack)  # V opens A's link and signs in as Blake (V's account)
+    text = html.unescape(page.text)
+    assert "@ada (U0ASKER)" in text  # what A can't copy: the unique @name and the user id
+    assert "Val Victim" not in text and "@val" not in text
+    assert "b•••@example.com" in text and BLAKE_EMAIL not in text
+    assert ("a•••@brokerage.example" in text) == (asker_email is not None)
+    assert WARNING in text and SAME not in text
+    assert text.index(WARNING) < text.index('value="Link"')
+
+
+async def test_the_same_email_on_both_accounts_gets_the_check_line(stack, bot_env, people):
+    stack.slack.set_user(ASKER, real_name="Ada Asker", name="ada",
+                         profile={"email": "Blake.Broker@EXAMPLE.com"})  # fmt: skip
+    page = await forwarded_sign_in(stack)
+    text = html.unescape(page.text)
+    assert SAME in text and "Press Link only if" not in text
+
+
+async def test_the_emails_owner_is_told_once_when_someone_else_links_their_account(
+    stack, bot_env, people
+):
+    dressed_as_victim(stack)
+    page = await forwarded_sign_in(stack)
+    assert (await choose(stack, page, "Link")).status_code == 200  # V was fooled anyway
+    assert connection(stack, ASKER).spark_user_id == SECOND_ACCOUNT_ID
+    warned = await stack.slack.wait_for(
+        lambda r: r.method == "chat.postMessage" and r.body["channel"] == VICTIM
+    )
+    words = texts(warned.body)
+    assert "Blake Broker" in words and f"<@{ASKER}>" in words
+    assert "workspace admin" in warned.body["text"] and "/activity disconnect" in words
+    await stack.slack.wait_for(
+        lambda r: r.method == "chat.postMessage" and r.body["channel"] == ASKER
+    )
+    replay = await choose(stack, page, "Link")
+    assert replay.status_code == 400
+    assert len(dms_to(stack, VICTIM)) == 1 and len(dms_to(stack, HOLDER)) == 0
+    assert [c.body["email"] for c in stack.slack.calls("users.lookupByEmail")] == [BLAKE_EMAIL]
+
+
+async def test_linking_your_own_account_warns_nobody(stack, bot_env, people):
+    stack.slack.set_user(ASKER, real_name="Ada Asker", name="ada",
+                         profile={"email": BLAKE_EMAIL})  # fmt: skip
+    page = await forwarded_sign_in(stack)
+    assert (await choose(stack, page, "Link")).status_code == 200
+    await stack.slack.wait_for(lambda r: r.method == "users.lookupByEmail")
+    await stack.slack.wait_for(lambda r: r.method == "chat.postMessage")
+    assert [r.body["channel"] for r in stack.slack.calls("chat.postMessage")] == [ASKER]
+
+
+@pytest.mark.parametrize(
+    "change", [{"deleted": True}, {"is_stranger": True}, {"team_id": "T0ELSEWHERE"}],
+    ids=["deleted", "stranger", "other-team"],
+)  # fmt: skip
+async def test_link_is_refused_when_the_slack_user_is_no_longer_a_member(
+    stack, bot_env, people, change
+):
+    page = await forwarded_sign_in(stack)
+    stack.slack.set_user(ASKER, **change)  # deactivated / turned out foreign after the page
+    refused = await choose(stack, page, "Link")
+    assert refused.status_code == 403
+    assert "can't be linked" in html.unescape(refused.text) and "nothing" in refused.text.lower()
+    assert refused.headers["cache-control"] == "no-store"
+    assert connection(stack, ASKER) is None
+    assert stack.slack.calls("chat.postMessage") == []
+    stack.slack.set_user(ASKER, deleted=False, is_stranger=False, team_id=TEAM)
+    again = await choose(stack, page, "Link")  # the refused sign-in's tokens were dropped
+    assert again.status_code == 400 and connection(stack, ASKER) is None
+
+
+async def test_link_is_refused_when_slack_no_longer_knows_the_user(stack, bot_env, people):
+    page = await forwarded_sign_in(stack)
+    stack.slack.add_method("users.info", lambda body: {"ok": False, "error": "user_not_found"})
+    refused = await choose(stack, page, "Link")
+    assert refused.status_code == 403 and connection(stack, ASKER) is None
+
+
+async def test_link_waits_when_slack_cannot_be_asked(stack, bot_env, people):
+    page = await forwarded_sign_in(stack)
+    stack.slack.add_method("users.info", lambda body: {"ok": False, "error": "ratelimited"})
+    later = await choose(stack, page, "Link")
+    assert later.status_code == 503 and connection(stack, ASKER) is None
+    stack.slack.add_method("users.info", lambda body: {"user": {
+        "id": ASKER, "team_id": TEAM, "name": "ada", "deleted": False}})  # fmt: skip
+    assert (await choose(stack, page, "Link")).status_code == 200  # the page still works
+
+
+async def test_a_pasted_token_cannot_take_an_account_another_member_linked(stack, bot_env, people):
+    await paste(stack, SECOND_AGENT_TOKEN, HOLDER)  # Blake Broker, for Hal
+    held = connection(stack, HOLDER)
+    assert held.spark_user_id == SECOND_ACCOUNT_ID
+    await paste(stack, SECOND_AGENT_TOKEN, ASKER)  # A pastes the same account's token
+    updated = stack.slack.calls("views.update")[-1].body["view"]
+    assert "already linked to another Slack user" in json.dumps(updated)
+    assert updated["callback_id"] == "connect_token"  # the form again, with the error
+    assert connection(stack, ASKER) is None and connection(stack, HOLDER) == held
+    assert dms_to(stack, ASKER) == []
+
+
+@pytest.mark.parametrize(
+    "query", ["state=abc.%C3%A9&code=x", "error=x&state=abc.%C3%A9", "state=%C3%A9.%C3%A9"]
+)
+async def test_a_non_ascii_state_is_refused_not_a_500(stack, bot_env, query):
+    async with httpx.AsyncClient() as http:
+        page = await http.get(f"{stack.bot.url}/spark/oauth/callback?{query}")
+    assert page.status_code in (200, 400)
+    assert page.headers["cache-control"] == "no-store"

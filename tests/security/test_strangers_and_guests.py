@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import urllib.parse
 
+import httpx
 import pytest
 
+from blocks import token_modal
+from handlers.people import PEOPLE_TTL_S
 from sandbox import SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from sandbox.faults import token_fingerprint
 from slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
@@ -135,7 +138,7 @@ async def test_when_slack_cannot_say_who_asks_the_workspace_token_is_not_used(st
     before = spark_calls(stack)
     sent = await stack.sender.command("janet doe", user_id="U0UNKNOWN1")
     reply = texts(await stack.reply_to(sent.response_url))
-    assert "own Flexmls connection" in reply
+    assert "couldn't check your Slack account" in reply
     assert spark_calls(stack) == before
 
 
@@ -159,3 +162,59 @@ async def test_a_stranger_cannot_store_a_token(stack):
     assert REFUSED in json.dumps(answer)
     services = stack.bot.services
     assert get_connection(services.db, services.cipher, OUTSIDER_TEAM, "U0OUTSIDE") is None
+
+
+@pytest.mark.parametrize("verb", ["connect", "status", "digest list", "help", ""])
+async def test_a_stranger_known_only_to_users_info_is_refused_on_every_verb(stack, verb):
+    stack.slack.set_user("U0SHARED", team_id=OUTSIDER_TEAM)
+    sent = await stack.sender.command(verb, user_id="U0SHARED")
+    assert REFUSED in texts(await stack.reply_to(sent.response_url))
+
+
+async def test_a_stranger_known_only_to_users_info_cannot_paste_a_token(stack):
+    stack.slack.set_user("U0SHARED", team_id=OUTSIDER_TEAM)
+    # The modal as it was opened for them before they were known to be a stranger.
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(
+            stack.slack.api_url + "views.open",
+            headers={"Authorization": f"Bearer {stack.slack.bot_token}"},
+            json={"trigger_id": "1337.42.abcd", "view": token_modal()},
+        )
+    view_id = opened.json()["view"]["id"]
+    response = await stack.sender.post(
+        submission_body(SECOND_AGENT_TOKEN, user_id="U0SHARED", view_id=view_id), FORM_CONTENT_TYPE
+    )
+    assert response.status_code == 200
+    updated = await stack.slack.wait_for(
+        lambda r: r.method == "views.update" and REFUSED in json.dumps(r.body)
+    )
+    assert updated is not None
+    services = stack.bot.services
+    assert get_connection(services.db, services.cipher, "T0STANDIN", "U0SHARED") is None
+    assert not any(r.path == "/v1/my/account" for r in stack.sandbox.requests)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"is_stranger": True}, {"deleted": True}, {"team_id": None}, {"team_id": ""}],
+    ids=["is_stranger", "deleted", "no-team", "empty-team"],
+)
+async def test_only_a_certain_member_gets_the_workspace_token(stack, fields):
+    stack.slack.set_user("U0ODD", **fields)
+    before = spark_calls(stack)
+    sent = await stack.sender.command("janet doe", user_id="U0ODD")
+    reply = texts(await stack.reply_to(sent.response_url))
+    assert "Janet Doe" not in reply
+    assert spark_calls(stack) == before
+
+
+async def test_a_member_made_guest_loses_the_workspace_token_and_past_lookups(stack):
+    sent = await stack.sender.command("janet doe", user_id="U0DEMOTED")
+    assert "Janet Doe" in texts(await stack.reply_to(sent.response_url))
+    stack.slack.set_user("U0DEMOTED", is_restricted=True)
+    stack.clock.advance(minutes=PEOPLE_TTL_S / 60 + 1)  # what Slack said about them is stale
+    for verb in ("", "janet doe"):
+        sent = await stack.sender.command(verb, user_id="U0DEMOTED")
+        reply = texts(await stack.reply_to(sent.response_url))
+        assert "Guests need their own Flexmls connection" in reply
+        assert "Janet" not in reply
