@@ -188,10 +188,11 @@ def http_app(
     reaches Bolt.
     """
 
-    verifier = SignatureVerifier(signing_secret)
+    # Only HTTP mode serves Slack's endpoint; Socket Mode needs no signing secret.
+    verifier = SignatureVerifier(signing_secret) if app is not None else None
 
     async def slack_events(request: web.Request) -> web.Response:
-        assert app is not None
+        assert app is not None and verifier is not None
         raw = await request.read()  # beyond `client_max_size`, aiohttp answers 413 itself
         try:
             signed = verifier.is_valid_request(raw, request.headers)
@@ -206,7 +207,7 @@ def http_app(
             if not isinstance(bolt_request.body, dict) or not bolt_request.body:
                 raise ValueError("not an object")
             response = await app.async_dispatch(bolt_request)
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
+        except (UnicodeDecodeError, ValueError, TypeError, LookupError, AttributeError) as error:
             # Signed, so from Slack (or someone holding the secret), but not a shape we know.
             log.warning(
                 "Refused a signed Slack request we could not read (%s)", type(error).__name__
@@ -400,7 +401,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     digest = sub.add_parser("digest", help="post the digests that are due")
     digest.add_argument("--now", action="store_true", required=True, help="one pass, then exit")
     forget = sub.add_parser(
-        "forget-tokens", help="delete stored Spark tokens (when the encryption key is lost)"
+        "forget-tokens",
+        help="delete stored Spark tokens (when the encryption key is lost)",
+        description="Delete every stored Flexmls token, for when the encryption key "
+        "(TOKEN_ENCRYPTION_KEY or the key file) is lost. Everyone then runs /activity connect "
+        "again; digests that read with a deleted connection wait until their owner reconnects.",
     )
     forget.add_argument("--yes", action="store_true", help="don't ask for confirmation")
     args = parser.parse_args(argv)

@@ -58,6 +58,22 @@ MAX_TOKEN_LENGTH = 500
 TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
 
 
+def looks_like_token(text: str) -> bool:
+    """True for what can only be a credential typed where a contact was expected.
+
+    One word of 20+ characters mixing letters and digits, not an e-mail and not a contact id
+    (ids are all digits): no contact name or phone number looks like that.
+    """
+    word = text.strip()
+    return (
+        20 <= len(word) <= MAX_TOKEN_LENGTH
+        and TOKEN_RE.match(word) is not None
+        and "@" not in word
+        and any(c.isalpha() for c in word)
+        and sum(c.isdigit() for c in word) >= 4
+    )
+
+
 class StateRejected(Exception):
     """The OAuth `state` is forged, expired or already used; the message is for the user."""
 

@@ -74,6 +74,7 @@ from blocks.problems import (
     spark_problem,
     stale_button,
     stranger_refused,
+    token_typed,
 )
 from blocks.recent import recent_lookups
 from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
@@ -152,5 +153,6 @@ __all__ = [
     "spark_problem",
     "stale_button",
     "stranger_refused",
+    "token_typed",
     "truncate",
 ]

@@ -135,6 +135,16 @@ def stranger_refused() -> Message:
     )
 
 
+def token_typed() -> Message:
+    """Someone typed what looks like an access token as a lookup: it was neither used nor shown."""
+    return problem(
+        "That looks like an access token, so I didn't search for it.",
+        "Tokens go in the private form, never in a lookup.",
+        "Use `/activity connect` → *Paste a token*. If you also pasted it somewhere others can "
+        "read, create a new one in Flexmls.",
+    )
+
+
 def asker_unknown() -> Message:
     """Slack didn't answer who is asking, so the workspace's shared access can't be used."""
     return problem(

@@ -50,6 +50,19 @@ class ConsoleButton:
     action_id: str | None
     value: str | None
     block_id: str | None
+    confirm: str | None = None  # the "are you sure?" Slack shows before sending the click
+
+
+def _confirmation(confirm: object) -> str | None:
+    """A button's confirmation dialog as one line: "Share in #x? Everyone in … [Share/Cancel]"."""
+    if not isinstance(confirm, dict):
+        return None
+    parts = [_plain(confirm.get(k)) for k in ("title", "text")]
+    choices = "/".join(
+        p for p in (_plain(confirm.get("confirm")), _plain(confirm.get("deny"))) if p
+    )
+    line = " ".join(p for p in parts if p)
+    return f"{line} [{choices}]" if choices else line or None
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,7 @@ class _Renderer:
                 action_id=_str(element.get("action_id")),
                 value=_str(element.get("value")),
                 block_id=block_id,
+                confirm=_confirmation(element.get("confirm")),
             )
         )
         line = Text()

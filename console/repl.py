@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import secrets
 import sys
 import time
@@ -55,6 +56,8 @@ class ConsoleSession:
             if chosen is None or chosen.action_id is None:
                 self.out.print(f"There is no button {number}; choose 1 to {len(self.buttons)}.")
                 return
+            if chosen.confirm:  # Slack asks first; the console answers with the first choice
+                self.out.print(f"[dim](Slack asks: {chosen.confirm} → confirmed)[/dim]")
             await self.sender.action(
                 chosen.action_id, chosen.value or "", block_id=chosen.block_id or "b1"
             )
@@ -65,7 +68,7 @@ class ConsoleSession:
             await self.sender.event(event)
         else:
             command = text[len("/activity") :] if text.lower().startswith("/activity") else text
-            await self.sender.command(command.strip())
+            await self.sender.command(link_channels(command.strip()))
         await self._show_replies(seen)
 
     async def _show_replies(self, seen: int) -> None:
@@ -108,6 +111,14 @@ class ConsoleSession:
         self.out.print()
 
 
+CHANNEL_NAME = re.compile(r"(?<![\w<|#])#([a-z0-9][a-z0-9_-]{0,79})\b")
+
+
+def link_channels(text: str) -> str:
+    """`#general` as Slack sends it once picked from the suggestions: `<#C0GENERAL|general>`."""
+    return CHANNEL_NAME.sub(lambda m: f"<#C0{m.group(1).upper()}|{m.group(1)}>", text)
+
+
 def _ts() -> str:
     return f"{time.time():.6f}"
 
@@ -127,14 +138,18 @@ async def run_console(
             from sandbox import DEMO_TOKEN, Sandbox
 
             sandbox = await stack.enter_async_context(Sandbox())
+            # The demo keeps its own database and key, apart from a real installation's.
             settings = dataclasses.replace(
-                settings, spark_api_url=sandbox.url, spark_access_token=DEMO_TOKEN
-            )
+                settings, spark_api_url=sandbox.url, spark_access_token=DEMO_TOKEN,
+                database_path=settings.data_dir / "demo" / "activity.db",
+                token_encryption_key=None,
+            )  # fmt: skip
             out.print(f"[dim]Spark sandbox (demo brokerage) at {sandbox.url}[/dim]")
         if not settings.spark_access_token:
             out.print("No Spark token: set SPARK_ACCESS_TOKEN in .env, or run with --demo.")
             return 2
         slack = await stack.enter_async_context(SlackStandin())
+        slack.set_user(CONSOLE_USER, name="you", real_name="You (console)")
         secret = secrets.token_hex(16)
         settings = dataclasses.replace(
             settings, slack_bot_token=slack.bot_token, slack_signing_secret=secret,

@@ -42,7 +42,7 @@ from blocks import (
 )
 from handlers.commands import ephemeral, reply_via
 from handlers.dispatch import show_listings
-from handlers.home import publish_home
+from handlers.home import lookups_allowed, publish_home
 from handlers.people import Asker, asker_of
 from handlers.turn import Turn
 from storage import list_subscriptions
@@ -146,7 +146,8 @@ def register(app: AsyncApp, services: Services) -> None:
             disconnected(was_connected=done.was_connected, digests_paused=done.digests_paused)
         )
         if not body.get("response_url"):  # clicked in the App Home: show the new state there
-            await publish_home(services, client, turn.team_id, turn.user_id)
+            show = await lookups_allowed(turn)
+            await publish_home(services, client, turn.team_id, turn.user_id, show_lookups=show)
 
     async def digest_card(
         turn: Turn, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import redaction
 from activity import connections
 from activity.listings import listing_page as fetch_listing_page
 from activity.lookup import Match, find, resolve
@@ -26,6 +27,7 @@ from blocks import (
     no_match,
     recent_lookups,
     share_place,
+    token_typed,
 )
 from handlers import digests as digest_commands
 from handlers.slack_text import split_verb, unescape
@@ -130,10 +132,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(("shared",), "/activity shared <contact>", "the listings shared with a contact", _list_command("shared")),
     Subcommand(("connect",), "/activity connect", "connect your own Flexmls account", connect),
     Subcommand(("status",), "/activity status", "who you are connected as, and since when", status),
-    Subcommand(("disconnect",), "/activity disconnect", "forget your Flexmls tokens", disconnect),
+    Subcommand(("disconnect",), "/activity disconnect", "forget your Flexmls tokens and pause your digests", disconnect),
     Subcommand(("digest",), "/activity digest add [#channel] [HH:MM] [recent | all | tag:<Tag>]",
-               "a morning digest in a channel of who is heating up (08:00 your time by default)", digest),
-    Subcommand(("digest",), "/activity digest list | remove <n>", "the digests, and removing one", None),
+               "a morning digest in a channel of who is heating up (08:00 your time by default): recent = who you looked up lately, all = all your contacts, tag:<Tag> = one Flexmls tag", digest),
+    Subcommand(("digest",), "/activity digest list | remove <n>", "your digests (admins: all); remove one of them", None),
     Subcommand(("help",), "/activity help", "this list", show_help),
 )  # fmt: skip
 VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}
@@ -153,6 +155,11 @@ async def answer(turn: Turn, raw_text: str) -> None:
                     "That's a Slack member, not a Flexmls contact. Type the contact's name or e-mail."
                 )
             )
+            return
+        tokens = [word for word in text.split() if connections.looks_like_token(word)]
+        if tokens:  # whatever the verb: never searched for, echoed or logged
+            redaction.remember(*tokens)
+            await turn.notify(token_typed())
             return
         verb, rest = split_verb(text, VERBS)
         if not text:

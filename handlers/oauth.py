@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +32,6 @@ from activity.connections import (
     AlreadyLinked,
     LinkOffer,
     LinkRejected,
-    PendingLink,
     PendingLinks,
     SlackAccount,
     SlackUserRefused,
@@ -49,8 +49,9 @@ from activity.services import Services
 from blocks import link_confirm_page, linked_dm, oauth_result_page
 from blocks.connection import linked_elsewhere_dm
 from blocks.pages import CSP, LinkConfirmation
-from spark import RefreshFailed, SparkError
+from spark import Account, RefreshFailed, SparkError
 from spark.oauth import OAuthConfigError
+from storage import get_connection
 
 CALLBACK_PATH = "/spark/oauth/callback"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -169,13 +170,25 @@ async def _email_owner(client: AsyncWebClient, address: str) -> SlackAccount | N
     return _slack_account(user) if isinstance(user, dict) else None
 
 
-async def _tell_email_owners(client: AsyncWebClient, link: PendingLink) -> None:
+def newly_linked(services: Services, team_id: str, user_id: str) -> Callable[[str], bool]:
+    """Before linking: a test, for after it, of whether the account is new to this user.
+
+    Re-linking the account one already had warns nobody again (one alert per real change).
+    """
+    previous = get_connection(services.db, services.cipher, team_id, user_id)
+    before = previous.spark_user_id if previous is not None else None
+    return lambda account_id: account_id != before
+
+
+async def tell_email_owners(
+    client: AsyncWebClient, account: Account, team_id: str, user_id: str
+) -> None:
     """DM each other member who has the Flexmls account's e-mail, once, that it was linked."""
-    addresses = list(dict.fromkeys(link.account.emails))[:MAX_EMAIL_LOOKUPS]
+    addresses = list(dict.fromkeys(account.emails))[:MAX_EMAIL_LOOKUPS]
     owners = await asyncio.gather(*(_email_owner(client, a) for a in addresses))
     found = [owner for owner in owners if owner is not None]
-    message = linked_elsewhere_dm(link.account.name, link.user_id)
-    for member in members_to_warn(found, link.team_id, link.user_id):
+    message = linked_elsewhere_dm(account.name, user_id)
+    for member in members_to_warn(found, team_id, user_id):
         try:
             await client.chat_postMessage(channel=member, **message.as_kwargs())
         except Exception:
@@ -253,6 +266,7 @@ def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
         except Exception as error:  # Slack unreachable: the page still works in a minute
             log.warning("users.info failed at Link (%s)", type(error).__name__)
             return _page(False, "Couldn't check with Slack", SLACK_DOWN, status=503)
+        is_new = newly_linked(services, team_id, user_id)
         try:
             link = confirm_link(services, pending, token)
         except AlreadyLinked as refusal:
@@ -265,7 +279,8 @@ def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
             )
         except Exception:
             log.exception("Linked, but could not DM the user")
-        await _tell_email_owners(client, link)
+        if is_new(link.account.id):
+            await tell_email_owners(client, link.account, link.team_id, link.user_id)
         return _page(
             True,
             f"Connected as {link.account.name}",

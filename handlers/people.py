@@ -64,7 +64,8 @@ class Person:
             self.known
             and not self.guest
             and not self.outsider(installed_team)
-            and (self.team_id == installed_team or not installed_team)
+            and bool(installed_team)
+            and self.team_id == installed_team
         )
 
 

@@ -25,12 +25,16 @@ from blocks import (
     connected_modal,
     token_modal,
 )
+from handlers.oauth import newly_linked, tell_email_owners
 from handlers.people import asker_of
 
 OUTSIDERS_REFUSED = "Sorry, Activity only works for members of this workspace."
+SLACK_UNKNOWN = "I couldn't check your Slack account just now. Try again in a minute."
 
 
-def _pasted(view: dict[str, Any]) -> str | None:
+def _pasted(view: object) -> str | None:
+    if not isinstance(view, dict):
+        return None
     values = ((view.get("state") or {}).get("values") or {}).get(TOKEN_INPUT_BLOCK) or {}
     value = (values.get(TOKEN_INPUT_ACTION) or {}).get("value")
     return value if isinstance(value, str) else None
@@ -56,9 +60,12 @@ def register(app: AsyncApp, services: Services) -> None:
         user_id = user.get("id", "")
         team_id = user.get("team_id") or (body.get("team") or {}).get("id") or ""
         view_id = view.get("id")
-        if (await asker.people.get(client, user_id)).outsider(asker.installed_team):
-            await client.views_update(view_id=view_id, view=token_modal(error=OUTSIDERS_REFUSED))
+        person = await asker.people.get(client, user_id)
+        if person.outsider(asker.installed_team) or not person.known:
+            refusal = OUTSIDERS_REFUSED if person.known else SLACK_UNKNOWN
+            await client.views_update(view_id=view_id, view=token_modal(error=refusal))
             return
+        is_new = newly_linked(services, team_id, user_id)
         try:
             account = await connect_personal(services, team_id, user_id, text)
         except TokenRejected as refusal:
@@ -74,5 +81,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await client.chat_postMessage(
             channel=user_id, **connected_dm(account.name, "personal").as_kwargs()
         )
+        if is_new(account.id):
+            await tell_email_owners(client, account, team_id, user_id)
 
     app.view(TOKEN_MODAL_CALLBACK)(on_token_submitted)

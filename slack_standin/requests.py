@@ -50,7 +50,11 @@ RETRY_REASONS = (
     "unknown_error",
 )
 
-_KNOWN_CHANNEL_NAMES: Mapping[str, str] = {"C0GENERAL": "general", "C0RANDOM": "random"}
+_KNOWN_CHANNEL_NAMES: Mapping[str, str] = {
+    "C0GENERAL": "general",
+    "C0RANDOM": "random",
+    "C0CONSOLE": "console",
+}
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 

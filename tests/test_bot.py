@@ -76,7 +76,8 @@ def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_pat
     assert out.index("Page 1 of") > card_at  # button 1 opened the carousel
     assert "No contact matches" in out  # the mention answered too
     assert "Traceback" not in done.stderr
-    assert (tmp_path / "data" / "activity.db").exists()  # SQLite in data/ by default
+    assert (tmp_path / "data" / "demo" / "activity.db").exists()  # the demo's own SQLite file
+    assert not (tmp_path / "data" / "activity.db").exists()  # a real install's stays untouched
 
 
 # --- the encryption key: refusing to start, and forget-tokens --------------------------------
@@ -187,3 +188,26 @@ def test_forget_tokens_is_in_the_help():
     done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "--help"], capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert "forget-tokens" in done.stdout
+
+
+async def test_socket_mode_starts_without_a_signing_secret(tmp_path):
+    """Socket Mode needs no signing secret: the HTTP side serves only /healthz and OAuth."""
+    import httpx
+
+    from bot import open_services, start_http
+    from settings import load_settings
+    from slack_standin import SlackStandin
+
+    async with SlackStandin() as slack:
+        settings = load_settings({
+            "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_APP_TOKEN": "xapp-1-test",
+            "SLACK_API_URL": slack.api_url, "DATABASE_PATH": str(tmp_path / "a.db"),
+        })  # fmt: skip
+        async with open_services(settings) as services:
+            bot = await start_http(services, host="127.0.0.1", port=0, socket_mode=True)
+            try:
+                async with httpx.AsyncClient() as http:
+                    assert (await http.get(f"{bot.url}/healthz")).status_code == 200
+                    assert (await http.post(f"{bot.url}/slack/events")).status_code in (404, 405)
+            finally:
+                await bot.stop()

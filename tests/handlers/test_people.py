@@ -112,3 +112,7 @@ def test_outsiders_and_members(user, outsider, member):
 
 def test_an_unknown_person_is_never_a_member():
     assert Person("U1", "T1", guest=False, known=False).member_of("T1") is False
+
+
+def test_without_an_installed_team_nobody_is_certainly_a_member():
+    assert person_from_user({"id": "U1", "team_id": "T1"}).member_of("") is False

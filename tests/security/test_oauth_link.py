@@ -401,3 +401,24 @@ async def test_a_non_ascii_state_is_refused_not_a_500(stack, bot_env, query):
         page = await http.get(f"{stack.bot.url}/spark/oauth/callback?{query}")
     assert page.status_code in (200, 400)
     assert page.headers["cache-control"] == "no-store"
+
+
+async def test_a_pasted_token_tells_the_emails_owner_too(stack, bot_env, people):
+    dressed_as_victim(stack)
+    await paste(stack, SECOND_AGENT_TOKEN, ASKER)  # Blake Broker's token, pasted by A
+    assert connection(stack, ASKER).spark_user_id == SECOND_ACCOUNT_ID
+    warned = await stack.slack.wait_for(
+        lambda r: r.method == "chat.postMessage" and r.body["channel"] == VICTIM
+    )
+    assert f"<@{ASKER}>" in texts(warned.body)
+
+
+async def test_relinking_the_same_account_warns_the_owner_only_once(stack, bot_env, people):
+    dressed_as_victim(stack)
+    for _ in range(3):
+        page = await forwarded_sign_in(stack)
+        assert (await choose(stack, page, "Link")).status_code == 200
+    await stack.slack.wait_for_count(
+        lambda r: r.method == "chat.postMessage" and r.body["channel"] == ASKER, 3
+    )
+    assert len(dms_to(stack, VICTIM)) == 1

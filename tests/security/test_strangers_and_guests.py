@@ -8,6 +8,7 @@ a signed request and checks what came back, and that Flexmls was never asked.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.parse
 
@@ -19,7 +20,12 @@ from handlers.people import PEOPLE_TTL_S
 from sandbox import SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from sandbox.faults import token_fingerprint
 from slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
-from slack_standin.requests import app_mention_event, block_action_body, event_callback_body
+from slack_standin.requests import (
+    app_home_opened_event,
+    app_mention_event,
+    block_action_body,
+    event_callback_body,
+)
 from storage import Connection, get_connection, save_connection
 from tests.e2e.test_connections import submission_body
 from tests.security.conftest import texts
@@ -218,3 +224,24 @@ async def test_a_member_made_guest_loses_the_workspace_token_and_past_lookups(st
         reply = texts(await stack.reply_to(sent.response_url))
         assert "Guests need their own Flexmls connection" in reply
         assert "Janet" not in reply
+
+
+async def test_the_home_tab_hides_past_lookups_from_a_member_made_guest(stack):
+    sent = await stack.sender.command("janet doe", user_id="U0DEMOTED")
+    assert "Janet Doe" in texts(await stack.reply_to(sent.response_url))
+    await stack.sender.event(app_home_opened_event(user="U0DEMOTED"))
+    first = await stack.slack.wait_for(lambda r: r.method == "views.publish")
+    assert "Janet Doe" in json.dumps(first.body)  # a member sees their recent lookups
+    stack.slack.set_user("U0DEMOTED", is_restricted=True)
+    stack.clock.advance(minutes=PEOPLE_TTL_S / 60 + 1)
+    await stack.sender.event(app_home_opened_event(user="U0DEMOTED"))
+    (_, second) = await stack.slack.wait_for_count(lambda r: r.method == "views.publish", 2)
+    assert "Janet Doe" not in json.dumps(second.body)
+
+
+async def test_the_home_tab_is_not_published_for_a_stranger(stack):
+    stack.slack.set_user("U0SHARED", team_id=OUTSIDER_TEAM)
+    await stack.sender.event(app_home_opened_event(user="U0SHARED"))
+    await stack.slack.wait_for(lambda r: r.method == "users.info")
+    await asyncio.sleep(0.3)
+    assert stack.slack.calls("views.publish") == []
