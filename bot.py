@@ -4,6 +4,7 @@
     python bot.py console [--demo]   a local shell that answers like the bot (--demo: in-process sandbox)
     python bot.py sandbox [--port N] run the Spark sandbox alone
     python bot.py digest --now       post every digest that is due now, then exit
+    python bot.py check              verify the set-up (Slack, Spark, OAuth, database), print a table
     python bot.py forget-tokens [--yes]  delete stored Spark tokens (after losing the key)
 
 Loads `.env`, reads settings, opens the database, builds the HTTP, Spark and Slack clients and
@@ -22,7 +23,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
 import httpx
@@ -33,6 +34,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -48,7 +50,18 @@ from activity.services import Services, utc_now
 from handlers.digests import SlackPoster
 from handlers.oauth import routes as oauth_routes
 from settings import Settings, SettingsError, load_settings
-from spark import SparkClient
+from setup_check import SPARK_REQUEST_BUDGET, exit_code, render, run_checks
+from setup_check.slack import SLACK_FAILURES, token_error
+from setup_check.startup import (
+    DEFAULT_RETRY_FOR_S,
+    EXIT_INTERRUPTED,
+    StartupError,
+    StartupInterrupted,
+    slack_startup_error,
+    until_stopped,
+    with_retries,
+)
+from spark import RateLimiter, SparkClient
 from spark.oauth import OAuthClient
 from storage import (
     KeyLost,
@@ -61,6 +74,9 @@ from storage import (
     pruned_summary,
 )
 from storage.retention import PRUNE_EVERY
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger("activity_bot")
 
@@ -103,9 +119,11 @@ async def open_services(
     # bot's CPU under load (measured with py-spy), aiohttp's is a small fraction of it.
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits)) as http:
+        requests, seconds = settings.spark_rate_limit
         spark = SparkClient(
-            http, base_url=settings.spark_api_url, user_agent=settings.spark_user_agent
-        )
+            http, base_url=settings.spark_api_url, user_agent=settings.spark_user_agent,
+            rate_limiter=RateLimiter(requests, seconds),  # one Budget per Spark API key
+        )  # fmt: skip
         oauth = None
         if settings.oauth_enabled:
             oauth = OAuthClient(
@@ -114,17 +132,19 @@ async def open_services(
                 redirect_uri=settings.spark_redirect_uri or "", flow=settings.spark_oauth_grant,
                 user_agent=settings.spark_user_agent, clock=clock,
             )  # fmt: skip
+        services = Services(
+            settings=settings,
+            db=db,
+            cipher=TokenCipher(key),
+            spark=spark,
+            clock=clock,
+            listing_layout=settings.listing_layout,
+            oauth=oauth,
+            secret_key=key,
+        )
+        spark.key_of = services.keeper.key_for  # which API key (budget) a token counts against
         try:
-            yield Services(
-                settings=settings,
-                db=db,
-                cipher=TokenCipher(key),
-                spark=spark,
-                clock=clock,
-                listing_layout=settings.listing_layout,
-                oauth=oauth,
-                secret_key=key,
-            )
+            yield services
         finally:
             db.close()
 
@@ -146,10 +166,21 @@ def slack_client(
     )
 
 
-async def slack_identity(client: AsyncWebClient) -> AuthorizeResult:
-    """Ask Slack once, at start-up, who the bot is, so no request waits on `auth.test`."""
+async def slack_identity(
+    client: AsyncWebClient, *, retry_for: float = 0.0, stop: asyncio.Event | None = None
+) -> AuthorizeResult:
+    """Ask Slack once, at start-up, who the bot is, so no request waits on `auth.test`.
+
+    A network failure is retried for up to `retry_for` seconds. Raises `StartupError` (one line:
+    a rejected SLACK_BOT_TOKEN, exit code 2; Slack unreachable, 1) or `StartupInterrupted`.
+    """
     assert client.token, "slack_identity needs a client with the bot token"
-    auth = await client.auth_test()
+    try:
+        auth = await with_retries(client.auth_test, what="Slack", retry_for=retry_for, stop=stop)
+    except SLACK_FAILURES as error:
+        raise slack_startup_error(
+            error, setting="SLACK_BOT_TOKEN", token=client.token, api_url=client.base_url
+        ) from None
     return AuthorizeResult(
         enterprise_id=auth.get("enterprise_id"),
         team_id=auth.get("team_id"),
@@ -243,13 +274,20 @@ class RunningBot:
 
 
 async def start_http(
-    services: Services, *, host: str, port: int, socket_mode: bool = False
+    services: Services,
+    *,
+    host: str,
+    port: int,
+    socket_mode: bool = False,
+    retry_for: float = 0.0,
+    stop: asyncio.Event | None = None,
 ) -> RunningBot:
+    """Ask Slack who the bot is (see `slack_identity`), then serve HTTP on `host`:`port`."""
     settings = services.settings
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     try:
         bot_client = slack_client(settings, session, token=settings.slack_bot_token)
-        identity = await slack_identity(bot_client)
+        identity = await slack_identity(bot_client, retry_for=retry_for, stop=stop)
         # The app's client carries no token: each request gets one from `identity`.
         app = create_app(services, slack_client(settings, session), identity)
         routes = oauth_routes(services, bot_client)
@@ -288,44 +326,112 @@ async def prune_old_records(services: Services) -> dict[str, int]:
     return counts
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, *, retry_for: float = DEFAULT_RETRY_FOR_S) -> int:
+    """Run until SIGINT/SIGTERM, which also interrupt start-up and Socket Mode reconnects.
+
+    Slack unreachable at start-up is retried for `retry_for` seconds (`serve --retry-for`).
+    """
     settings.require_slack()
-    async with open_services(settings) as services:
-        bot = await start_http(
-            services, host=settings.host, port=settings.port, socket_mode=settings.socket_mode
-        )
-        # Everything built at start-up is long-lived: keep it out of the collector's way, so
-        # full collections under load stay short (measured: 38 ms → 3 ms).
-        gc.collect()
-        gc.freeze()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_services(settings) as services:
+            return await _serve(services, stop, retry_for)
+    except StartupInterrupted:
+        log.info("Stopped before start-up finished")
+        return EXIT_INTERRUPTED
+    finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        socket_handler = None
-        poster = SlackPoster(bot.bot_client, services)
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(services: Services, stop: asyncio.Event, retry_for: float) -> int:
+    settings = services.settings
+    bot = await start_http(
+        services, host=settings.host, port=settings.port, socket_mode=settings.socket_mode,
+        retry_for=retry_for, stop=stop,
+    )  # fmt: skip
+    # Everything built at start-up is long-lived: keep it out of the collector's way, so
+    # full collections under load stay short (measured: 38 ms → 3 ms).
+    gc.collect()
+    gc.freeze()
+    socket_handler = None
+    poster = SlackPoster(bot.bot_client, services)
+    background: list[asyncio.Task] = []
+    fatal: list[StartupError] = []
+    try:
+        if settings.socket_mode:
+            socket_handler = await connect_socket_mode(bot, retry_for=retry_for, stop=stop,
+                                                       on_fatal=fatal.append)  # fmt: skip
+            log.info("Connected to Slack in Socket Mode; health check on %s/healthz", bot.url)
+        else:
+            log.info("Serving Slack at %s/slack/events", bot.url)
         background = [
             asyncio.create_task(every(REFRESH_EVERY_S, services.keeper.refresh_expiring)),
             asyncio.create_task(every(DIGEST_EVERY_S, lambda: run_pass(services, poster))),
             asyncio.create_task(every(PRUNE_EVERY_S, lambda: prune_old_records(services))),
         ]
-        try:
-            if settings.socket_mode:
-                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-                socket_handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
-                await socket_handler.connect_async()
-                log.info("Connected to Slack in Socket Mode; health check on %s/healthz", bot.url)
-            else:
-                log.info("Serving Slack at %s/slack/events", bot.url)
-            await stop.wait()
-        finally:
-            for task in background:
-                task.cancel()
-            if socket_handler is not None:
-                await socket_handler.close_async()
-            await bot.stop()
+        await stop.wait()
+    finally:
+        for task in background:
+            task.cancel()
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await bot.stop()
+    if fatal:
+        raise fatal[0]
     return 0
+
+
+async def connect_socket_mode(
+    bot: RunningBot,
+    *,
+    retry_for: float,
+    stop: asyncio.Event,
+    on_fatal: Callable[[StartupError], object],
+) -> AsyncSocketModeHandler:
+    """Connect Socket Mode, failing fast on an app token Slack rejects.
+
+    slack_sdk retries every failure to get a WebSocket URL forever, logging a traceback each
+    time, and its connect loop doesn't hear signals. So the first URL is asked for here (a
+    wrong SLACK_APP_TOKEN is a `StartupError`, exit code 2; network failures are retried for
+    `retry_for` seconds), and a token rejected on a later reconnect stops the bot through
+    `on_fatal` + `stop` instead of looping.
+    """
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    settings = bot.services.settings
+    token = settings.slack_app_token
+    web = slack_client(settings, bot.session)
+
+    async def new_url() -> str:
+        try:
+            response = await web.apps_connections_open(app_token=token)
+        except SlackApiError as error:
+            if token_error(error) is not None:
+                on_fatal(slack_startup_error(error, setting="SLACK_APP_TOKEN", token=token,
+                                             api_url=settings.slack_api_url))  # fmt: skip
+                stop.set()
+            raise
+        return response["url"]
+
+    try:
+        first_url = await with_retries(new_url, what="Slack", retry_for=retry_for, stop=stop)
+    except SLACK_FAILURES as error:
+        raise slack_startup_error(
+            error, setting="SLACK_APP_TOKEN", token=token, api_url=settings.slack_api_url
+        ) from None
+    handler = AsyncSocketModeHandler(bot.app, token, web_client=web)
+    handler.client.issue_new_wss_url = new_url  # type: ignore[method-assign]
+    handler.client.wss_uri = first_url
+    try:
+        await until_stopped(handler.connect_async(), stop)
+    except BaseException:
+        await handler.close_async()
+        raise
+    return handler
 
 
 async def digest_now(settings: Settings) -> int:
@@ -350,6 +456,15 @@ async def digest_now(settings: Settings) -> int:
     for error in report.errors:
         print(f"  {error}", file=sys.stderr)
     return 0 if not report.errors else 1
+
+
+async def check(settings: Settings) -> int:
+    """`bot.py check`: run every set-up check, print the table, exit 0, 1 or 2."""
+    from rich.console import Console
+
+    results = await run_checks(settings)
+    render(results, Console())
+    return exit_code(results)
 
 
 def forget_tokens(settings: Settings, *, yes: bool, stdin: TextIO | None = None) -> int:
@@ -391,7 +506,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         prog="bot.py", description="Activity bot for Slack and Flexmls"
     )
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the Slack app (default)")
+    serve = sub.add_parser("serve", help="run the Slack app (default)")
+    serve.add_argument("--retry-for", type=float, default=DEFAULT_RETRY_FOR_S, metavar="SECONDS",
+                       help="keep retrying an unreachable Slack at start-up this long")  # fmt: skip
+    sub.add_parser(
+        "check",
+        help="verify the set-up (Slack, Spark, OAuth, database) and print a table",
+        description="Check the Slack token and scopes, Spark (role, searches, rate limit), the "
+        "OAuth endpoints, the database and the encryption key. Exit code 0: all good; 1: "
+        f"something failed; 2: a configuration error. Spends at most {SPARK_REQUEST_BUDGET} "
+        "Spark requests.",
+    )
     console = sub.add_parser("console", help="a local shell that answers like the bot")
     console.add_argument("--demo", action="store_true", help="start the Spark sandbox in-process")
     sandbox = sub.add_parser("sandbox", help="run the Spark sandbox alone")
@@ -429,7 +554,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_console(settings, demo=args.demo))
         if args.command == "serve":
-            return asyncio.run(serve(settings))
+            retry_for = getattr(args, "retry_for", DEFAULT_RETRY_FOR_S)
+            return asyncio.run(serve(settings, retry_for=retry_for))
+        if args.command == "check":
+            return asyncio.run(check(settings))
         if args.command == "forget-tokens":
             return forget_tokens(settings, yes=args.yes)
         settings.require_slack()
@@ -440,6 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyLost as error:
         print(f"Encryption key problem: {error}", file=sys.stderr)
         return 2
+    except StartupError as error:
+        print(f"Can't start: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         return 130
 

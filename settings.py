@@ -56,6 +56,8 @@ class Settings:
     spark_oauth_grant: str = "openid"  # or "legacy": POST /v1/oauth2/grant
     workspace_token_for_all: bool = True
     digest_channels: frozenset[str] = frozenset()  # empty: any channel may get digests
+    spark_rate_limit: tuple[int, float] = (1500, 300.0)  # requests per seconds, per API key
+    spark_access_token_key: str = "own"  # or "oauth": SPARK_ACCESS_TOKEN shares the OAuth key
 
     @property
     def socket_mode(self) -> bool:
@@ -88,6 +90,22 @@ class Settings:
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+def parse_rate_limit(text: str) -> tuple[int, float]:
+    """`<requests>/<seconds>` (e.g. `1500/300`) -> (1500, 300.0); `SettingsError` otherwise."""
+    requests_text, sep, seconds_text = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        requests, seconds = int(requests_text.strip()), float(seconds_text.strip())
+        if requests < 1 or not 0 < seconds <= 86_400:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(
+            f"SPARK_RATE_LIMIT must be <requests>/<seconds> like 1500/300, not {text!r}"
+        ) from None
+    return requests, seconds
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +148,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     channels = frozenset(
         c.strip() for c in (_get(env, "DIGEST_CHANNELS") or "").split(",") if c.strip()
     )
+    rate_limit = parse_rate_limit(_get(env, "SPARK_RATE_LIMIT") or "1500/300")
+    access_token_key = (_get(env, "SPARK_ACCESS_TOKEN_KEY") or "own").lower()
+    if access_token_key not in {"own", "oauth"}:
+        raise SettingsError(
+            f"SPARK_ACCESS_TOKEN_KEY must be own or oauth, not {access_token_key!r}"
+        )
     slack_api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
@@ -155,4 +179,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         spark_oauth_grant=grant,
         workspace_token_for_all=shared,
         digest_channels=channels,
+        spark_rate_limit=rate_limit,
+        spark_access_token_key=access_token_key,
     )

@@ -9,6 +9,11 @@ Spark's 401/1020 through the Spark client's refresher hook. Refreshes of one con
 serialised, so concurrent requests share one refresh and a rotated refresh token is never
 used twice. A refresh Spark rejects (`invalid_grant`) marks the connection broken: the next
 request tells the user to reconnect.
+
+Which Spark API key a token counts against (`key_for`, the Spark client's `key_of` resolver):
+Spark limits requests per key (spark_api.md §9), so every token obtained through our OAuth
+client shares that client's key; `SPARK_ACCESS_TOKEN` has its own key unless the operator sets
+`SPARK_ACCESS_TOKEN_KEY=oauth`; a pasted personal token (and any token we don't know) is its own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from spark import RefreshFailed
+from spark.budget import TokenKey
 from spark.ratelimit import token_key
 from storage import (
     Connection,
@@ -60,12 +66,32 @@ class TokenKeeper:
         self.services = services
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._owners: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._oauth: set[str] = set()  # token keys of tokens obtained through our OAuth client
 
-    def _remember(self, token: str, team_id: str, user_id: str) -> None:
-        self._owners[token_key(token)] = (team_id, user_id)
-        self._owners.move_to_end(token_key(token))
+    def _remember(self, token: str, team_id: str, user_id: str, *, oauth: bool = False) -> None:
+        key = token_key(token)
+        self._owners[key] = (team_id, user_id)
+        self._owners.move_to_end(key)
+        if oauth:
+            self._oauth.add(key)
         while len(self._owners) > OWNER_MEMORY:
-            self._owners.popitem(last=False)
+            forgotten, _ = self._owners.popitem(last=False)
+            self._oauth.discard(forgotten)
+
+    def oauth_key(self) -> str:
+        """The budget name of our OAuth client's API key."""
+        return "oauth:" + (self.services.settings.spark_client_id or "")
+
+    def key_for(self, token: str) -> TokenKey:
+        """Which API key `token` counts against (see the module docstring)."""
+        settings = self.services.settings
+        if settings.spark_access_token and token == settings.spark_access_token:
+            if settings.spark_access_token_key == "oauth":
+                return TokenKey(self.oauth_key())
+            return TokenKey("workspace")
+        if token_key(token) in self._oauth:
+            return TokenKey(self.oauth_key(), oauth=True)
+        return TokenKey("token:" + token_key(token))
 
     def _lock(self, team_id: str, user_id: str) -> asyncio.Lock:
         return self._locks.setdefault((team_id, user_id), asyncio.Lock())
@@ -88,7 +114,7 @@ class TokenKeeper:
         token = connection.access_token
         if self._expiring(connection):
             token = await self.refresh(team_id, user_id, expired=connection.access_token)
-        self._remember(token, team_id, user_id)
+        self._remember(token, team_id, user_id, oauth=connection.kind == "oauth")
         return Credential(token, workspace=False)
 
     def workspace_credential(self) -> Credential | None:
@@ -128,11 +154,11 @@ class TokenKeeper:
                 access_token=tokens.access_token, refresh_token=tokens.refresh_token,
                 expires_at=tokens.expires_at, now=services.clock(),
             )  # fmt: skip
-            self._remember(tokens.access_token, team_id, user_id)
+            self._remember(tokens.access_token, team_id, user_id, oauth=True)
             return tokens.access_token
 
     async def on_expired(self, token: str) -> str:
-        """The Spark client's refresher: Spark said 1020 for `token`."""
+        """The Spark client's refresher: Spark said 1020 (or 1000 for an OAuth token)."""
         owner = self._owners.get(token_key(token))
         if owner is None:
             raise RefreshFailed("This Flexmls token expired and cannot be renewed")

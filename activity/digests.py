@@ -48,6 +48,7 @@ from spark import (
     SparkError,
     TokenExpired,
 )
+from spark.budget import Priority, working_as
 from storage import (
     Subscription,
     add_subscription,
@@ -375,7 +376,7 @@ async def read_summaries(
     progress: Progress | None = None,
     concurrency: int = GATHER_CONCURRENCY,
 ) -> list[ActivitySummary | BaseException]:
-    """Every contact's activity summary, fetched concurrently under the token's rate limiter.
+    """Every contact's activity summary, fetched concurrently under the key's Spark budget.
 
     Results line up with `contact_ids`; a contact that can't be read gives its exception.
     """
@@ -404,7 +405,25 @@ async def gather(
     late: bool,
     progress: Progress | None = None,
 ) -> Digest:
-    """Read every contact in scope (concurrently, under the per-token rate limiter) and compose."""
+    """Read every contact in scope (concurrently, under the key's Spark budget) and compose.
+
+    The reads are background work: they leave the budget's reserve to people, yield to them
+    when both wait, and wait out a 429 cool-down instead of failing (spark.budget).
+    """
+    with working_as(Priority.BACKGROUND, f"{subscription.team_id}:{subscription.user_id}"):
+        return await _gather(services, subscription, token, local_date=local_date, late=late,
+                             progress=progress)  # fmt: skip
+
+
+async def _gather(
+    services: Services,
+    subscription: Subscription,
+    token: str,
+    *,
+    local_date: dt.date,
+    late: bool,
+    progress: Progress | None = None,
+) -> Digest:
     contacts = await scope_contacts(services, subscription, token)
     ids = [cid for cid, _ in contacts]
     results = await read_summaries(services, token, ids, progress=progress)

@@ -8,6 +8,7 @@ from activity.contacts import get_contact
 from activity.models import ListingPage, ListKind
 from activity.services import Services
 from spark import Listing, Page
+from spark.budget import Priority, current_work, working_as
 from spark.client import RetryCallback
 from spark.ratelimit import token_key
 
@@ -29,9 +30,21 @@ def _fetcher(services: Services, token: str, contact_id: str, kind: ListKind, pa
 def prefetch_page(
     services: Services, *, token: str, contact_id: str, kind: ListKind, page: int
 ) -> None:
-    """Fetch a page in the background so a later click finds it cached."""
+    """Fetch a page in the background so a later click finds it cached.
+
+    A prefetch has the lowest priority in the key's Spark budget and never waits: when the
+    budget is tight it is skipped (`PrefetchSkipped`, dropped by the cache) and the click
+    fetches the page itself.
+    """
     key = page_key(token_key(token), contact_id, kind, page)
-    services.pages.prefetch(key, _fetcher(services, token, contact_id, kind, page))
+    fetch = _fetcher(services, token, contact_id, kind, page)
+    owner = current_work().owner
+
+    async def prefetch() -> Page[Listing]:
+        with working_as(Priority.PREFETCH, owner):
+            return await fetch()
+
+    services.pages.prefetch(key, prefetch)
 
 
 async def listing_page(

@@ -43,8 +43,11 @@ def _fold(text: str) -> str:
 
 
 def rank_contacts(query: str, contacts: Sequence[Contact]) -> list[Contact]:
-    """Best first: exact name, then name prefix, then the rest; ties by name, then id."""
+    """Best first: exact name, then name prefix, then every typed word starting a word of the
+    name ("okafor" finds "Chidi Okafor", which may carry only a DisplayName), then the rest;
+    ties by name, then id."""
     wanted = _fold(query)
+    wanted_words = _fold(query.replace(",", " ")).split()
 
     def score(contact: Contact) -> tuple[int, str, str]:
         names = [_fold(contact.display_name)]
@@ -56,8 +59,12 @@ def rank_contacts(query: str, contacts: Sequence[Contact]) -> list[Contact]:
             rank = 0
         elif any(name.startswith(wanted) for name in names):
             rank = 1
-        else:
+        elif wanted_words and all(
+            any(word.startswith(w) for word in names[0].split()) for w in wanted_words
+        ):
             rank = 2
+        else:
+            rank = 3
         return rank, _fold(contact.display_name), contact.id
 
     unique = {c.id: c for c in contacts}

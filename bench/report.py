@@ -139,6 +139,96 @@ def _requests_rows(results: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def _range(values: list[int]) -> str:
+    if not values:
+        return "n/a"
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
+def _tight_rows(results: Mapping[str, Any]) -> list[Row]:
+    t = _get(results, "tight_budget")
+    if t is None:
+        return []
+    tight, fill, busy = t["tight"], t["fill"], t["busy"]
+    window = f"{t['limit']} per {t['window_s']:g} s"
+    figure = (
+        f"{_num(tight['card_mean'], 2)} for the card + {_num(tight['prefetch_mean'], 2)} prefetch "
+        f"(n={tight['n']}, sent with {_range(tight.get('used_before') or [])} of the bot's "
+        f"{window} used; background share {t['background_share']}); while filling the share: "
+        f"{_num(fill['card_mean'], 2)} + {_num(fill['prefetch_mean'], 2)} (n={fill['lookups']})"
+    )
+    skipped = (
+        tight["n"] > 0
+        and tight["card_mean"] <= FLOOR_REQUESTS["cold"] + 1e-9
+        and tight["prefetch_mean"] == 0
+    )
+    rows = [
+        Row("Spark requests per cold lookup, tight budget", figure, "2 + 0 (prefetch skipped)",
+            _ok(skipped))
+    ]  # fmt: skip
+    latency = busy["latency"]
+    other = len(t.get("other_replies") or [])
+    figure = (
+        f"{busy['n']} lookups once the window was full got “Flexmls is busy, try again in "
+        f"~{_range(busy.get('retry_in_s') or [])} s” in p95 {_num(latency['ms']['p95'], 0)} ms "
+        f"({_num(latency['rtt']['p95'], 2)}× RTT), spending {busy['spark_requests']} Spark "
+        f"requests; other replies: {other}; 429s: {t['rate_limited']}"
+    )
+    ok = (
+        busy["n"] > 0
+        and other == 0
+        and t["rate_limited"] == 0
+        and latency["rtt"]["p95"] <= COLD_LOOKUP_RTT
+    )
+    rows.append(
+        Row("Lookups past a spent budget", figure,
+            f"“busy” reply, no stall (p95 ≤ {COLD_LOOKUP_RTT:g} × RTT); 0 × 429", _ok(ok))
+    )  # fmt: skip
+    return rows
+
+
+def _contention_rows(results: Mapping[str, Any]) -> list[Row]:
+    c = _get(results, "digest_contention")
+    if c is None:
+        return []
+    rtt, ms = c["lookup"]["rtt"], c["lookup"]["ms"]
+    replies = c.get("replies") or {}
+    digest = c["digest"]
+    idle = _get(results, "lookup", "cold", "rtt", "p95")
+    versus = (
+        f"idle cold p95 {_num(idle, 2)}× → ×{_num(rtt['p95'] / idle, 2)}"
+        if isinstance(idle, int | float) and idle > 0 and not math.isnan(idle)
+        else "no idle cold figure"
+    )
+    figure = (
+        f"p50 {_num(rtt['p50'], 2)}× · p95 {_num(rtt['p95'], 2)}× RTT ({_num(ms['p50'], 0)} / "
+        f"{_num(ms['p95'], 0)} ms; max {_num(ms['max'], 0)}, n={ms['n']}); {versus}; "
+        f"“busy” replies: {replies.get('busy', 0)}; other: {replies.get('other', 0)}; "
+        f"prefetches during the pass: {digest['prefetch_requests']}"
+    )
+    ok = (
+        ms["n"] > 0
+        and rtt["p95"] <= COLD_LOOKUP_RTT
+        and not replies.get("busy")
+        and not replies.get("other")
+    )
+    rows = [
+        Row("Cold lookup while a digest gathers (same key)", figure,
+            f"p95 ≤ {COLD_LOOKUP_RTT:g} × RTT (as idle), no “busy”", _ok(ok))
+    ]  # fmt: skip
+    figure = (
+        f"{_num(digest['elapsed_s'], 1)} s at the bot's {c['limit']} per {c['window_s']:g} s "
+        f"(background share {c['background_share']}), alongside {c['lookups']} lookups; "
+        f"{digest['spark_requests']} Spark requests in all; 429s: {digest['rate_limited']}"
+    )
+    rows.append(
+        Row(f"Digest pass during those lookups ({c['contacts']} contacts)", figure, "0 × 429",
+            _ok(digest["rate_limited"] == 0))
+    )  # fmt: skip
+    return rows
+
+
 def _throughput_rows(results: Mapping[str, Any]) -> list[Row]:
     t = _get(results, "throughput")
     if t is None:
@@ -204,6 +294,8 @@ def build_rows(results: Mapping[str, Any]) -> list[Row]:
     rows += [row for build in builders if (row := build()) is not None]
     rows += _digest_rows(results)
     rows += _requests_rows(results)
+    rows += _tight_rows(results)
+    rows += _contention_rows(results)
     rows += _throughput_rows(results)
     rows += _process_rows(results)
     for phase, message in (results.get("errors") or {}).items():
@@ -224,6 +316,7 @@ def render_markdown(results: Mapping[str, Any], rows: list[Row]) -> str:
     host = meta.get("machine") or {}
     source = meta.get("source") or {}
     digest = results.get("digest") or {}
+    contention = results.get("digest_contention") or {}
     lines = [
         "# Benchmark report",
         "",
@@ -271,8 +364,17 @@ def render_markdown(results: Mapping[str, Any], rows: list[Row]) -> str:
         'driver\'s `RateLimiter` given the same numbers; "allowed" = '
         "floor((N−1)/limit) × window + RTT, the earliest the last answer can arrive under an "
         "exact sliding window starting empty.",
+        "- Tight budget: the bot restarted with `SPARK_RATE_LIMIT=<limit>/300` (the sandbox "
+        "enforcing the same per key); cold lookups fill the window to the background share "
+        "(70%, the rest is kept for people), then lookups one at a time use the reserve: their "
+        "prefetches are skipped, and once the window is full the bot answers "
+        "“Flexmls is busy” instead of waiting.",
+        "- Digest on the same key: the bot's own digest pass over every demo contact, with "
+        f"`SPARK_RATE_LIMIT={contention.get('limit', '?')}/{contention.get('window_s', '?')}` (the "
+        "sandbox enforcing the same); cold lookups one at a time, 2×RTT apart, once the pass "
+        "has used its background share; compared with the idle cold lookup above.",
         "- Throughput: RTT 0, on a freshly started bot per round; a round ends after its time or "
-        "just short of the bot's own Spark budget (1,500 requests per 5 min per token), so it "
+        "just short of the bot's own Spark budget (1,500 requests per 5 min per key), so it "
         "measures CPU, not the limiter.",
     ]
     return "\n".join(lines) + "\n"

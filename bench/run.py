@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,8 @@ BOT_ENV_NAMES = (
     "SPARK_API_URL", "SPARK_AUTH_URL", "SPARK_ACCESS_TOKEN", "SPARK_CLIENT_ID",
     "SPARK_CLIENT_SECRET", "SPARK_REDIRECT_URI", "SPARK_USER_AGENT", "SPARK_OAUTH_GRANT",
     "DATABASE_PATH", "TOKEN_ENCRYPTION_KEY", "HOST", "PORT", "LOG_LEVEL", "LISTING_LAYOUT",
-    "WORKSPACE_TOKEN_FOR_ALL", "DIGEST_CHANNELS",
+    "WORKSPACE_TOKEN_FOR_ALL", "DIGEST_CHANNELS", "SPARK_RATE_LIMIT", "SPARK_ACCESS_TOKEN_KEY",
+    "LOG_SLACK_DEBUG",
 )  # fmt: skip
 
 
@@ -137,6 +138,7 @@ async def running_stack(
         scenarios.BenchStandin() as standin,
     ):
         poster = scenarios.AiohttpPoster(session)
+        db_path = work_dir / "bot-data" / "activity.db"
         bot_env = child_env(
             SLACK_BOT_TOKEN=standin.bot_token,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -144,18 +146,17 @@ async def running_stack(
             SPARK_API_URL=sandbox_url,
             SPARK_AUTH_URL=sandbox_url,
             SPARK_ACCESS_TOKEN=DEMO_TOKEN,
-            DATABASE_PATH=str(work_dir / "bot-data" / "activity.db"),
+            DATABASE_PATH=str(db_path),
             HOST="127.0.0.1",
             LOG_LEVEL="WARNING",
             WORKSPACE_TOKEN_FOR_ALL="true",
         )
 
-        async def start_bot() -> tuple[Child, float, str]:
-            say("starting the bot")
+        async def start_bot(extra: Mapping[str, str] | None = None) -> tuple[Child, float, str]:
+            say("starting the bot" + (f" with {dict(extra)}" if extra else ""))
             port = free_port()
-            child = children.spawn(
-                "bot", [python, *bot_argv], env={**bot_env, "PORT": str(port)}, cwd=ROOT
-            )
+            env = {**bot_env, **(extra or {}), "PORT": str(port)}
+            child = children.spawn("bot", [python, *bot_argv], env=env, cwd=ROOT)
             url = f"http://127.0.0.1:{port}"
             took = await wait_healthy(http, child, f"{url}/healthz")
             say(f"  bot healthy after {took:.2f} s")
@@ -163,10 +164,15 @@ async def running_stack(
 
         bot, bot_s, bot_events = await start_bot()
 
-        async def restart_bot() -> float:
-            """A fresh bot process (same database), e.g. for a fresh Spark rate-limit budget."""
+        async def restart_bot(
+            env: Mapping[str, str] | None = None, prepare: Callable[[], object] | None = None
+        ) -> float:
+            """A fresh bot process (same database), e.g. for a fresh Spark rate-limit budget:
+            the usual environment plus `env`; `prepare()` runs while no bot is running."""
             children.stop(stack.bot_child)
-            stack.bot_child, took, stack.bot.events_url = await start_bot()
+            if prepare is not None:
+                prepare()
+            stack.bot_child, took, stack.bot.events_url = await start_bot(env)
             return took
 
         say("starting the bare app")
@@ -190,6 +196,7 @@ async def running_stack(
             pools=pools,
             sandbox_url=sandbox_url,
             restart_bot=restart_bot,
+            db_path=db_path,
         )  # fmt: skip
         yield stack, {"bot_s": bot_s, "bare_s": bare_s, "sandbox_s": sandbox_s}
 
@@ -218,6 +225,12 @@ async def bench(args: argparse.Namespace, children: Children, work_dir: Path) ->
                 "throughput_rounds": plan.throughput_rounds,
                 "digest_reads": list(plan.digest_reads),
                 "rate_limit": {"limit": plan.rate_limit, "window_s": plan.rate_window_s},
+                "tight_budget": {
+                    "limit": plan.tight_limit,
+                    "window_s": scenarios.TIGHT_WINDOW_S,
+                    "busy_lookups": plan.tight_busy,
+                },
+                "digest_contention_max_lookups": plan.contention_max,
             },
         }
     }
@@ -267,9 +280,21 @@ async def bench(args: argparse.Namespace, children: Children, work_dir: Path) ->
             dig := await phase("digest", lambda: scenarios.digest(stack, plan, rtt_ms))
         ) is not None:
             results["digest"] = dig
-        # The bot limits itself to 1,500 Spark requests per 5 minutes per token, and the
-        # latency phases spent much of that: a fresh process gets a fresh budget.
         before_restart = scenarios.rss_mb(stack.bot_child.pid)
+        # The key's shared budget (issue 11): each phase restarts the bot with its own
+        # SPARK_RATE_LIMIT and leaves it running with the usual one.
+        if (
+            tight := await phase("tight_budget", lambda: scenarios.tight_budget(stack, plan))
+        ) is not None:
+            results["tight_budget"] = tight
+        if (
+            busy := await phase(
+                "digest_contention", lambda: scenarios.digest_contention(stack, plan)
+            )
+        ) is not None:
+            results["digest_contention"] = busy
+        # The bot limits itself to 1,500 Spark requests per 5 minutes per key, and the
+        # phases above spent much of that: a fresh process gets a fresh budget.
         rounds, restarts = [], []
         for _ in range(plan.throughput_rounds):
             restarts.append(await stack.restart_bot())
@@ -322,7 +347,7 @@ def write_outputs(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="Benchmark the bot.")
-    parser.add_argument("--quick", action="store_true", help="fewer samples (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer samples (~70 s)")
     parser.add_argument("--rtt-ms", type=int, default=150, help="sandbox latency per Spark request")
     parser.add_argument("--report", type=Path, default=BENCH_DIR / "report.md")
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "results.json")

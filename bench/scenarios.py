@@ -15,9 +15,11 @@ import gc
 import itertools
 import os
 import random
+import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,11 +30,19 @@ from bench.procs import Child, cpu_seconds, memory_kb
 from sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, cached_brokerage
 from slack_standin import Received, SlackSender, SlackStandin
 from slack_standin.messages import buttons
+from slack_standin.requests import DEFAULT_USER_ID
+from spark.budget import DEFAULT_RESERVE, Budget, Priority
 
 LISTINGS_ROUTE_MARK = "/activity/listings/"
 REPLY_TIMEOUT_S = 30.0
 BUDGET_MARGIN = 150  # Spark requests kept in hand below the bot's own limit (in flight, prefetch)
 THROUGHPUT_CONTACTS = 40  # few contacts: listing-page prefetches stay cached (2 per contact)
+BUSY_MARK = "Flexmls is busy"  # the title of blocks.problems.busy()
+TIGHT_WINDOW_S = 300.0  # Spark's own window: nothing ages out while the tight phase runs
+FILL_BURST = 10  # most simultaneous lookups while filling the background share
+DIGEST_CHANNEL = "C0BENCHDIGEST"
+DIGEST_START_TIMEOUT_S = 20.0  # the bot's first digest pass must fill its share by then
+DIGEST_END_TIMEOUT_S = 120.0
 
 
 # ------------------------------------------------------------------ the plan
@@ -52,6 +62,9 @@ class Plan:
     rate_limit: int = 50
     rate_window_s: float = 2.0
     settle_rss_s: float = 3.0
+    tight_limit: int = 40  # the bot's SPARK_RATE_LIMIT (per TIGHT_WINDOW_S) for the tight phase
+    tight_busy: int = 3  # lookups past the budget to observe (each should get "busy")
+    contention_max: int = 40  # most lookups sent while the bot's digest gathers
 
     @classmethod
     def full(cls) -> Plan:
@@ -63,6 +76,9 @@ class Plan:
             throughput_senders=50,
             throughput_rounds=3,
             digest_reads=(100, 1000),
+            tight_limit=80,
+            tight_busy=5,
+            contention_max=80,
         )
 
     @classmethod
@@ -225,7 +241,10 @@ class Stack:
     sandbox_child: Child
     pools: Pools
     sandbox_url: str
-    restart_bot: Callable[[], Awaitable[float]]
+    # restart_bot(env=None, prepare=None): stop the bot, run `prepare()` (the bot is down: its
+    # database is ours), start it again with the usual environment plus `env`; start-up seconds.
+    restart_bot: Callable[..., Awaitable[float]]
+    db_path: Path | None = None  # the bot's database file
 
 
 def is_card(body: dict[str, Any]) -> bool:
@@ -495,7 +514,7 @@ async def sequential(stack: Stack, plan: Plan) -> dict[str, Any]:
 
 
 def bot_spark_budget() -> tuple[int, float]:
-    """The bot's own client-side Spark budget per token (requests, window in seconds)."""
+    """The bot's own client-side Spark budget per API key (requests, window in seconds)."""
     from spark.ratelimit import RateLimiter
 
     limiter = RateLimiter()
@@ -510,7 +529,7 @@ async def throughput(stack: Stack, plan: Plan, rtt_ms: int) -> dict[str, Any]:
     then the same query by the same user (warm). Lookups/s counts cards received; CPU is the
     bot process's utime+stime over the same interval (/proc/<pid>/stat).
 
-    The bot limits itself to Spark's 1,500 requests per 5 minutes per token
+    The bot limits itself to Spark's 1,500 requests per 5 minutes per API key
     (`spark.ratelimit.RateLimiter` defaults) and every lookup here uses the one workspace
     token, so past that budget lookups wait minutes for the window: the run stops issuing
     lookups `BUDGET_MARGIN` requests short of it (the caller restarts the bot before each
@@ -681,6 +700,290 @@ async def digest(stack: Stack, plan: Plan, rtt_ms: int) -> dict[str, Any]:
         "client_margin_s": margin,
         "definition": "allowed = floor((N-1)/limit) * window + RTT",
         "runs": runs,
+    }
+
+
+# ------------------------------------------------------------------ 8, 9. the key's shared budget
+
+
+def reply_kind(body: Mapping[str, Any]) -> str:
+    """ "card", "busy" (the bot's "Flexmls is busy, try again in ~N s") or "other"."""
+    if is_card(dict(body)):
+        return "card"
+    if BUSY_MARK in str(body.get("text") or ""):
+        return "busy"
+    return "other"
+
+
+def retry_hint_s(body: Mapping[str, Any]) -> int | None:
+    """The N of "try again in ~N s" in a busy reply, if it names one."""
+    found = re.search(r"~(\d+) s", str(body.get("text") or ""))
+    return int(found.group(1)) if found else None
+
+
+def background_share(limit: int, reserve: float = DEFAULT_RESERVE) -> int:
+    """Slots of a window background work and prefetches may fill (the rest is kept for people)."""
+    return Budget(limit, 1.0, reserve=reserve).capacity(Priority.BACKGROUND)
+
+
+def fill_burst(share: int, used: int, per_lookup: int = 4, most: int = FILL_BURST) -> int:
+    """How many simultaneous cold lookups (card + prefetch each) take `used` towards `share`
+    without overshooting by more than one lookup's prefetches; at least 1."""
+    return max(1, min(most, (share - used) // per_lookup))
+
+
+def _emails(pool: Sequence[Target]) -> Iterator[str]:
+    """Distinct contacts (so no page is ever cached), cycling only if the pool runs out."""
+    return (t.email for t in itertools.cycle(pool))
+
+
+async def tight_budget(stack: Stack, plan: Plan) -> dict[str, Any]:
+    """Spark requests per cold lookup when the bot's budget is nearly spent, and the replies
+    once it is spent.
+
+    The bot restarts with `SPARK_RATE_LIMIT=<tight_limit>/300` (the sandbox enforces the same
+    per key, so an overshoot would show as 429s). Cold lookups (fresh user and contact each,
+    up to `FILL_BURST` at once) first fill the window up to the background share (70%): they
+    still prefetch. Then, one at a time, lookups that can only use the reserve kept for people:
+    expected 2 requests for the card and no prefetch (`PrefetchSkipped`), until the window is
+    full and the bot answers "Flexmls is busy, try again in ~N s" (its wait would pass the
+    interactive deadline); `tight_busy` such lookups are sent. Nothing ages out of the window
+    meanwhile (300 s), so the sandbox's count since the restart is the bot's window.
+    """
+    limit, window = plan.tight_limit, TIGHT_WINDOW_S
+    share = background_share(limit)
+    emails = _emails(stack.pools.everyone)
+    counter = _Counter(stack.admin)
+    await stack.admin.config(rate_limit={"limit": limit, "window_s": window})
+    try:
+        await stack.restart_bot(env={"SPARK_RATE_LIMIT": f"{limit}/{window:g}"})
+        await counter.start()
+        first = counter.last
+        user = itertools.count()
+
+        def used() -> int:
+            return counter.last["requests"] - first["requests"]
+
+        fill: list[dict[str, int]] = []  # routes per burst
+        fill_lookups = fill_cards = 0
+        while used() < share:
+            burst = fill_burst(share, used())
+            jobs = [(f"UB{next(user):04d}", next(emails)) for _ in range(burst)]
+            replies = await asyncio.gather(*(_timed_command(stack, u, e) for u, e in jobs))
+            routes, _ = await counter.delta()
+            fill.append(routes)
+            fill_lookups += burst
+            fill_cards += sum(is_card(entry.body) for _, entry in replies)
+            if not routes:
+                raise RuntimeError("lookups while filling the budget sent no Spark request")
+        filled = used()
+        cards: list[dict[str, int]] = []
+        card_s: list[float] = []
+        busy_s: list[float] = []
+        busy_requests = 0
+        hints: list[int] = []
+        other: list[str] = []
+        used_before: list[int] = []
+        for _ in range(limit + plan.tight_busy):  # every card spends >= 1: bounded
+            if len(busy_s) >= plan.tight_busy:
+                break
+            before = used()
+            took, entry = await _timed_command(stack, f"UB{next(user):04d}", next(emails))
+            routes, _ = await counter.delta()
+            kind = reply_kind(entry.body)
+            if kind == "card":
+                cards.append(routes)
+                card_s.append(took)
+                used_before.append(before)
+            elif kind == "busy":
+                busy_s.append(took)
+                busy_requests += sum(routes.values())
+                if (hint := retry_hint_s(entry.body)) is not None:
+                    hints.append(hint)
+            else:
+                other.append(str(entry.body.get("text"))[:200])
+        last = counter.last
+    finally:
+        await stack.admin.config(rate_limit=None)
+    stack.standin.clear()
+    fill_card = sum(_split_requests(r)[0] for r in fill)
+    fill_prefetch = sum(_split_requests(r)[1] for r in fill)
+    return {
+        "limit": limit,
+        "window_s": window,
+        "reserve": DEFAULT_RESERVE,
+        "background_share": share,
+        "fill": {
+            "lookups": fill_lookups,
+            "cards": fill_cards,
+            "card_mean": stats.per(fill_card, fill_lookups),
+            "prefetch_mean": stats.per(fill_prefetch, fill_lookups),
+            "requests": filled,
+        },
+        "tight": {
+            **_requests_summary(cards),
+            "used_before": used_before,
+            "latency": _rtt_spread(card_s, stack.rtt_s),
+        },
+        "busy": {
+            "n": len(busy_s),
+            "latency": _rtt_spread(busy_s, stack.rtt_s),
+            "spark_requests": busy_requests,
+            "retry_in_s": hints,
+        },
+        "other_replies": other,
+        "spark_requests": last["requests"] - first["requests"],
+        "rate_limited": last["rate_limited"] - first["rate_limited"],
+    }
+
+
+def _is_digest_post(entry: Received) -> bool:
+    return (
+        entry.kind == "api"
+        and entry.method == "chat.postMessage"
+        and entry.body.get("channel") == DIGEST_CHANNEL
+    )
+
+
+def _subscribe_everyone(stack: Stack) -> Callable[[], int]:
+    """While the bot is down: a digest of every contact, due now (00:00 UTC), in its database."""
+    from storage import add_subscription, open_database
+
+    def subscribe() -> int:
+        assert stack.db_path is not None
+        db = open_database(stack.db_path)
+        try:
+            return add_subscription(
+                db, team_id=stack.standin.team_id, user_id=DEFAULT_USER_ID,
+                channel_id=DIGEST_CHANNEL, local_time="00:00", timezone="UTC", scope="all",
+                now=dt.datetime.now(dt.UTC),
+            ).id  # fmt: skip
+        finally:
+            db.close()
+
+    return subscribe
+
+
+def _unsubscribe(stack: Stack, subscription_id: int) -> Callable[[], None]:
+    from storage import open_database, remove_subscription
+
+    def unsubscribe() -> None:
+        assert stack.db_path is not None
+        db = open_database(stack.db_path)
+        try:
+            remove_subscription(db, subscription_id)
+        finally:
+            db.close()
+
+    return unsubscribe
+
+
+async def _wait_for_gathering(
+    stack: Stack, first: Mapping[str, Any], share: int, posted: asyncio.Future[Received]
+) -> float:
+    """Until the digest pass has sent its background share (or posted); seconds waited."""
+    started = time.monotonic()
+    while not posted.done():
+        now = await stack.admin.stats()
+        if now["requests"] - first["requests"] >= share:
+            break
+        if time.monotonic() - started > DIGEST_START_TIMEOUT_S:
+            raise TimeoutError(
+                f"the bot's digest pass sent {now['requests'] - first['requests']} Spark "
+                f"requests in {DIGEST_START_TIMEOUT_S:g} s (its share is {share})"
+            )
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def _stats_once_done(admin: SandboxAdmin, posted: asyncio.Future[Received]) -> dict[str, Any]:
+    """The sandbox's counters as soon as `posted` resolves (or fails)."""
+    await asyncio.wait([posted])
+    return await admin.stats()
+
+
+async def digest_contention(stack: Stack, plan: Plan) -> dict[str, Any]:
+    """Interactive lookups while the bot's own digest pass gathers on the same API key.
+
+    With the bot down, a digest of every demo contact (300 reads plus the contact pages),
+    due now, is written to its database; the bot restarts with `SPARK_RATE_LIMIT` =
+    `rate_limit`/`rate_window_s` (the sandbox enforces the same for the key) and its scheduler
+    starts the pass at once. Once the pass has used its background share of the window, cold
+    lookups (fresh user and contact each) go one at a time, 2×RTT apart, until the digest is
+    posted or `contention_max` were sent. The digest's time runs from the bot being healthy
+    (its first pass starts then) to its post reaching the stand-in Slack. Afterwards the
+    subscription is removed (the bot down again) and the bot restarts with the usual settings.
+    """
+    limit, window = plan.rate_limit, plan.rate_window_s
+    share = background_share(limit)
+    emails = _emails(stack.pools.everyone)
+    posted: asyncio.Future[Received] = asyncio.ensure_future(
+        stack.standin.wait_for(_is_digest_post, timeout=DIGEST_END_TIMEOUT_S)
+    )
+    at_post = asyncio.ensure_future(_stats_once_done(stack.admin, posted))
+    subscription: list[int] = []
+    subscribe = _subscribe_everyone(stack)
+    samples: list[float] = []
+    kinds = {"card": 0, "busy": 0, "other": 0}
+    other: list[str] = []
+    await stack.admin.config(rate_limit={"limit": limit, "window_s": window})
+    try:
+        first = await stack.admin.settle()
+        await stack.restart_bot(
+            env={"SPARK_RATE_LIMIT": f"{limit}/{window:g}"},
+            prepare=lambda: subscription.append(subscribe()),
+        )
+        started = time.monotonic()
+        waited = await _wait_for_gathering(stack, first, share, posted)
+        during = 0
+        for i in range(plan.contention_max):
+            if posted.done():
+                break
+            took, entry = await _timed_command(stack, f"UD{i:04d}", next(emails))
+            kind = reply_kind(entry.body)
+            kinds[kind] += 1
+            if kind == "card":
+                samples.append(took)
+            elif kind == "other":
+                other.append(str(entry.body.get("text"))[:200])
+            during += 1
+            await asyncio.sleep(2 * stack.rtt_s)
+        post = await posted
+        elapsed = post.at - started
+        passed = await at_post
+        last = await stack.admin.settle()
+    finally:
+        for task in (posted, at_post):
+            if not task.done():
+                task.cancel()
+        await stack.admin.config(rate_limit=None)
+        if subscription:
+            await stack.restart_bot(prepare=_unsubscribe(stack, subscription[0]))
+    stack.standin.clear()
+    before = first.get("by_route", {})
+    routes = {r: n - before.get(r, 0) for r, n in passed["by_route"].items()}
+    _, prefetches = _split_requests(routes)
+    return {
+        "limit": limit,
+        "window_s": window,
+        "reserve": DEFAULT_RESERVE,
+        "background_share": share,
+        "contacts": len(stack.pools.digest_ids),
+        "lookups": during,
+        "replies": kinds,
+        "other_replies": other,
+        "lookup": _rtt_spread(samples, stack.rtt_s),
+        "digest": {
+            "elapsed_s": elapsed,
+            "gathering_after_s": waited,
+            "spark_requests": passed["requests"] - first["requests"],
+            "prefetch_requests": prefetches,
+            "rate_limited": last["rate_limited"] - first["rate_limited"],
+        },
+        "definition": "lookups start once the pass has sent its background share; digest time "
+        "= bot healthy (its first pass starts) -> digest post at the stand-in Slack; "
+        "spark_requests and prefetch_requests: the pass and the lookups together, until the "
+        "post; rate_limited: until everything settled",
     }
 
 

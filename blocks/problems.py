@@ -1,7 +1,8 @@
 """Friendly ephemeral messages for things that went wrong: what happened, and what to do next.
 
 No stack traces, URLs, request ids or tokens ever reach these messages: `spark_problem` looks
-only at the error's type (and `retry_after`), never at its message.
+at the error's type, Spark's code and `retry_after`; only for a 403 code we don't know does it
+show Spark's own message (escaped and shortened), so the operator can look it up.
 """
 
 from __future__ import annotations
@@ -14,18 +15,61 @@ from blocks.message import MAX_TEXT, SECTION_TEXT, Message, finish
 from blocks.text import clean, escape_mrkdwn, truncate_mrkdwn
 from spark.errors import (
     BadFilter,
+    FlexmlsBusy,
     InvalidToken,
     NotFound,
     PermissionDenied,
     RateLimited,
     RefreshFailed,
+    SearchTooBroad,
     SparkError,
     SparkUnavailable,
     TokenExpired,
 )
+from spark.search import SearchUnavailable
 
 RECONNECT = "Reconnect with `/activity connect`."
 ASK_ADMIN = "Ask your Slack admin to update the workspace Flexmls token."
+ADMIN = "Ask your Slack admin (whoever set up this bot) to fix it."
+
+# 403 codes (spark_api.md §2.2, §9): title, what it means, what to do (and who does it).
+FORBIDDEN: dict[int, tuple[str, str, str]] = {
+    1013: (
+        "This Flexmls key doesn't allow this way of signing in",
+        "The API key is not set up for the login method the bot uses.",
+        "Ask your Slack admin to have FBS enable OAuth/OpenID sign-in for the key.",
+    ),
+    1015: (
+        "Flexmls says this user has no active Flexmls access",
+        "The Flexmls account behind this connection is inactive or has no Flexmls access.",
+        "Check your Flexmls account with your MLS, then `/activity connect` again.",
+    ),
+    1019: (
+        "This Flexmls key is locked to other servers",
+        "The API key only accepts certain IP addresses or user agents.",
+        "Ask your Slack admin to have FBS allow this server and its `SPARK_USER_AGENT`.",
+    ),
+    1021: (
+        "This Flexmls key must use the replication server",
+        "Flexmls wants this key to call replication.sparkapi.com.",
+        "Ask your Slack admin to set `SPARK_API_URL` to https://replication.sparkapi.com.",
+    ),
+    1030: (
+        "Flexmls only answers over HTTPS",
+        "The bot is set up to call Flexmls without encryption.",
+        "Ask your Slack admin to set `SPARK_API_URL` to an https:// address.",
+    ),
+    1100: (
+        "This contact has no Flexmls portal",
+        "Flexmls keeps activity only for contacts with a portal account.",
+        "Invite the contact to a portal in Flexmls, then look them up again.",
+    ),
+    1505: (
+        "Your MLS has turned this Flexmls feature off",
+        "Contact activity is disabled for your MLS.",
+        "Ask your MLS or FBS support whether it can be enabled.",
+    ),
+}
 
 
 def _plain_fallback(mrkdwn: str) -> str:
@@ -59,15 +103,8 @@ def _seconds(value: float) -> int:
 def spark_problem(error: SparkError, *, workspace_token: bool = False) -> Message:
     """Plain language for a `SparkError`, chosen by its type."""
     if isinstance(error, RateLimited):
-        retry = error.retry_after
-        wait = (
-            f"Try again in {_seconds(retry)} s."
-            if retry is not None and math.isfinite(retry)
-            else "Try again in a minute."
-        )
-        return problem(
-            "Flexmls is rate-limiting us", "Too many requests reached Flexmls at once.", wait
-        )
+        # Ours: our own budget refused before sending; else Spark answered 429 / 1550.
+        return busy(error.retry_after, ours=isinstance(error, FlexmlsBusy) and error.status is None)
     if isinstance(error, (TokenExpired, InvalidToken, RefreshFailed)):
         whose = (
             "The workspace's Flexmls connection" if workspace_token else "Your Flexmls connection"
@@ -79,10 +116,12 @@ def spark_problem(error: SparkError, *, workspace_token: bool = False) -> Messag
             ASK_ADMIN if workspace_token else RECONNECT,
         )
     if isinstance(error, PermissionDenied):
+        return forbidden(error)
+    if isinstance(error, SearchTooBroad):
         return problem(
-            "This Flexmls key can't read contact activity",
-            "Contacts: Activity needs the Private role on the API key; "
-            "ask your MLS or FBS support to enable it.",
+            "That search was too much for Flexmls",
+            "Flexmls stopped it before it finished.",
+            "Narrow it down: add the last name, or use the e-mail or phone number.",
         )
     if isinstance(error, NotFound):
         return problem(
@@ -105,6 +144,38 @@ def spark_problem(error: SparkError, *, workspace_token: bool = False) -> Messag
         "Something went wrong talking to Flexmls",
         "Flexmls sent an answer we didn't understand.",
         "Try again; if it keeps happening, tell your admin.",
+    )
+
+
+def busy(retry_in: float | None, *, ours: bool = False) -> Message:
+    """ "Flexmls is busy, try again in ~N s": the key's budget is used up or cooling down."""
+    wait = (
+        f"Try again in ~{_seconds(retry_in)} s."
+        if retry_in is not None and math.isfinite(retry_in)
+        else "Try again in a minute."
+    )
+    detail = (
+        "Everyone in the brokerage shares one Flexmls request allowance, and it's used up for now."
+        if ours
+        else "Flexmls is rate-limiting requests from this brokerage's key."
+    )
+    return problem("Flexmls is busy", detail, wait)
+
+
+def forbidden(error: PermissionDenied) -> Message:
+    """403: what the code means and what to do; unknown codes show the code and Spark's words."""
+    if error.code in FORBIDDEN:
+        title, detail, hint = FORBIDDEN[error.code]
+        return problem(title, detail, hint)
+    if error.code in (None, 1500):
+        return problem(
+            "This Flexmls key can't read contact activity",
+            "Contacts: Activity needs the Private role on the API key; "
+            "ask your MLS or FBS support to enable it.",
+        )
+    said = clean(error.message)[:200] or "no reason given"
+    return problem(
+        f"Flexmls refused the request (code {error.code})", f"Flexmls said: {said}", ADMIN
     )
 
 
@@ -192,4 +263,23 @@ def internal_error() -> Message:
     return problem(
         "Sorry, something went wrong on our side.",
         "It has been logged. Please try again in a moment.",
+    )
+
+
+_SEARCH_KINDS = {"phone": "phone number", "email": "e-mail", "name": "name", "id": "contact id"}
+_SEARCH_INSTEAD = {
+    "phone": "Try the contact's name or e-mail instead.",
+    "email": "Try the contact's name instead.",
+    "name": "Try the contact's e-mail instead.",
+    "id": "Try the contact's name or e-mail instead.",
+}
+
+
+def search_unavailable(error: SearchUnavailable) -> Message:
+    """A kind of search this agent's Flexmls does not allow (the fields can't be filtered)."""
+    kind = error.kind.value
+    return problem(
+        f"Searching by {_SEARCH_KINDS.get(kind, kind)} isn't available on your Flexmls",
+        "Your MLS doesn't let apps search contacts that way.",
+        _SEARCH_INSTEAD.get(kind),
     )

@@ -45,6 +45,7 @@ from handlers.dispatch import show_listings
 from handlers.home import lookups_allowed, publish_home
 from handlers.people import Asker, asker_of
 from handlers.turn import Turn
+from spark.budget import Priority
 from storage import list_subscriptions
 
 
@@ -65,6 +66,7 @@ def _turn(
         "channel_name": channel.get("name") or "",
         "client": client,
         "asker": asker,
+        "priority": Priority.CLICK,  # after people waiting on a command, before background work
     }
     if body.get("response_url"):
         reply, notify = ephemeral(respond, replace=True), ephemeral(respond)

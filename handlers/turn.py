@@ -31,6 +31,7 @@ from blocks import (
     not_connected,
     problem,
     retrying_notice,
+    search_unavailable,
     spark_problem,
     stale_button,
     stranger_refused,
@@ -44,6 +45,8 @@ from handlers.people import (
     is_foreign,
 )
 from spark import InvalidQuery, SparkError
+from spark.budget import INTERACTIVE_MAX_WAIT, Priority, working_as
+from spark.search import SearchUnavailable
 
 Reply = Callable[[Message], Awaitable[None]]
 NOTICE_THRESHOLD_S = 1.5  # shorter waits are not worth a message
@@ -65,6 +68,8 @@ class Turn:
     user_mentions: tuple[str, ...] = ()  # Slack users linked (`<@U…>`) in what the user typed
     channel_name: str = ""  # the channel's name as Slack sent it ("privategroup" for private ones)
     asker: Asker = field(kw_only=True)  # what the gate learnt: installed team, stranger or not
+    # The Spark budget's priority for this turn's requests: commands INTERACTIVE, clicks CLICK.
+    priority: Priority = field(default=Priority.INTERACTIVE, kw_only=True)
     _credential: Credential | None = field(default=None, repr=False)
     _noticed: bool = False
 
@@ -120,9 +125,16 @@ class Turn:
 
     @asynccontextmanager
     async def guard(self) -> AsyncIterator[None]:
-        """Run the request's work in a work slot, turning every failure into one message."""
-        async with self.services.work, self._net():
-            yield
+        """Run the request's work in a work slot, turning every failure into one message.
+
+        Spark requests made inside (and in tasks started inside) count as this person's work
+        at the turn's priority, and wait at most `INTERACTIVE_MAX_WAIT` for a slot of the key's
+        budget before the user is told "Flexmls is busy" (spark.budget).
+        """
+        owner = f"{self.team_id}:{self.user_id}"
+        with working_as(self.priority, owner, max_wait=INTERACTIVE_MAX_WAIT):
+            async with self.services.work, self._net():
+                yield
 
     @asynccontextmanager
     async def _net(self) -> AsyncIterator[None]:
@@ -149,6 +161,8 @@ class Turn:
             await self._tell(not_connected())
         except BadActionValue:
             await self._tell(stale_button())
+        except SearchUnavailable as error:
+            await self._tell(search_unavailable(error))
         except SparkError as error:
             workspace = self._credential is not None and self._credential.workspace
             self.logger.warning("Spark error for a request: %s", error)

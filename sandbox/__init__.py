@@ -20,7 +20,10 @@ Faults never touch `/healthz` or `/_sandbox/*`.
 
 Admin endpoints (no auth): `POST|GET|DELETE /_sandbox/faults`, `GET|DELETE /_sandbox/stats`,
 `GET|POST /_sandbox/config` (`latency_ms`, `rate_limit`, `expires_in`), `POST /_sandbox/tokens`
-(`{"account_id", "private_role"}` -> a grant-shaped token pair), `GET /_sandbox/requests`.
+(`{"account_id", "private_role"}` -> a grant-shaped token pair), `GET /_sandbox/requests`,
+`GET|POST /_sandbox/dialect` (`{"preset": "strict"}` or `orderby`, `unfilterable`,
+`case_sensitive`, `display_name_only`: see `sandbox.sparkql.Dialect`; also
+`Sandbox(dialect="strict")`).
 """
 
 from .data import (
@@ -51,7 +54,7 @@ from .server import (
     create_app,
     run,
 )
-from .sparkql import CONTACT_FILTER_FIELDS, SparkQLError, parse_filter
+from .sparkql import CONTACT_FILTER_FIELDS, Dialect, SparkQLError, parse_filter
 
 __all__ = [
     "ACTIVITY_EPOCH",
@@ -68,6 +71,7 @@ __all__ = [
     "ActivitySummary",
     "Brokerage",
     "Contact",
+    "Dialect",
     "FaultRule",
     "FaultRuleError",
     "Listing",

@@ -143,7 +143,9 @@ class Account:
             "Emails": [
                 {"Type": "Office", "Name": "Office", "Address": self.email, "Primary": True}
             ],
-            "OfficeName": self.office_name,
+            # spark_api.md §9: the account carries `Office` and `OfficeId`, not `OfficeName`.
+            "Office": self.office_name,
+            "OfficeId": "2003" + self.id[4:],
         }
 
 
@@ -453,6 +455,8 @@ _AVERY_SPECIALS = (
     _Person("Priya", "Patel", "Priya Patel", "heavy", tags=("Buyer", "IDX Lead"), notable="heavy_viewer"),
 )  # fmt: skip
 
+_DISPLAY_ONLY = _Person(None, None, "Chidi Okafor", notable="display_only")
+
 _AVERY_CONTACTS = 300
 _BLAKE_CONTACTS = 25
 _LISTINGS = 3000
@@ -478,6 +482,9 @@ def build_brokerage(seed: int = DEFAULT_SEED) -> Brokerage:
     while len(people_avery) < _AVERY_CONTACTS:
         people_avery.append(_random_person(rng, taken))
     people_blake = [_random_person(rng, taken) for _ in range(_BLAKE_CONTACTS)]
+    # Many real contacts carry only DisplayName (spark_api.md §9). Taking the last random
+    # person's place keeps every random draw, and so the rest of the data, unchanged.
+    people_avery[-1] = _DISPLAY_ONLY
 
     contacts: list[Contact] = []
     profiles: dict[str, ActivityProfile] = {}
@@ -551,7 +558,8 @@ def _make_contact(
     contact_id = ids.make(0)
     email = None
     if person.email:
-        local = ".".join(_ascii(p).lower() for p in (person.given, person.family) if p)
+        words = (person.given, person.family) if person.given else person.display.split()
+        local = ".".join(_ascii(p).lower() for p in words if p)
         domain = rng.choice(_EMAIL_DOMAINS)
         email, n = f"{local}@{domain}", 1
         while email in emails:
@@ -606,6 +614,18 @@ def _make_profile(rng: random.Random, kind: str) -> ActivityProfile:
         max_views_per_day=8 if kind == "heavy" else 4 if kind == "hot" else 3,
         max_subscription_emails_per_day=2,
     )
+
+
+def _real_shapes(fields: dict[str, Any], index: int) -> None:
+    """Some listings in the shapes FBS's own fixtures show (spark_api.md §5): the address only
+    in parts (no `UnparsedFirstLineAddress`), no `MlsStatus`. Chosen by index, not by the
+    random stream, so the rest of the data does not move."""
+    if index % 4 == 1:
+        del fields["UnparsedFirstLineAddress"]
+        fields["StreetDirSuffix"] = None
+        fields["StreetAdditionalInfo"] = f"Unit {index % 9 + 1}" if index % 8 == 1 else None
+    if index % 6 == 5:
+        del fields["MlsStatus"]
 
 
 def _timestamp(rng: random.Random, start: dt.datetime | None = None) -> str:
@@ -672,6 +692,7 @@ def _make_listing(rng: random.Random, ids: _IdFactory, index: int) -> Listing:
         "ListOfficeName": rng.choice(_OFFICES),
         "ModificationTimestamp": _timestamp(rng),
     }
+    _real_shapes(fields, index)
     photos: list[Photo] = []
     if rng.random() >= 0.08:
         count = rng.randint(1, 6)

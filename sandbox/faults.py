@@ -5,9 +5,15 @@
   for requests whose path matches an fnmatch glob, optionally only for one token and only a
   number of `times`. `FaultRule.from_dict` validates the JSON the admin endpoint receives.
 * `FaultSet` is the ordered, thread-safe list of rules the server consults for each request.
-* `RateLimit` + `SlidingWindowLimiter` implement the optional per-token limit: never more than
-  `limit` accepted requests in any `window_s`-second window, and the time until a slot frees
-  (which becomes `Retry-After`).
+* `RateLimit` + `SlidingWindowLimiter` implement the optional per-key limit (Spark counts per
+  API key, spark_api.md §9): never more than `limit` accepted requests in any `window_s`-second
+  window, and the time until a slot frees (sent as `Retry-After` only when the sandbox's
+  `retry_after` switch is on; production docs don't promise the header).
+
+Faults use the documented status/code pairs (spark_api.md §2.2, §9): `rate_limit` is 429 +
+1550; `unavailable` is 503 with 1023, 1024, 1510 (default), 1515 or 1516; a `status` rule for
+429 takes 1550 and for 503 defaults to 1510. A `rate_limit` rule sends `Retry-After` only when
+it is given one.
 
 The server (`sandbox.server`) decides what each kind does to a request; this module only holds
 the rules and their bookkeeping.
@@ -67,8 +73,10 @@ _DEFAULT_CODE_FOR_STATUS = {
     409: 1055,
     429: 1550,
     500: 1026,
-    503: 1550,
+    503: 1510,
 }
+# 503 codes per spark_api.md §9 (1550 goes with 429).
+UNAVAILABLE_CODES = frozenset({1023, 1024, 1510, 1515, 1516})
 
 
 class FaultRuleError(ValueError):
@@ -129,12 +137,16 @@ class FaultRule:
                 self.code = _DEFAULT_CODE_FOR_STATUS.get(self.status, self.status)
         if self.kind == "rate_limit":
             self.status, self.code = 429, 1550
-            if self.retry_after is None:
-                self.retry_after = 1
+        if self.kind == "status" and self.status == 429 and self.code != 1550:
+            raise FaultRuleError("a 429 carries code 1550 (spark_api.md §9)")
         if self.kind == "unavailable":
             self.status = 503
             if self.code is None:
-                self.code = 1550
+                self.code = 1510
+            if self.code not in UNAVAILABLE_CODES:
+                raise FaultRuleError(
+                    "an unavailable rule's code is one of 1023, 1024, 1510, 1515, 1516"
+                )
 
     @classmethod
     def from_dict(cls, data: Any) -> FaultRule:
@@ -238,7 +250,7 @@ class FaultSet:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """At most `limit` requests per token in any `window_s`-second window."""
+    """At most `limit` requests per API key in any `window_s`-second window."""
 
     limit: int
     window_s: float
@@ -273,7 +285,7 @@ class RateLimit:
 
 
 class SlidingWindowLimiter:
-    """Exact sliding-window limiter keyed by token; only accepted requests occupy slots."""
+    """Exact sliding-window limiter keyed by API key; only accepted requests occupy slots."""
 
     def __init__(self, rate: RateLimit, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate

@@ -63,7 +63,7 @@ from .faults import (
     retry_after_seconds,
     token_fingerprint,
 )
-from .sparkql import SparkQLError, parse_filter
+from .sparkql import Dialect, SparkQLError, parse_filter
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +213,7 @@ class TokenInfo:
     private_role: bool = True
     expires_at: dt.datetime | None = None
     expired: bool = False
+    key: str = ""  # the API key it counts against (rate limit); "" = its own
 
 
 @dataclass
@@ -236,12 +237,16 @@ class SandboxConfig:
     latency_ms: float = 0
     rate_limit: RateLimit | None = None
     expires_in: int = DEFAULT_EXPIRES_IN
+    # Send `Retry-After` with the limiter's 429s? Production docs don't promise it
+    # (spark_api.md §9): off is the strict, "as documented" behaviour.
+    retry_after: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "latency_ms": self.latency_ms,
             "rate_limit": None if self.rate_limit is None else self.rate_limit.to_dict(),
             "expires_in": self.expires_in,
+            "retry_after": self.retry_after,
         }
 
 
@@ -351,11 +356,14 @@ class SandboxState:
         rate_limit: RateLimit | Mapping[str, float] | None = None,
         expires_in: int = DEFAULT_EXPIRES_IN,
         request_log_size: int = 10_000,
+        retry_after: bool = True,
+        dialect: Dialect | str | Mapping[str, Any] | None = None,
     ) -> None:
         self.brokerage = brokerage if brokerage is not None else cached_brokerage(seed)
         self.clock = clock or _utc_now
         self.monotonic = monotonic or time.monotonic
         self.config = SandboxConfig()
+        self.dialect = Dialect.coerce(dialect)  # undocumented points of Spark (sparkql.Dialect)
         self.faults = FaultSet()
         self.stats = Stats()
         self.request_log: collections.deque[RecordedRequest] = collections.deque(
@@ -375,6 +383,7 @@ class SandboxState:
         self.set_latency(latency_ms)
         self.set_rate_limit(rate_limit)
         self.set_expires_in(expires_in)
+        self.set_retry_after(retry_after)
 
     # -- time and config --------------------------------------------------------------------
 
@@ -400,9 +409,27 @@ class SandboxState:
         self.config.expires_in = _check_expires_in(expires_in)
 
     def throttle(self, token: str) -> float | None:
-        """None if the token may proceed, else seconds until the rate limit frees a slot."""
+        """None if the token may proceed, else seconds until its key's limit frees a slot.
+
+        Spark counts per API key (spark_api.md §9): tokens issued through an OAuth client count
+        against the client id; each fixed demo token is its own key unless `set_token_key`.
+        """
         limiter = self._limiter
-        return None if limiter is None else limiter.acquire(token)
+        if limiter is None:
+            return None
+        with self._lock:
+            info = self.tokens.get(token)
+            key = (info.key if info is not None else "") or "token:" + token_fingerprint(token)
+        return limiter.acquire(key)
+
+    def set_token_key(self, token: str, key: str) -> None:
+        """Make a known token count against API key `key` (e.g. `DEMO_CLIENT_ID`)."""
+        with self._lock:
+            self.tokens[token].key = key
+
+    def set_retry_after(self, enabled: bool) -> None:
+        """Whether the limiter's 429s carry `Retry-After` (off: as documented)."""
+        self.config.retry_after = bool(enabled)
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -444,8 +471,12 @@ class SandboxState:
             self.codes[code] = AuthCode(account_id, redirect_uri, self.now() + CODE_TTL)
         return code
 
-    def issue_tokens(self, account_id: str, *, private_role: bool = True) -> dict[str, Any]:
-        """Issue an access + refresh token pair, shaped like the grant response."""
+    def issue_tokens(
+        self, account_id: str, *, private_role: bool = True, key: str = ""
+    ) -> dict[str, Any]:
+        """Issue an access + refresh token pair, shaped like the grant response.
+
+        `key`: the API key the token counts against (the OAuth client id for grants)."""
         if account_id not in self.brokerage.accounts:
             raise ValueError(f"unknown account {account_id!r}")
         access = "sbx-at-" + secrets.token_urlsafe(24)
@@ -456,6 +487,7 @@ class SandboxState:
                 account_id,
                 private_role=private_role,
                 expires_at=self.now() + dt.timedelta(seconds=expires_in),
+                key=key,
             )
             self.refresh_tokens[refresh] = RefreshGrant(account_id, access)
         return {"access_token": access, "refresh_token": refresh, "expires_in": expires_in}
@@ -483,17 +515,17 @@ class SandboxState:
                 raise OAuthError(400, "invalid_request", "The code parameter is required")
             if not isinstance(redirect_uri, str) or not redirect_uri:
                 raise OAuthError(400, "invalid_request", "The redirect_uri parameter is required")
-            return self._redeem_code(code, redirect_uri)
+            return self._redeem_code(code, redirect_uri, client_id)
         if grant_type == "refresh_token":
             refresh = params.get("refresh_token")
             if not isinstance(refresh, str) or not refresh:
                 raise OAuthError(400, "invalid_request", "The refresh_token parameter is required")
-            return self._refresh(refresh)
+            return self._refresh(refresh, client_id)
         raise OAuthError(
             400, "unsupported_grant_type", "The authorization grant type is not supported"
         )
 
-    def _redeem_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
+    def _redeem_code(self, code: str, redirect_uri: str, client_id: str) -> dict[str, Any]:
         with self._lock:
             grant = self.codes.get(code)
             if (
@@ -504,9 +536,9 @@ class SandboxState:
             ):
                 raise _invalid_grant()
             grant.used = True
-            return self.issue_tokens(grant.account_id)
+            return self.issue_tokens(grant.account_id, key=client_id)
 
-    def _refresh(self, refresh: str) -> dict[str, Any]:
+    def _refresh(self, refresh: str, client_id: str) -> dict[str, Any]:
         with self._lock:
             grant = self.refresh_tokens.pop(refresh, None)
             if grant is None:
@@ -515,7 +547,7 @@ class SandboxState:
             if old is not None:
                 old.expired = True
             private_role = old.private_role if old is not None else True
-            return self.issue_tokens(grant.account_id, private_role=private_role)
+            return self.issue_tokens(grant.account_id, private_role=private_role, key=client_id)
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -578,6 +610,8 @@ def create_app(state: SandboxState) -> web.Application:
     r.add_get("/_sandbox/stats", _admin_stats)
     r.add_delete("/_sandbox/stats", _admin_reset_stats)
     r.add_get("/_sandbox/config", _admin_get_config)
+    r.add_get("/_sandbox/dialect", _admin_get_dialect)
+    r.add_post("/_sandbox/dialect", _admin_set_dialect)
     r.add_post("/_sandbox/config", _admin_set_config)
     r.add_post("/_sandbox/tokens", _admin_issue_tokens)
     r.add_get("/_sandbox/requests", _admin_requests)
@@ -676,7 +710,10 @@ async def _serve(
             assert token is not None
             wait = state.throttle(token)
             if wait is not None:
-                raise SparkError(429, 1550, headers={"Retry-After": str(retry_after_seconds(wait))})
+                headers = {}
+                if state.config.retry_after:
+                    headers["Retry-After"] = str(retry_after_seconds(wait))
+                raise SparkError(429, 1550, headers=headers)
             request[_TOKEN_INFO] = info
         routing_error = request.match_info.http_exception
         if routing_error is not None:
@@ -854,20 +891,24 @@ def _contact_page(request: web.Request, contacts: Sequence[Contact]) -> web.Resp
     brokerage = _state(request).brokerage
     paging = _paging(request.query)
     select = _select(request.query)
-    records = [brokerage.contact_record(c.id) for c in contacts]
+    dialect = _state(request).dialect
+    records = [dialect.contact_record(brokerage.contact_record(c.id)) for c in contacts]
     text = request.query.get("_filter", "")
-    if text.strip():
-        try:
-            expression = parse_filter(text)
-        except SparkQLError as exc:
-            raise SparkError(
-                400, exc.code, exc.message, extra={"SparkQLErrors": exc.errors}
-            ) from exc
-        records = [r for r in records if expression.matches(r)]
-    return _paged(records, paging, lambda record: _select_contact(record, select))
+    orderby = request.query.get("_orderby", "")
+    try:
+        if text.strip():
+            expression = parse_filter(
+                text, dialect.filter_fields, case_sensitive=dialect.case_sensitive
+            )
+            records = [r for r in records if expression.matches(r)]
+        if orderby.strip():
+            records = dialect.order(records, orderby)
+    except SparkQLError as exc:
+        raise SparkError(400, exc.code, exc.message, extra={"SparkQLErrors": exc.errors}) from exc
+    return _paged(records, paging, lambda record: dict(_select_contact(record, select)))
 
 
-def _select_contact(record: dict[str, Any], select: frozenset[str] | None) -> dict[str, Any]:
+def _select_contact(record: Mapping[str, Any], select: frozenset[str] | None) -> Mapping[str, Any]:
     if select is None:
         return record
     return {k: v for k, v in record.items() if k in select or k in ("Id", "ResourceUri")}
@@ -909,8 +950,9 @@ def _owned_contact(request: web.Request, *, activity: bool) -> Contact:
 
 async def _get_contact(request: web.Request) -> web.Response:
     contact = _owned_contact(request, activity=False)
-    record = _state(request).brokerage.contact_record(contact.id)
-    return _results([_select_contact(record, _select(request.query))])
+    state = _state(request)
+    record = state.dialect.contact_record(state.brokerage.contact_record(contact.id))
+    return _results([dict(_select_contact(record, _select(request.query)))])
 
 
 async def _activity(request: web.Request) -> web.Response:
@@ -1118,20 +1160,39 @@ async def _admin_set_config(request: web.Request) -> web.Response:
     body = await _admin_json(request)
     if not isinstance(body, dict):
         raise _AdminError("config must be a JSON object")
-    unknown = set(body) - {"latency_ms", "rate_limit", "expires_in"}
+    unknown = set(body) - {"latency_ms", "rate_limit", "expires_in", "retry_after"}
     if unknown:
         raise _AdminError(f"unknown config key(s): {', '.join(sorted(unknown))}")
     try:
         latency = _check_latency(body.get("latency_ms", state.config.latency_ms))
         expires_in = _check_expires_in(body.get("expires_in", state.config.expires_in))
         rate = RateLimit.coerce(body["rate_limit"]) if "rate_limit" in body else None
+        retry_after = body.get("retry_after", state.config.retry_after)
+        if not isinstance(retry_after, bool):
+            raise ValueError("retry_after must be true or false")
     except (ValueError, TypeError) as exc:
         raise _AdminError(str(exc)) from exc
+    state.set_retry_after(retry_after)
     state.set_latency(latency)
     state.set_expires_in(expires_in)
     if "rate_limit" in body:
         state.set_rate_limit(rate)
     return web.json_response(state.config.to_dict())
+
+
+async def _admin_get_dialect(request: web.Request) -> web.Response:
+    return web.json_response(_state(request).dialect.to_dict())
+
+
+async def _admin_set_dialect(request: web.Request) -> web.Response:
+    """`{"preset": "strict"}`, or any of the `Dialect` keys (on top of "default")."""
+    state = _state(request)
+    body = await _admin_json(request)
+    try:
+        state.dialect = Dialect.coerce(body)
+    except (ValueError, TypeError) as exc:
+        raise _AdminError(str(exc)) from exc
+    return web.json_response(state.dialect.to_dict())
 
 
 async def _admin_issue_tokens(request: web.Request) -> web.Response:
@@ -1180,10 +1241,14 @@ class Sandbox:
         clock: Callable[[], dt.datetime] | None = None,
         expires_in: int = DEFAULT_EXPIRES_IN,
         monotonic: Callable[[], float] | None = None,
+        dialect: Dialect | str | Mapping[str, Any] | None = None,
+        retry_after: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self.state = SandboxState(
+            dialect=dialect,
+            retry_after=retry_after,
             seed=seed,
             clock=clock,
             monotonic=monotonic,

@@ -12,10 +12,12 @@ Grammar (keywords are case-sensitive, as in Spark's own `sparkql` lexer)::
     primary     := "(" or_expr ")" | comparison
     comparison  := Field ("Eq" | "Ne") 'string' ("," 'string')*
 
-String literals are single-quoted; a backslash escapes the next character (`'O\\'Brien'`,
-`'a\\\\b'`). An unescaped `*` inside a literal matches any run of characters. Matching is
-case-insensitive (Unicode case folding) and accent-sensitive. A list-valued field (`Tags`)
-matches `Eq` when any element matches any value; `Ne` is the negation of `Eq`; a missing field
+String literals are single-quoted. As in Spark's own lexer and parser (spark_api.md §9), a
+backslash pairs with the character after it (so `\\'` does not end the literal) and only `\\'`
+is un-escaped: `'O\\'Brien'` is O'Brien, `'a\\\\b'` is `a\\\\b` (two backslashes). A `*` inside a
+literal matches any run of characters. Matching is case-insensitive (Unicode case folding) by
+default, or exact with `case_sensitive=True` (a `Dialect` switch), and accent-sensitive.
+A list-valued field (`Tags`) matches `Eq` when any element matches any value; `Ne` is the negation of `Eq`; a missing field
 never equals anything.
 
 Errors are raised as `SparkQLError` carrying the Spark error code (1040 for syntax errors and
@@ -26,7 +28,7 @@ unknown fields, 1041 for filters that are too long or too deeply nested) and the
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_FILTER_LENGTH = 2000
@@ -73,16 +75,16 @@ def _fatal(token: str, message: str, code: int = 1040) -> SparkQLError:
 
 @dataclass(frozen=True)
 class Pattern:
-    """A string literal after unescaping: case-folded parts split at unescaped `*`.
+    """A string literal after unescaping: its parts split at each `*`.
 
     A literal without wildcards has exactly one part and must match the whole value.
     """
 
     parts: tuple[str, ...]
 
-    def matches(self, value: str) -> bool:
-        text = value.casefold()
-        parts = self.parts
+    def matches(self, value: str, case_sensitive: bool = False) -> bool:
+        text = value if case_sensitive else value.casefold()
+        parts = self.parts if case_sensitive else tuple(p.casefold() for p in self.parts)
         if len(parts) == 1:
             return text == parts[0]
         first, last = parts[0], parts[-1]
@@ -138,8 +140,18 @@ def tokenize(text: str) -> list[Token]:
                 if c == "\\":
                     if i + 1 >= n:
                         break
-                    current.append(text[i + 1])
-                    i += 2
+                    # Spark pairs a backslash with the next character and un-escapes only \'
+                    # (spark_api.md §9): any other pair keeps its backslash, and a `*` stays
+                    # a wildcard.
+                    if text[i + 1] == "'":
+                        current.append("'")
+                        i += 2
+                    else:
+                        current.append("\\")
+                        i += 1
+                        if text[i] != "*":
+                            current.append(text[i])
+                            i += 1
                 elif c == "'":
                     closed = True
                     i += 1
@@ -154,7 +166,7 @@ def tokenize(text: str) -> list[Token]:
             if not closed:
                 raise _fatal(text[start : start + 40], f"Unterminated string starting at {start}")
             parts.append("".join(current))
-            pattern = Pattern(tuple(p.casefold() for p in parts))
+            pattern = Pattern(tuple(parts))
             tokens.append(Token("STRING", text[start:i], start, pattern))
         elif ch in _WORD_CHARS:
             start = i
@@ -177,6 +189,7 @@ class Comparison:
     field: str
     operator: str
     values: tuple[Pattern, ...]
+    case_sensitive: bool = False
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         raw = record.get(self.field)
@@ -186,7 +199,7 @@ class Comparison:
             candidates = [str(v) for v in raw if v is not None]
         else:
             candidates = [str(raw)]
-        equal = any(p.matches(c) for p in self.values for c in candidates)
+        equal = any(p.matches(c, self.case_sensitive) for p in self.values for c in candidates)
         return equal if self.operator == "Eq" else not equal
 
 
@@ -228,9 +241,12 @@ Expression = Comparison | AllOf | AnyOf | Negation
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], fields: Collection[str]) -> None:
+    def __init__(
+        self, tokens: list[Token], fields: Collection[str], case_sensitive: bool = False
+    ) -> None:
         self.tokens = tokens
         self.fields = fields
+        self.case_sensitive = case_sensitive
         self.pos = 0
         self.depth = 0
         self.dropped: list[dict[str, str]] = []
@@ -336,7 +352,7 @@ class _Parser:
                     "Message": f"Field {name!r} is unknown or not searchable",
                 }
             )
-        return Comparison(name, operator, tuple(values))
+        return Comparison(name, operator, tuple(values), self.case_sensitive)
 
     def parse_value(self, after: Token) -> Pattern:
         token = self.peek()
@@ -350,11 +366,129 @@ class _Parser:
         return token.pattern
 
 
-def parse_filter(text: str, fields: Collection[str] = CONTACT_FILTER_FIELDS) -> Expression:
+def parse_filter(
+    text: str, fields: Collection[str] = CONTACT_FILTER_FIELDS, *, case_sensitive: bool = False
+) -> Expression:
     """Parse `_filter` text into an expression with `matches(record) -> bool`.
 
-    `fields` are the searchable field names. Raises `SparkQLError` and nothing else.
+    `fields` are the searchable field names; `case_sensitive` makes `Eq` exact. Raises
+    `SparkQLError` and nothing else.
     """
     if len(text) > MAX_FILTER_LENGTH:
         raise _fatal(text[:40], f"Filter is longer than {MAX_FILTER_LENGTH} characters", code=1041)
-    return _Parser(tokenize(text), fields).parse()
+    return _Parser(tokenize(text), fields, case_sensitive).parse()
+
+
+# --------------------------------------------------------------------------------------------
+# Dialects: the points Spark's docs leave open (spark_api.md §9), switchable per sandbox
+
+ORDERBY_MODES = ("accepted", "rejected")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How this sandbox answers where real Spark is undocumented.
+
+    - `orderby`: "accepted" sorts by the named searchable fields (an unsearchable one is a
+      400/1040 naming it, as "any searchable field can be present in the `_orderby`"); with
+      "rejected" any `_orderby` is a 400/1040 naming `_orderby`.
+    - `unfilterable`: contact fields a `_filter` may not use (400/1040 naming the field).
+    - `case_sensitive`: `Eq` compares exactly ("jane*" does not match "Jane Doe").
+    - `display_name_only`: contacts are served with `DisplayName` only, no GivenName or
+      FamilyName (as many real records are).
+
+    Presets: "default" (lenient, as before) and "strict" (every strictest choice at once, while
+    name lookups stay possible: only DisplayName and PrimaryEmail are filterable).
+    """
+
+    orderby: str = "accepted"
+    unfilterable: frozenset[str] = field(default_factory=frozenset)
+    case_sensitive: bool = False
+    display_name_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.orderby not in ORDERBY_MODES:
+            raise ValueError(f"orderby must be one of {', '.join(ORDERBY_MODES)}")
+        object.__setattr__(self, "unfilterable", frozenset(self.unfilterable))
+        unknown = self.unfilterable - CONTACT_FILTER_FIELDS
+        if unknown:
+            raise ValueError(f"unknown contact field(s): {', '.join(sorted(unknown))}")
+        for name in ("case_sensitive", "display_name_only"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
+
+    @property
+    def filter_fields(self) -> frozenset[str]:
+        return CONTACT_FILTER_FIELDS - self.unfilterable
+
+    @classmethod
+    def preset(cls, name: str) -> Dialect:
+        if name == "default":
+            return cls()
+        if name == "strict":
+            return cls(
+                orderby="rejected",
+                unfilterable=frozenset({"GivenName", "FamilyName", "PrimaryPhoneNumber", "Id"}),
+                case_sensitive=True,
+                display_name_only=True,
+            )
+        raise ValueError(f"unknown dialect preset {name!r} (default or strict)")
+
+    @classmethod
+    def coerce(cls, value: Dialect | str | Mapping[str, Any] | None) -> Dialect:
+        """A Dialect from itself, a preset name, or a dict (optionally with "preset" first)."""
+        if value is None:
+            return cls()
+        if isinstance(value, Dialect):
+            return value
+        if isinstance(value, str):
+            return cls.preset(value)
+        if not isinstance(value, Mapping):
+            raise ValueError("a dialect is a preset name or an object")
+        options = dict(value)
+        base = cls.preset(options.pop("preset", "default"))
+        unknown = set(options) - {"orderby", "unfilterable", "case_sensitive", "display_name_only"}
+        if unknown:
+            raise ValueError(f"unknown dialect key(s): {', '.join(sorted(unknown))}")
+        merged = {**base.to_dict(), **options}
+        unfilterable = merged["unfilterable"]
+        if not isinstance(unfilterable, list | tuple | set | frozenset) or not all(
+            isinstance(f, str) for f in unfilterable
+        ):
+            raise ValueError("unfilterable must be a list of field names")
+        return cls(
+            orderby=merged["orderby"],
+            unfilterable=frozenset(unfilterable),
+            case_sensitive=merged["case_sensitive"],
+            display_name_only=merged["display_name_only"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "orderby": self.orderby,
+            "unfilterable": sorted(self.unfilterable),
+            "case_sensitive": self.case_sensitive,
+            "display_name_only": self.display_name_only,
+        }
+
+    def contact_record(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The record as this dialect serves it."""
+        if not self.display_name_only:
+            return record
+        return {k: v for k, v in record.items() if k not in ("GivenName", "FamilyName")}
+
+    def order(self, records: list[Mapping[str, Any]], orderby: str) -> list[Mapping[str, Any]]:
+        """Sort by `_orderby` ("Field" or "-Field", comma-separated), or raise 1040."""
+        if self.orderby == "rejected":
+            raise _fatal("_orderby", "_orderby is not supported for this resource")
+        keys = [k.strip() for k in orderby.split(",") if k.strip()]
+        for key in reversed(keys):
+            name = key.lstrip("-")
+            if name not in self.filter_fields or name == "Tags":
+                raise _fatal(name, f"Field {name!r} cannot be used in _orderby")
+            records = sorted(
+                records,
+                key=lambda r, n=name: (r.get(n) is None, str(r.get(n) or "").casefold()),
+                reverse=key.startswith("-"),
+            )
+        return records

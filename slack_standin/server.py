@@ -72,6 +72,20 @@ from .requests import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_BOT_TOKEN = "xoxb-standin"
+DEFAULT_APP_TOKEN = "xapp-1-standin"
+# What Slack reports in `x-oauth-scopes` for the bot token: manifest.yml's bot scopes.
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "app_mentions:read",
+    "users:read",
+    "users:read.email",
+    "im:write",
+    "channels:read",
+    "groups:read",
+    "team:read",
+)
 DEFAULT_BOT_ID = "B0BOT"
 DEFAULT_TZ = "America/Denver"
 MAX_RESPONSE_URL_USES = 5
@@ -407,8 +421,16 @@ class SlackStandin:
         users: Mapping[str, dict[str, Any]] | None = None,
         response_url_ttl: float = RESPONSE_URL_TTL_S,
         monotonic: Callable[[], float] = time.monotonic,
+        scopes: tuple[str, ...] | list[str] | None = DEFAULT_SCOPES,
+        app_token: str = DEFAULT_APP_TOKEN,
     ) -> None:
         self.host = host
+        # Granted bot scopes, sent as `x-oauth-scopes` on answers to the bot token, as Slack
+        # does; None sends no header.
+        self.scopes = None if scopes is None else tuple(scopes)
+        # `apps.connections.open` accepts only this app-level token; the bot token there
+        # answers `not_allowed_token_type`, anything else `invalid_auth` (Slack's answers).
+        self.app_token = app_token
         self.port = port
         self.bot_token = bot_token
         self.team_id = team_id
@@ -812,26 +834,41 @@ class SlackStandin:
             assert fault.status is not None
             error = _STATUS_ERRORS.get(fault.status, f"http_{fault.status}")
             return fault.status, {"ok": False, "error": error}, headers
+        token = _bearer(request) or body.get("token")
+        if name == "apps.connections.open":
+            return self._apps_connections_open(token)
         with self._lock:
             handler = self._methods.get(name)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method", "req_method": name}, {}
-        token = _bearer(request) or body.get("token")
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        scopes = {} if self.scopes is None else {"x-oauth-scopes": ",".join(self.scopes)}
         if bad_body is not None:
             return 200, {"ok": False, "error": bad_body}, {}
         args = {k: v for k, v in body.items() if k != "token"}
         try:
             result = handler(args)
         except _ApiError as exc:
-            return 200, {"ok": False, "error": exc.error, **exc.extra}, {}
+            return 200, {"ok": False, "error": exc.error, **exc.extra}, scopes
         except Exception:  # a stand-in bug: answer like Slack would, and log it
             logger.exception("Slack stand-in failed to serve %s", name)
             return 500, {"ok": False, "error": "internal_error"}, {}
-        return 200, {"ok": True, **result}, {}
+        return 200, {"ok": True, **result}, scopes
+
+    def _apps_connections_open(
+        self, token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Socket Mode's WebSocket URL (the stand-in serves no WebSocket: nothing listens)."""
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token == self.bot_token or token.startswith(("xoxb-", "xoxp-")):
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+        if token != self.app_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        return 200, {"ok": True, "url": f"ws://{self.host}:1/link/?ticket=standin"}, {}
 
     async def _handle_response(self, request: web.Request) -> web.Response:
         arrived = self._monotonic()

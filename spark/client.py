@@ -11,7 +11,13 @@ of its own; it is handed an `httpx.AsyncClient` (keep-alive, one per process) an
   exponentially with jitter, all within an overall deadline; nothing else is retried;
 - refresh-once: on `TokenExpired` an injected refresher is called (concurrent requests on the
   same token share one refresh) and the request is replayed once with the new token;
-- a per-token `RateLimiter`, so the bot never causes a 429 by itself.
+- one budget per Spark API key (`RateLimiter` of `spark.budget.Budget`s): the injected
+  `key_of` resolver says which key a token counts against, and the `Work` in the context
+  (`spark.budget.working_as`) gives each request its priority, owner and how long it may wait;
+- 429 handling (spark_api.md §2.3, §9): with `Retry-After` the key pauses that long and the
+  request is retried if the wait fits; without it the key cools down for real (30 s, doubling)
+  and people get `FlexmlsBusy` at once instead of a burst of quick retries, while background
+  work waits the pause out.
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 import redaction
+from spark.budget import KeyResolver, Priority, TokenKey, Work, current_work
 from spark.errors import (
+    FlexmlsBusy,
+    InvalidToken,
     NotFound,
     RateLimited,
     SparkError,
@@ -55,7 +64,8 @@ from spark.models import (
     parse_page,
 )
 from spark.ratelimit import RateLimiter, token_key
-from spark.sparkql import ContactQuery, QueryKind, classify, contact_filter
+from spark.search import ContactSearch
+from spark.sparkql import ContactQuery, QueryKind, classify
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +156,11 @@ def _safe_id(value: str, what: str) -> str:
     return value
 
 
+def own_key(token: str) -> TokenKey:
+    """Without a resolver every token is its own key (a pasted personal token is)."""
+    return TokenKey("token:" + token_key(token))
+
+
 class SparkClient:
     def __init__(
         self,
@@ -155,6 +170,7 @@ class SparkClient:
         user_agent: str,
         refresher: Refresher | None = None,
         rate_limiter: RateLimiter | None = None,
+        key_of: KeyResolver | None = None,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -166,6 +182,7 @@ class SparkClient:
         self._user_agent = user_agent
         self.refresher = refresher
         self.limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
+        self.key_of: KeyResolver = key_of or own_key
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self._sleep = sleep
@@ -174,6 +191,8 @@ class SparkClient:
         self._refreshing: dict[str, asyncio.Future[str]] = {}
         self._refreshed: OrderedDict[str, str] = OrderedDict()
         self.requests_sent = 0
+        # What each API key's Flexmls lets us filter on (spark/search.py), learnt per key.
+        self.contact_search = ContactSearch(key_of=lambda token: self.key_of(token).name)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -185,8 +204,10 @@ class SparkClient:
             "X-SparkApi-User-Agent": self._user_agent,
         }
 
-    async def _send_once(self, token: str, path: str, params: Mapping[str, Any]) -> Envelope:
-        await self.limiter.acquire(token_key(token))
+    async def _send_once(
+        self, token: str, path: str, params: Mapping[str, Any], key: str, work: Work
+    ) -> Envelope:
+        await self.limiter.acquire(key, work.priority, work.owner, work.max_wait)
         self.requests_sent += 1
         try:
             response = await self._http.get(
@@ -199,7 +220,9 @@ class SparkClient:
             raise SparkTimeout("Flexmls did not answer in time") from None
         except httpx.TransportError as exc:
             raise SparkUnavailable(f"Could not reach Flexmls ({type(exc).__name__})") from None
-        return parse_envelope(response)
+        envelope = parse_envelope(response)
+        self.limiter.budget(key).succeeded()
+        return envelope
 
     async def _refresh(self, token: str) -> str:
         """Exchange an expired token for a fresh one; concurrent callers share one refresh."""
@@ -225,6 +248,28 @@ class SparkClient:
             return error.retry_after
         return self.retry.backoff(retry, self._rng)
 
+    def _after_429(self, error: RateLimited, key: str, work: Work, elapsed: float) -> float:
+        """Pause the key for everyone; return how long until the retry may go, or raise.
+
+        People never get a burst of quick retries that each count against the quota: without
+        `Retry-After` (not promised, spark_api.md §9), or when the pause outlasts what they may
+        wait, they get `FlexmlsBusy` at once. Prefetches give up; background work waits it out.
+        """
+        pause = self.limiter.budget(key).penalise(error.retry_after)
+        if work.priority is Priority.PREFETCH:
+            raise error
+        if work.priority is Priority.BACKGROUND:
+            return pause
+        allowed = min(self.retry.deadline - elapsed, self.retry.max_retry_after)
+        if work.max_wait is not None:
+            allowed = min(allowed, work.max_wait)
+        if error.retry_after is None or pause > allowed:
+            raise FlexmlsBusy(
+                "Over the Spark rate limit; the key is cooling down",
+                retry_in=pause, status=error.status, code=error.code, request_id=error.request_id,
+            )  # fmt: skip
+        return pause
+
     async def get(
         self,
         token: str,
@@ -233,29 +278,52 @@ class SparkClient:
         *,
         on_retry: RetryCallback | None = None,
     ) -> Envelope:
-        """GET `path` (below /v1) with retries, refresh-once and rate limiting."""
+        """GET `path` (below /v1) with retries, refresh-once and the key's budget."""
         params = dict(params or {})
+        work = current_work()
+        token_key_info = self.key_of(token)
+        key = token_key_info.name
         started = self._clock()
         refreshed = False
         retries = 0
         while True:
             try:
-                return await self._send_once(token, path, params)
+                return await self._send_once(token, path, params, key, work)
             except TokenExpired:
                 if refreshed or self.refresher is None:
                     raise
                 token = await self._refresh(token)
                 refreshed = True
+            except InvalidToken as error:
+                # FBS's PHP client re-authenticates on 1000 as well as 1020 (spark_api.md §9):
+                # an OAuth token gets one refresh before the agent is asked to reconnect.
+                if error.code != 1000 or refreshed or self.refresher is None:
+                    raise
+                if not token_key_info.oauth:
+                    raise
+                token = await self._refresh(token)
+                refreshed = True
+            except FlexmlsBusy:
+                raise  # our own budget said no: nothing was sent, nothing to retry
             except (RateLimited, SparkUnavailable) as error:
                 retries += 1
-                delay = self._retry_delay(error, retries)
                 elapsed = self._clock() - started
-                too_long = isinstance(error, RateLimited) and delay > self.retry.max_retry_after
-                if (
-                    retries >= self.retry.attempts
-                    or too_long
-                    or elapsed + delay > self.retry.deadline
-                ):
+                if isinstance(error, RateLimited):
+                    background = work.priority is Priority.BACKGROUND
+                    if retries >= self.retry.attempts * (3 if background else 1):
+                        self.limiter.budget(key).penalise(error.retry_after)
+                        raise error
+                    delay = self._after_429(error, key, work, elapsed)
+                    # The budget holds the request until the pause ends; no sleep here.
+                    if on_retry is not None:
+                        await on_retry(error, delay)
+                    log.info(
+                        "Spark 429 on %s; key paused %.1fs, retry %d (request %s)",
+                        path, delay, retries, error.request_id,
+                    )  # fmt: skip
+                    continue
+                delay = self._retry_delay(error, retries)
+                if retries >= self.retry.attempts or elapsed + delay > self.retry.deadline:
                     raise
                 log.info(
                     "Spark %s on %s; retry %d in %.2fs (request %s)",
@@ -311,7 +379,11 @@ class SparkClient:
         limit: int = MAX_PAGE_SIZE,
         on_retry: RetryCallback | None = None,
     ) -> Page[Contact]:
-        """Contacts matching a name, e-mail, phone or id (raises `InvalidQuery` on bad text)."""
+        """Contacts matching a name, e-mail, phone or id (raises `InvalidQuery` on bad text).
+
+        The filters adapt to what the key's Flexmls accepts (`spark/search.py`); no `_orderby`
+        is sent, results are ranked by the caller (spark_api.md §9: only searchable fields sort).
+        """
         query = classify(query) if isinstance(query, str) else query
         if query.kind is QueryKind.ID:
             try:
@@ -319,10 +391,14 @@ class SparkClient:
             except NotFound:
                 return Page(items=(), current_page=1, page_size=1, total_rows=0, total_pages=0)
             return Page(items=(contact,), current_page=1, page_size=1, total_rows=1, total_pages=1)
-        params = {"_filter": contact_filter(query), "_orderby": "DisplayName"}
-        return await self._get_page(
-            token, "/contacts", params, parse_contact, page=page, limit=limit, on_retry=on_retry
-        )
+
+        async def fetch(params: Mapping[str, Any]) -> Page[Contact]:
+            return await self._get_page(
+                token, "/contacts", params, parse_contact, page=page, limit=limit,
+                on_retry=on_retry,
+            )  # fmt: skip
+
+        return await self.contact_search.search(token, query, fetch, fall_through=page <= 1)
 
     async def list_contacts(
         self,
@@ -332,10 +408,13 @@ class SparkClient:
         limit: int = MAX_PAGE_SIZE,
         on_retry: RetryCallback | None = None,
     ) -> Page[Contact]:
-        """Every contact the token can see, a page at a time (ordered by name)."""
-        params = {"_orderby": "DisplayName"}
+        """Every contact the token can see, a page at a time, in Spark's order.
+
+        No `_orderby`: only "searchable" fields may be sorted on and which those are is not
+        documented for contacts (spark_api.md §9); callers rank what they get themselves.
+        """
         return await self._get_page(
-            token, "/contacts", params, parse_contact, page=page, limit=limit, on_retry=on_retry
+            token, "/contacts", {}, parse_contact, page=page, limit=limit, on_retry=on_retry
         )
 
     async def contacts_with_tag(

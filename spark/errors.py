@@ -7,6 +7,9 @@ never httpx's. Messages never include a token.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import math
 from typing import Any
 
 
@@ -53,7 +56,8 @@ class InvalidToken(SparkError):
 
 
 class PermissionDenied(SparkError):
-    """403 / code 1500: the key lacks the role (Contacts: Activity needs the Private role)."""
+    """403: Spark refused the request; `code` says why (spark_api.md §9: 1013, 1015, 1019,
+    1021, 1030, 1100, 1500, 1505). 1500 is the role (Contacts: Activity needs Private)."""
 
 
 class NotFound(SparkError):
@@ -78,6 +82,24 @@ class RateLimited(SparkError):
         self.retry_after = retry_after
 
 
+class FlexmlsBusy(RateLimited):
+    """Our own budget for the key has no slot soon enough (or the key is cooling down after a
+    429): the request was not sent. `retry_in` is our estimate of when one frees."""
+
+    def __init__(self, message: str = "", *, retry_in: float, **kw: Any) -> None:
+        super().__init__(message or "Flexmls is busy", retry_after=retry_in, **kw)
+        self.retry_in = retry_in
+
+
+class PrefetchSkipped(FlexmlsBusy):
+    """A prefetch found no spare budget at once; it is dropped, never queued."""
+
+
+class SearchTooBroad(SparkError):
+    """Codes 1515/1516: Spark cancelled the request because of its `_filter`/`_orderby`;
+    repeating it fails the same way (spark_api.md §9), so it is not retried."""
+
+
 class SparkUnavailable(SparkError):
     """5xx, codes 1023/1024/1510, or a transport failure: Flexmls is having a moment."""
 
@@ -92,7 +114,8 @@ class RefreshFailed(SparkError):
     """The refresh token was rejected (e.g. `invalid_grant`): the user must reconnect."""
 
 
-UNAVAILABLE_CODES = {1023, 1024, 1510, 1515, 1516}
+UNAVAILABLE_CODES = {1023, 1024, 1510}
+TOO_BROAD_CODES = {1515, 1516}
 INVALID_TOKEN_CODES = {1000, 1010}
 FILTER_CODES = {1040, 1041}
 RATE_LIMIT_CODE = 1550
@@ -100,13 +123,28 @@ EXPIRED_CODE = 1020
 ROLE_CODE = 1500
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` as seconds (Spark sends integer seconds); None when absent or unreadable."""
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """`Retry-After` as seconds, from delta-seconds or an HTTP date; None when absent or unreadable.
+
+    The format Spark uses is not documented (spark_api.md §9), so both forms of RFC 9110 are read.
+    """
     if not value:
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        now = now or dt.datetime.now(dt.UTC)
+        return max(0.0, (moment - now).total_seconds())
+    if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
 
@@ -139,6 +177,8 @@ def error_for(
         return NotFound(message or "Not found", **kw)
     if code is not None and (code in FILTER_CODES or 2000 <= code <= 2999):
         return BadFilter(message or "Invalid filter", **kw)
+    if code in TOO_BROAD_CODES:
+        return SearchTooBroad(message or "The search took Flexmls too long", **kw)
     if code in UNAVAILABLE_CODES or status >= 500:
         return SparkUnavailable(message or "Spark is unavailable", **kw)
     if status == 401:

@@ -148,10 +148,35 @@ class Listing:
         return line or (f"MLS #{self.mls_number}" if self.mls_number else "Address not available")
 
 
-LISTING_SELECT = (
-    "ListingKey,ListingId,MlsStatus,PropertyType,ListPrice,UnparsedFirstLineAddress,City,"
-    "StateOrProvince,PostalCode,BedsTotal,BathsTotal,BuildingAreaTotal,YearBuilt"
+STREET_PARTS = (
+    "StreetNumber",
+    "StreetDirPrefix",
+    "StreetName",
+    "StreetSuffix",
+    "StreetDirSuffix",
+    "StreetAdditionalInfo",
 )
+LISTING_SELECT = (
+    "ListingKey,ListingId,MlsStatus,PropertyType,ListPrice,UnparsedFirstLineAddress,"
+    + ",".join(STREET_PARTS)
+    + ",City,StateOrProvince,PostalCode,BedsTotal,BathsTotal,BuildingAreaTotal,YearBuilt"
+)
+
+
+def street_line(fields: Mapping[str, Any]) -> str | None:
+    """The street line: `UnparsedFirstLineAddress`, else built from the address parts.
+
+    Real records often carry only the parts (StreetNumber, StreetDirPrefix, StreetName,
+    StreetSuffix, StreetDirSuffix, StreetAdditionalInfo; spark_api.md §5, FBS's Ruby fixtures),
+    any of them null or masked. Without a street name the parts say nothing useful.
+    """
+    unparsed = _text(fields.get("UnparsedFirstLineAddress"))
+    if unparsed:
+        return unparsed
+    parts = {name: _text(fields.get(name)) for name in STREET_PARTS}
+    if not parts["StreetName"]:
+        return None
+    return " ".join(part for part in parts.values() if part)
 
 
 def _primary_photo(photos: Any) -> Mapping[str, Any] | None:
@@ -184,7 +209,7 @@ def parse_listing(record: Any) -> Listing:
         status=_text(fields.get("MlsStatus")),
         property_type=_text(fields.get("PropertyType")),
         price=_number(fields.get("ListPrice")),
-        street=_text(fields.get("UnparsedFirstLineAddress")),
+        street=street_line(fields),
         city=_text(fields.get("City")),
         state=_text(fields.get("StateOrProvince")),
         postal_code=_text(fields.get("PostalCode")),
@@ -235,7 +260,8 @@ def parse_account(record: Any) -> Account:
         id=account_id,
         name=_text(record.get("Name")) or email or account_id,
         email=email,
-        office=_text(record.get("OfficeName")),
+        # spark_api.md §9: /v1/my/account has `Office` (and `OfficeId`), not `OfficeName`.
+        office=_text(record.get("Office")) or _text(record.get("OfficeName")),
         emails=emails,
     )
 

@@ -1,10 +1,12 @@
-"""A client-side rate limiter, one sliding window per token.
+"""The client-side rate limiter: one `Budget` (exact sliding window) per Spark API key.
 
-Spark allows a number of requests "per any five-minute window" per key. A token bucket would
-let a full burst through at the end of one window and another at the start of the next, so
-this keeps the exact log of send times per token: a request waits until fewer than `limit`
-requests were sent in the last `window` seconds (plus a small margin for network skew). Waiters
-on one token are served in arrival order.
+Spark allows a number of requests "per any five-minute window" per **API key** (spark_api.md
+§2.3 and §9), so the limiter is keyed by key name, not by token: every token obtained through
+our OAuth client shares one budget. A token bucket would let a full burst through at the end of
+one window and another at the start of the next, so each budget keeps the exact log of send
+times: a request waits until fewer than `limit` requests were sent in the last `window` seconds
+(plus a small margin for network skew). Priorities, the interactive reserve, fairness between
+owners and cool-downs live in `spark.budget.Budget`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
+
+from spark.budget import DEFAULT_RESERVE, Budget, Priority
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -25,12 +28,15 @@ def token_key(token: str) -> str:
 
 
 class RateLimiter:
+    """Budgets by key name, all with the same limit; created on first use."""
+
     def __init__(
         self,
         limit: int = 1500,
         window: float = 300.0,
         *,
         margin: float | None = None,
+        reserve: float = DEFAULT_RESERVE,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -42,35 +48,39 @@ class RateLimiter:
             # proportion to the window: 0.5 s on Spark's 300 s window, never under 50 ms.
             margin = min(0.5, max(0.05, window * 0.002))
         self.window = window + margin
+        self._margin = margin
+        self._window_s = window
+        self.reserve = reserve
         self._clock = clock
         self._sleep = sleep
-        self._sent: dict[str, deque[float]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._budgets: dict[str, Budget] = {}
 
-    def _trim(self, sent: deque[float], now: float) -> None:
-        while sent and sent[0] <= now - self.window:
-            sent.popleft()
+    def budget(self, key: str) -> Budget:
+        """The budget of API key `key` (created on first use)."""
+        budget = self._budgets.get(key)
+        if budget is None:
+            budget = Budget(
+                self.limit, self._window_s, reserve=self.reserve, margin=self._margin,
+                clock=self._clock, sleep=self._sleep,
+            )  # fmt: skip
+            self._budgets[key] = budget
+        return budget
 
-    async def acquire(self, key: str) -> float:
+    async def acquire(
+        self,
+        key: str,
+        priority: Priority = Priority.INTERACTIVE,
+        owner: str = "",
+        max_wait: float | None = None,
+    ) -> float:
         """Wait for a free slot for `key` and take it; return the seconds waited."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        waited = 0.0
-        async with lock:
-            sent = self._sent.setdefault(key, deque())
-            while True:
-                now = self._clock()
-                self._trim(sent, now)
-                if len(sent) < self.limit:
-                    sent.append(now)
-                    return waited
-                delay = sent[0] + self.window - now
-                waited += delay
-                await self._sleep(delay)
+        return await self.budget(key).acquire(priority, owner, max_wait)
+
+    def cool_down(self, key: str, seconds: float) -> None:
+        """Pause `key` for everyone for `seconds`."""
+        self.budget(key).cool_down(seconds)
 
     def in_window(self, key: str) -> int:
         """How many requests for `key` count against the current window."""
-        sent = self._sent.get(key)
-        if not sent:
-            return 0
-        self._trim(sent, self._clock())
-        return len(sent)
+        budget = self._budgets.get(key)
+        return 0 if budget is None else budget.in_window()

@@ -211,3 +211,74 @@ async def test_socket_mode_starts_without_a_signing_secret(tmp_path):
                     assert (await http.post(f"{bot.url}/slack/events")).status_code in (404, 405)
             finally:
                 await bot.stop()
+
+
+# --- start-up failures: one clear line, the right exit code, no traceback ---------------------
+
+
+def test_serve_with_a_wrong_bot_token_says_which_setting_and_exits_2(tmp_path):
+    from slack_standin.server import SlackStandinThread
+
+    with SlackStandinThread() as slack:
+        done = run_bot(tmp_path, "serve", SLACK_API_URL=slack.api_url,
+                       SLACK_BOT_TOKEN="xoxb-wrong-token", PORT=str(free_port()))  # fmt: skip
+        attempts = len(slack.calls("auth.test"))
+    assert done.returncode == 2, done.stderr
+    assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in done.stderr
+    assert "OAuth & Permissions" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "xoxb-wrong-token" not in done.stderr
+    assert attempts == 1  # a rejected token is not retried
+
+
+def test_serve_retries_an_unreachable_slack_then_gives_up_clearly(tmp_path):
+    started = time.monotonic()
+    done = run_bot(tmp_path, "serve", "--retry-for", "8", PORT=str(free_port()))
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    assert "Could not reach Slack at http://127.0.0.1:" in done.stderr
+    assert "Gave up retrying" in done.stderr
+    assert "retry 1 in 1 s" in done.stderr and "retry 2 in 2 s" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert elapsed < 30
+
+
+def test_serve_stops_at_once_on_sigterm_while_retrying(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "secret", "PORT": str(free_port()),
+           "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+           "DATABASE_PATH": str(tmp_path / "data" / "activity.db")}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve", "--retry-for", "600"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        lines: list[str] = []
+        while not any("retry 1 in" in text for text in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            lines.append(proc.stderr.readline())
+        proc.terminate()
+        stopped = time.monotonic()
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert time.monotonic() - stopped < 5
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+
+
+def test_socket_mode_with_a_bot_token_as_app_token_fails_fast(tmp_path):
+    from slack_standin.server import SlackStandinThread
+
+    with SlackStandinThread() as slack:
+        started = time.monotonic()
+        done = run_bot(tmp_path, "serve", SLACK_API_URL=slack.api_url,
+                       SLACK_BOT_TOKEN=slack.standin.bot_token,
+                       SLACK_APP_TOKEN="xoxb-pasted-in-the-wrong-place", PORT=str(free_port()))  # fmt: skip
+        attempts = len(slack.calls("apps.connections.open"))
+    assert done.returncode == 2, done.stderr
+    assert "Slack rejected SLACK_APP_TOKEN (not_allowed_token_type)" in done.stderr
+    assert "xapp-" in done.stderr and "connections:write" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert attempts == 1
+    assert time.monotonic() - started < 30

@@ -106,3 +106,27 @@ def test_operator_switches_are_validated(env, name):
 def test_digest_channels_are_a_set_of_ids():
     assert load_settings({"DIGEST_CHANNELS": " C1, C2 ,,C1"}).digest_channels == {"C1", "C2"}
     assert load_settings({}).digest_channels == frozenset()
+
+
+def test_spark_rate_limit_and_key_defaults_and_values():
+    assert load_settings({}).spark_rate_limit == (1500, 300.0)
+    assert load_settings({}).spark_access_token_key == "own"
+    settings = load_settings({"SPARK_RATE_LIMIT": " 4000/300 ", "SPARK_ACCESS_TOKEN_KEY": "OAuth"})
+    assert settings.spark_rate_limit == (4000, 300.0)
+    assert settings.spark_access_token_key == "oauth"
+
+
+@pytest.mark.parametrize(
+    "value", ["1500", "0/300", "1500/0", "a/b", "1500/inf", "1500/nan", "-1/5"]
+)
+def test_a_malformed_spark_rate_limit_is_one_clear_line(value):
+    with pytest.raises(
+        SettingsError, match="SPARK_RATE_LIMIT must be <requests>/<seconds>"
+    ) as info:
+        load_settings({"SPARK_RATE_LIMIT": value})
+    assert "\n" not in str(info.value)
+
+
+def test_spark_access_token_key_is_own_or_oauth():
+    with pytest.raises(SettingsError, match="SPARK_ACCESS_TOKEN_KEY"):
+        load_settings({"SPARK_ACCESS_TOKEN_KEY": "shared"})

@@ -116,6 +116,16 @@ def test_ranking_is_exact_then_prefix_then_others_accent_insensitive():
     assert [c.id for c in rank_contacts("jose nunez", contacts)] == [
         "1",
         "2",
+        "3",  # every typed word starts a word of the name
         "4",
-        "3",
     ]  # the rest by name
+
+
+def test_ranking_finds_a_surname_in_a_display_name_only_contact():
+    contacts = [
+        Contact("1", "Okafor Holdings LLC"),
+        Contact("2", "Chidi Okafor"),
+        Contact("3", "Amara Nokafor"),
+    ]
+    assert [c.id for c in rank_contacts("okafor", contacts)] == ["1", "2", "3"]
+    assert [c.id for c in rank_contacts("Okafor, Chidi", contacts)] == ["2", "3", "1"]

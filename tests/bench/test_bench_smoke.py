@@ -132,6 +132,19 @@ def fake_results() -> dict[str, object]:
             "sandbox_cpu_ms_per_lookup": 0.7, "driver_cpu_ms_per_lookup": 1.0,
             "spark_requests": 1340, "stopped_by": "spark budget",
         },
+        "tight_budget": {
+            "limit": 40, "window_s": 300.0, "background_share": 28, "rate_limited": 0,
+            "fill": {"lookups": 7, "card_mean": 2.0, "prefetch_mean": 2.0},
+            "tight": {"n": 6, "card_mean": 2.0, "prefetch_mean": 0.0, "used_before": [28, 38]},
+            "busy": {"n": 3, "latency": _rtt(0.03), "spark_requests": 0, "retry_in_s": [298, 299]},
+            "other_replies": [],
+        },
+        "digest_contention": {
+            "limit": 50, "window_s": 2.0, "background_share": 35, "contacts": 300, "lookups": 34,
+            "replies": {"card": 34, "busy": 0, "other": 0}, "lookup": _rtt(2.16),
+            "digest": {"elapsed_s": 22.7, "spark_requests": 380, "prefetch_requests": 0,
+                       "rate_limited": 0},
+        },
         "memory": {"steady_rss_mb": 130.5, "idle_rss_mb": 60.0, "peak_rss_mb": 140.0},
         "errors": {"throughput": "TimeoutError: no card"},
         "warnings": ["something odd | happened"],
@@ -228,3 +241,75 @@ def test_throughput_rounds_combine_as_totals_over_totals():
         "over 2 rounds: 100 / 150 per s"
         in rows["Throughput at RTT 0 (50 senders, half cold)"].figure
     )
+
+
+TIGHT = "Spark requests per cold lookup, tight budget"
+PAST = "Lookups past a spent budget"
+CONTENDED = "Cold lookup while a digest gathers (same key)"
+PASS_ROW = "Digest pass during those lookups (300 contacts)"
+
+
+def test_shared_budget_rows_pass_when_prefetch_is_skipped_and_people_go_first():
+    rows = {r.measure: r for r in report.build_rows(fake_results())}
+    assert rows[TIGHT].status == report.PASS
+    assert "2.00 for the card + 0.00 prefetch" in rows[TIGHT].figure
+    assert "28–38 of the bot's 40 per 300 s" in rows[TIGHT].figure
+    assert rows[PAST].status == report.PASS and "~298–299 s" in rows[PAST].figure
+    assert rows[CONTENDED].status == report.PASS
+    assert "idle cold p95 2.10× → ×1.03" in rows[CONTENDED].figure
+    assert rows[PASS_ROW].status == report.PASS and "22.7 s" in rows[PASS_ROW].figure
+
+
+@pytest.mark.parametrize(
+    ("section", "path", "value", "row"),
+    [
+        ("tight_budget", ("tight", "prefetch_mean"), 0.5, TIGHT),  # a prefetch went out
+        ("tight_budget", ("tight", "n"), 0, TIGHT),  # no lookup ran under the tight budget
+        ("tight_budget", ("rate_limited",), 2, PAST),
+        ("tight_budget", ("busy", "n"), 0, PAST),  # nobody was told "busy": a stall or a card
+        ("tight_budget", ("other_replies",), ["Something went wrong"], PAST),
+        ("digest_contention", ("lookup", "rtt", "p95"), 3.0, CONTENDED),
+        ("digest_contention", ("replies", "busy"), 1, CONTENDED),
+        ("digest_contention", ("digest", "rate_limited"), 1, PASS_ROW),
+    ],
+)
+def test_shared_budget_rows_fail_on_what_the_issue_rules_out(section, path, value, row):
+    results = fake_results()
+    node = results[section]
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[index]
+    node[path[-1]] = value  # type: ignore[index]
+    rows = {r.measure: r for r in report.build_rows(results)}
+    assert rows[row].status == report.FAIL
+
+
+def test_contended_lookups_without_an_idle_figure_still_report():
+    results = fake_results()
+    del results["lookup"]
+    rows = {r.measure: r for r in report.build_rows(results)}
+    assert "no idle cold figure" in rows[CONTENDED].figure
+
+
+def test_reply_kinds_busy_hint_and_the_background_share():
+    from bench import scenarios
+
+    card = {"blocks": [{"type": "header"}], "text": "Jane Doe"}
+    busy = {"blocks": [{"type": "section"}],
+            "text": "Flexmls is busy: Everyone in the brokerage shares one Flexmls request "
+                    "allowance, and it's used up for now. Try again in ~298 s."}  # fmt: skip
+    assert scenarios.reply_kind(card) == "card"
+    assert scenarios.reply_kind(busy) == "busy" and scenarios.retry_hint_s(busy) == 298
+    assert scenarios.reply_kind({"text": "Something went wrong"}) == "other"
+    assert scenarios.retry_hint_s({"text": "Flexmls is busy. Try again in a minute."}) is None
+    # spark.budget keeps 30% of the window for people: prefetches stop at 70%.
+    assert scenarios.background_share(40) == 28 and scenarios.background_share(50) == 35
+    assert scenarios.fill_burst(28, 0) == 7 and scenarios.fill_burst(28, 26) == 1
+    assert scenarios.fill_burst(56, 0) == scenarios.FILL_BURST
+
+
+def test_the_quick_plan_stays_lighter_than_the_full_one():
+    from bench.scenarios import Plan
+
+    quick, full = Plan.quick_plan(), Plan.full()
+    assert quick.tight_limit < full.tight_limit and quick.tight_busy <= full.tight_busy
+    assert quick.contention_max <= full.contention_max

@@ -212,3 +212,17 @@ def test_contact_id_unfit_for_a_button_gives_no_buttons() -> None:
 def test_unknown_layout_is_refused() -> None:
     with pytest.raises(ValueError):
         listing_page(make_view(), layout="grid")  # type: ignore[arg-type]
+
+
+def test_a_listing_with_its_address_only_in_parts_shows_its_street() -> None:
+    from spark.models import parse_listing
+
+    listing = parse_listing(
+        {"Id": "20200101000000000000000007",
+         "StandardFields": {"StreetNumber": "77", "StreetDirPrefix": "S", "StreetName": "Quebec",
+                            "StreetSuffix": "St", "City": "Denver", "StateOrProvince": "CO",
+                            "PostalCode": "80220", "ListPrice": 500000, "ListingId": "24-77"}}
+    )  # fmt: skip
+    message = listing_page(make_view((listing,), page=1, total_pages=1, total_rows=1))
+    assert_valid_message(message)
+    assert "77 S Quebec St, Denver, CO 80220" in str(message.blocks)

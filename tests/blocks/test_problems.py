@@ -16,11 +16,13 @@ from blocks import (
 from spark.errors import (
     BadFilter,
     BadRequest,
+    FlexmlsBusy,
     InvalidToken,
     NotFound,
     PermissionDenied,
     RateLimited,
     RefreshFailed,
+    SearchTooBroad,
     SparkError,
     SparkProtocolError,
     SparkTimeout,
@@ -41,6 +43,42 @@ def words(message) -> str:
     return "\n".join(all_texts(message))
 
 
+FORBIDDEN_CASES = [
+    (1013, "way of signing in", "OAuth/OpenID"),
+    (1015, "no active Flexmls access", "`/activity connect`"),
+    (1019, "locked to other servers", "`SPARK_USER_AGENT`"),
+    (1021, "replication server", "replication.sparkapi.com"),
+    (1030, "only answers over HTTPS", "https://"),
+    (1100, "no Flexmls portal", "portal"),
+    (1500, "can't read contact activity", "Private role"),
+    (1505, "turned this Flexmls feature off", "your MLS"),
+]
+
+
+@pytest.mark.parametrize(("code", "title", "hint"), FORBIDDEN_CASES)
+def test_each_403_code_says_what_to_do(code: int, title: str, hint: str) -> None:
+    message = spark_problem(PermissionDenied("raw spark words", status=403, code=code))
+    assert_valid_message(message)
+    assert title in words(message) and hint in words(message)
+    assert "raw spark words" not in words(message)  # documented codes use our own wording
+
+
+def test_the_403_messages_are_all_different() -> None:
+    texts = {
+        spark_problem(PermissionDenied("", status=403, code=c)).text for c, _, _ in FORBIDDEN_CASES
+    }
+    assert len(texts) == len(FORBIDDEN_CASES)
+
+
+def test_an_unknown_403_code_shows_the_code_and_sparks_message_escaped() -> None:
+    error = PermissionDenied("Nope <!channel> *bold* " + "x" * 500, status=403, code=1999)
+    message = spark_problem(error)
+    assert_valid_message(message)
+    assert "code 1999" in message.text and "Nope" in message.text
+    assert "<!channel>" not in words(message)
+    assert len(message.text) < 600
+
+
 def test_problem_layout() -> None:
     message = problem("Title", "Some detail.", "Do `this`.")
     assert_valid_message(message)
@@ -52,8 +90,13 @@ def test_problem_layout() -> None:
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (RateLimited("x", retry_after=19.2), ["Flexmls is rate-limiting us", "Try again in 20 s"]),
-        (RateLimited("x"), ["Flexmls is rate-limiting us", "Try again in a minute"]),
+        (
+            RateLimited("x", retry_after=19.2),
+            ["Flexmls is busy", "rate-limiting", "again in ~20 s"],
+        ),
+        (RateLimited("x"), ["Flexmls is busy", "rate-limiting", "Try again in a minute"]),
+        (FlexmlsBusy("x", retry_in=29.5), ["Flexmls is busy", "allowance", "Try again in ~30 s"]),
+        (SearchTooBroad("x", code=1516), ["too much for Flexmls", "Narrow it down"]),
         (TokenExpired("x"), ["connection has expired", "Reconnect with `/activity connect`"]),
         (RefreshFailed("x"), ["connection has expired", "/activity connect"]),
         (InvalidToken("x"), ["connection isn't valid", "/activity connect"]),

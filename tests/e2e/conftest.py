@@ -87,8 +87,11 @@ OAUTH_ENV = {
 
 
 @pytest.fixture
-async def stack(tmp_path, clock, bot_env) -> AsyncIterator[Stack]:
-    async with Sandbox(clock=clock) as sandbox, SlackStandin() as slack:
+async def stack(tmp_path, clock, bot_env, request) -> AsyncIterator[Stack]:
+    # Extra `Sandbox(...)` options through indirect parametrization, e.g.
+    # `@pytest.mark.parametrize("stack", [{"dialect": "strict"}], indirect=True)`.
+    sandbox_options = getattr(request, "param", None) or {}
+    async with Sandbox(clock=clock, **sandbox_options) as sandbox, SlackStandin() as slack:
         port = free_port()
         env = env_for(sandbox, slack, tmp_path, **bot_env)
         if env.get("SPARK_REDIRECT_URI") == "auto":

@@ -8,9 +8,23 @@ import time
 import httpx
 import pytest
 
-from sandbox import NO_ROLE_TOKEN
+from sandbox import NO_ROLE_TOKEN, Dialect
 from slack_standin import slash_command_body
 from tests.e2e.conftest import button, buttons, texts
+
+# Every lookup test runs against the lenient sandbox and the strictest dialect (no `_orderby`,
+# only DisplayName/PrimaryEmail filterable, case-sensitive `Eq`, contacts with DisplayName only;
+# sandbox.sparkql.Dialect), strict also sending 429 without `Retry-After` as production documents.
+pytestmark = pytest.mark.parametrize(
+    "stack",
+    [{"dialect": "default"}, {"dialect": "strict", "retry_after": False}],
+    indirect=True,
+    ids=["default", "strict"],
+)
+
+
+def is_strict(stack) -> bool:
+    return stack.sandbox.state.dialect == Dialect.preset("strict")
 
 
 async def test_ack_is_an_empty_200_and_the_card_arrives_at_the_response_url(stack):
@@ -32,9 +46,12 @@ async def test_ack_is_an_empty_200_and_the_card_arrives_at_the_response_url(stac
 async def test_several_matches_give_a_picker_and_choosing_replaces_it_with_the_card(stack):
     sent = await stack.sender.command("jane doe")
     picker = await stack.reply_to(sent.response_url)
-    assert "4 contacts match" in texts(picker)
+    # Strict: GivenName/FamilyName can't be filtered, so "Janet Doe" (GivenName Jane*, FamilyName
+    # Doe*) is not found; the DisplayName prefix still finds both Jane Does and Jane Doerr.
+    expected = 3 if is_strict(stack) else 4
+    assert f"{expected} contacts match" in texts(picker)
     choices = [b for b in buttons(picker) if b["action_id"].startswith("contact_pick")]
-    assert len(choices) == 4
+    assert len(choices) == expected
     clicked = await stack.sender.action(choices[0]["action_id"], choices[0]["value"])
     assert clicked.response.status_code == 200
     card = await stack.reply_to(clicked.response_url)
@@ -146,3 +163,24 @@ async def test_healthz(stack):
     async with httpx.AsyncClient() as http:
         response = await http.get(f"{stack.bot.url}/healthz")
     assert response.status_code == 200 and response.text == "ok"
+
+
+async def test_a_surname_finds_a_contact_that_has_only_a_display_name(stack):
+    # Surname first: no name starts with it, so each word is looked for inside DisplayName.
+    card = await stack.reply_to((await stack.sender.command("okafor chidi")).response_url)
+    assert card["blocks"][0]["text"]["text"] == "Chidi Okafor"
+    assert stack.contact("display_only").given_name is None
+    filters = [
+        r.query.get("_filter", "") for r in stack.sandbox.requests if r.path == "/v1/contacts"
+    ]
+    assert any("'*okafor*'" in f and "'*chidi*'" in f for f in filters)
+    assert not any("_orderby" in r.query for r in stack.sandbox.requests)
+
+
+async def test_a_phone_search_refused_by_flexmls_is_explained(stack):
+    janet = stack.contact("janet_doe")
+    reply = await stack.reply_to((await stack.sender.command(janet.primary_phone)).response_url)
+    if is_strict(stack):
+        assert "Searching by phone number isn't available on your Flexmls" in texts(reply)
+    else:
+        assert reply["blocks"][0]["text"]["text"] == "Janet Doe"

@@ -108,9 +108,12 @@ def assert_safe_reply(reply: dict[str, Any], raw: str) -> None:
     assert "Traceback" not in body and 'File "' not in body
 
 
-# The tokenizer of tests/spark/test_sparkql.py: single-quoted literals and bare words, nothing else.
+# The tokenizer of tests/spark/test_sparkql.py: single-quoted literals, bare words and the commas
+# of a value list (`Field Eq 'a','b'`), nothing else.
 _LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
-_TOKEN = re.compile(r"\s*(?:(?P<lit>'(?:[^'\\]|\\.)*')|(?P<word>[A-Za-z]+))", re.DOTALL)
+_TOKEN = re.compile(
+    r"\s*(?:(?P<lit>'(?:[^'\\]|\\.)*')|(?P<word>[A-Za-z]+)|(?P<comma>,))", re.DOTALL
+)
 
 
 def tokens(filter_text: str) -> list[tuple[str, str]]:
@@ -142,13 +145,19 @@ def assert_well_formed_spark_requests(requests: list[Any]) -> None:
         if spark_filter is None:
             continue
         toks = tokens(spark_filter)
-        assert len(toks) % 4 == 3, toks
-        for i in range(0, len(toks), 4):
+        i = 0
+        while True:  # Field Eq 'lit'[,'lit']… (And|Or Field Eq …)…
             field, op, literal = toks[i : i + 3]
             assert field[0] == "word" and field[1] in FIELDS, toks
             assert op == ("word", "Eq") and literal[0] == "lit", toks
-            if i + 3 < len(toks):
-                assert toks[i + 3] in {("word", "And"), ("word", "Or")}, toks
+            i += 3
+            while i < len(toks) and toks[i][0] == "comma":
+                assert toks[i + 1][0] == "lit", toks
+                i += 2
+            if i == len(toks):
+                break
+            assert toks[i] in {("word", "And"), ("word", "Or")}, toks
+            i += 1
 
 
 # -- (a) the slash-command text ---------------------------------------------------------------------

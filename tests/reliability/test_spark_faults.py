@@ -62,7 +62,7 @@ class Fault:
 
 FAULTS = [
     Fault("429-retry-after", {"kind": "rate_limit", "retry_after": 1}, ANSWER, RATE),
-    Fault("503-1550", {"kind": "unavailable"}, ANSWER, RATE),
+    Fault("503-1510", {"kind": "unavailable"}, ANSWER, DOWN),  # spark_api.md §9: 1550 is 429
     Fault("500", {"kind": "status", "status": 500}, ANSWER, DOWN),
     Fault("hang", {"kind": "hang", "delay_ms": 5000}, ANSWER, DOWN),
     Fault("refused", None, None, DOWN, env={"SPARK_API_URL": REFUSED}),
@@ -70,7 +70,8 @@ FAULTS = [
     Fault("no-D-envelope", {"kind": "no_envelope"}, GARBLED, GARBLED),
     Fault("401-1020", {"kind": "status", "status": 401, "code": 1020}, ANSWER, EXPIRED,
           oauth=True, env=OAUTH_ENV, also=(RECONNECT,)),
-    Fault("401-1000", {"kind": "status", "status": 401, "code": 1000}, INVALID, INVALID,
+    # 1000 on an OAuth token: one refresh first (spark_api.md §9), so once is answered.
+    Fault("401-1000", {"kind": "status", "status": 401, "code": 1000}, ANSWER, INVALID,
           oauth=True, env=OAUTH_ENV, also=(RECONNECT,)),
     Fault("403-1500", {"kind": "status", "status": 403, "code": 1500}, ROLE, ROLE),
 ]  # fmt: skip

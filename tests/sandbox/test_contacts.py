@@ -294,4 +294,4 @@ async def test_my_account(
     assert account["Name"] == name
     assert account["UserType"] == "Member"
     assert account["Emails"][0]["Address"].endswith("@example.com")
-    assert account["OfficeName"]
+    assert account["Office"] and "OfficeName" not in account

@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 
 from sandbox import (
     DEMO_ACCOUNT_ID,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
     DEMO_TOKEN,
+    SECOND_ACCOUNT_ID,
     SECOND_AGENT_TOKEN,
     Brokerage,
     FaultRule,
@@ -95,10 +98,10 @@ async def test_rate_limit_rule(client: httpx.AsyncClient, sandbox: Sandbox) -> N
 
 async def test_unavailable_rule(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     sandbox.add_fault(kind="unavailable", times=1)
-    assert_spark_error(await client.get("/v1/contacts"), 503, 1550)
-    sandbox.add_fault(kind="unavailable", code=1510, retry_after=2, times=1)
+    assert_spark_error(await client.get("/v1/contacts"), 503, 1510)  # spark_api.md §9 pairs
+    sandbox.add_fault(kind="unavailable", code=1023, retry_after=2, times=1)
     response = await client.get("/v1/contacts")
-    assert_spark_error(response, 503, 1510)
+    assert_spark_error(response, 503, 1023)
     assert response.headers["Retry-After"] == "2"
 
 
@@ -187,11 +190,11 @@ async def test_token_scoping(client: httpx.AsyncClient, sandbox: Sandbox) -> Non
 async def test_route_globs(
     client: httpx.AsyncClient, sandbox: Sandbox, brokerage: Brokerage
 ) -> None:
-    sandbox.add_fault(kind="status", status=503, code=1550, route="/v1/contacts/*/activity*")
+    sandbox.add_fault(kind="status", status=503, code=1024, route="/v1/contacts/*/activity*")
     jane = brokerage.notable["jane_doe"].id
-    assert_spark_error(await client.get(f"/v1/contacts/{jane}/activity"), 503, 1550)
+    assert_spark_error(await client.get(f"/v1/contacts/{jane}/activity"), 503, 1024)
     viewed = await client.get(f"/v1/contacts/{jane}/activity/listings/viewed")
-    assert_spark_error(viewed, 503, 1550)
+    assert_spark_error(viewed, 503, 1024)
     assert results(await client.get(f"/v1/contacts/{jane}"))
     assert results(await client.get("/v1/contacts"))
 
@@ -210,7 +213,7 @@ async def test_rules_apply_in_order_until_one_answers(
 
 async def test_faults_come_before_auth(bare_client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     sandbox.add_fault(kind="unavailable", times=1)
-    assert_spark_error(await bare_client.get("/v1/contacts"), 503, 1550)
+    assert_spark_error(await bare_client.get("/v1/contacts"), 503, 1510)
 
 
 async def test_clear_faults(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
@@ -233,6 +236,8 @@ async def test_clear_faults(client: httpx.AsyncClient, sandbox: Sandbox) -> None
         {"kind": "status", "times": True},
         {"kind": "malformed", "status": 500},
         {"kind": "rate_limit", "code": 1234},
+        {"kind": "unavailable", "code": 1550},  # 1550 goes with 429 (spark_api.md §9)
+        {"kind": "status", "status": 429, "code": 1510},
         {"kind": "expire_after"},
         {"kind": "status", "colour": "red"},
         {"kind": "status", "token": ""},
@@ -261,7 +266,7 @@ async def test_rate_limit_over_http_with_retry_after(clock: ManualClock) -> None
         assert_spark_error(response, 429, 1550)
         assert response.headers["Retry-After"] == "7"
         other = await http.get("/v1/contacts", headers=spark_headers(SECOND_AGENT_TOKEN))
-        assert other.status_code == 200  # limits are per token
+        assert other.status_code == 200  # each fixed demo token is its own key
         monotonic.now += 6.5  # t=9.5
         assert (await http.get("/v1/contacts")).headers["Retry-After"] == "1"
         monotonic.now += 0.5  # t=10: the first request leaves the window
@@ -357,6 +362,7 @@ async def test_admin_config(bare_client: httpx.AsyncClient, sandbox: Sandbox) ->
         "latency_ms": 120,
         "rate_limit": {"limit": 1, "window_s": 60},
         "expires_in": 86400,
+        "retry_after": True,
     }
     first, elapsed = await timed_get(bare_client, "/v1/contacts", headers=spark_headers())
     assert first.status_code == 200 and elapsed >= 0.11
@@ -400,3 +406,55 @@ async def test_admin_request_log(bare_client: httpx.AsyncClient) -> None:
     assert len(log) == 1
     assert log[0]["query"] == {"_limit": "3"} and log[0]["status"] == 200
     assert DEMO_TOKEN not in json.dumps(log)
+
+
+# -- per-key limit and the Retry-After switch (spark_api.md §9) --------------------------------
+
+
+async def test_tokens_issued_to_one_oauth_client_share_its_key(clock: ManualClock) -> None:
+    monotonic = FakeMonotonic()
+    async with (
+        Sandbox(clock=clock, rate_limit={"limit": 3, "window_s": 10}, monotonic=monotonic) as sb,
+        httpx.AsyncClient(verify=False, base_url=sb.url) as http,
+    ):
+        state = sb.state
+        state.set_retry_after(False)
+        first = state.issue_tokens(DEMO_ACCOUNT_ID, key=DEMO_CLIENT_ID)["access_token"]
+        second = state.issue_tokens(SECOND_ACCOUNT_ID, key=DEMO_CLIENT_ID)["access_token"]
+        for token in (first, second, first):
+            assert (await http.get("/v1/contacts", headers=spark_headers(token))).status_code == 200
+        refused = await http.get("/v1/contacts", headers=spark_headers(second))
+        assert_spark_error(refused, 429, 1550)  # the second agent meets the first's usage
+        assert "Retry-After" not in refused.headers  # strict: as documented, no header
+        alone = await http.get("/v1/contacts", headers=spark_headers(SECOND_AGENT_TOKEN))
+        assert alone.status_code == 200  # a fixed demo token is its own key...
+        state.set_token_key(SECOND_AGENT_TOKEN, DEMO_CLIENT_ID)
+        shared = await http.get("/v1/contacts", headers=spark_headers(SECOND_AGENT_TOKEN))
+        assert_spark_error(shared, 429, 1550)  # ...unless configured onto the client's key
+        state.set_retry_after(True)
+        again = await http.get("/v1/contacts", headers=spark_headers(first))
+        assert again.headers["Retry-After"] == "10"
+
+
+async def test_oauth_grants_count_against_the_client_id(
+    bare_client: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    state = sandbox.state
+    code = state.issue_code(DEMO_ACCOUNT_ID, "https://bot.test/cb")
+    tokens = state.grant(
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": "https://bot.test/cb"},
+    )  # fmt: skip
+    assert state.tokens[tokens["access_token"]].key == DEMO_CLIENT_ID
+    refreshed = state.grant(
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )  # fmt: skip
+    assert state.tokens[refreshed["access_token"]].key == DEMO_CLIENT_ID
+
+
+async def test_admin_config_switches_retry_after(bare_client: httpx.AsyncClient) -> None:
+    response = await bare_client.post("/_sandbox/config", json={"retry_after": False})
+    assert response.json()["retry_after"] is False
+    bad = await bare_client.post("/_sandbox/config", json={"retry_after": "no"})
+    assert bad.status_code == 400

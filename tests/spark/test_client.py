@@ -86,6 +86,7 @@ async def test_search_by_name_sends_the_quoted_filter(make_client):
         "DisplayName Eq 'O\\'Brien*' Or GivenName Eq 'O\\'Brien*' Or FamilyName Eq 'O\\'Brien*'"
     )
     assert params["_limit"] == "25"
+    assert "_orderby" not in params  # we rank ourselves (spark_api.md §9)
     assert page.items[0].display_name == "Seán O'Brien"
 
 

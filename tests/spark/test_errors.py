@@ -1,5 +1,7 @@
 """Every documented status/code pair maps onto the right error type."""
 
+import datetime as dt
+
 import httpx
 import pytest
 
@@ -15,6 +17,7 @@ from spark import (
     TokenExpired,
     parse_envelope,
 )
+from spark.errors import SearchTooBroad, error_for, parse_retry_after
 from tests.spark.conftest import spark_error, spark_ok
 
 
@@ -72,11 +75,44 @@ def test_rate_limited_carries_retry_after_seconds():
     assert info.value.retry_after == 7.0
 
 
-@pytest.mark.parametrize("header", ["", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"])
+@pytest.mark.parametrize("header", ["", "soon", "nan", "Thu, 99 Foo 2015 07:28:00 GMT"])
 def test_unreadable_retry_after_is_none(header):
     with pytest.raises(RateLimited) as info:
         parse_envelope(spark_error(429, 1550, headers={"Retry-After": header}))
     assert info.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("Mon, 02 Mar 2026 15:00:42 GMT", 42.0),  # an HTTP date, 42 s ahead
+        ("Mon, 02 Mar 2026 14:59:00 GMT", 0.0),  # a date already past: go now
+        ("12", 12.0),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(header, seconds):
+    now = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
+    assert parse_retry_after(header, now=now) == seconds
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (503, 1515, SearchTooBroad),
+        (503, 1516, SearchTooBroad),
+        (400, 1516, SearchTooBroad),
+        (503, 1023, SparkUnavailable),
+        (503, 1024, SparkUnavailable),
+        (503, 1510, SparkUnavailable),
+        (429, 1550, RateLimited),
+        (403, 1013, PermissionDenied),
+        (403, 1505, PermissionDenied),
+    ],
+)
+def test_documented_status_code_pairs(status, code, expected):
+    error = error_for(status, code, "")
+    assert type(error) is expected
+    assert error.retryable is (expected in (SparkUnavailable, RateLimited))
 
 
 def test_filter_errors_keep_sparkql_details():

@@ -150,3 +150,73 @@ def test_page_without_pagination_infers_whether_more_may_follow():
 def test_page_derives_total_pages_from_rows():
     page = parse_page([], {"TotalRows": 26, "PageSize": 25}, parse_contact, page=1, limit=25)
     assert page.total_pages == 2
+
+
+# Real shapes (spark_api.md §4/§5, FBS's own Ruby fixtures; these records are our own).
+
+
+def test_the_street_is_built_from_its_parts_when_the_unparsed_line_is_missing():
+    parsed = parse_listing(
+        listing(
+            StreetNumber="1420",
+            StreetDirPrefix="N",
+            StreetName="LARKSPUR",
+            StreetSuffix="Way",
+            StreetDirSuffix=None,
+            StreetAdditionalInfo="Apt 3",
+            City="Sandpoint",
+            StateOrProvince="ID",
+            PostalCode="83864",
+            ListPrice="315000.0",
+            BedsTotal=2,
+        )
+    )
+    assert parsed.street == "1420 N LARKSPUR Way Apt 3"
+    assert parsed.address == "1420 N LARKSPUR Way Apt 3, Sandpoint, ID 83864"
+    assert parsed.status is None  # no MlsStatus: tolerated
+
+
+@pytest.mark.parametrize(
+    ("fields", "street"),
+    [
+        ({"UnparsedFirstLineAddress": "9 Elm St", "StreetNumber": "1", "StreetName": "X"},
+         "9 Elm St"),  # the unparsed line wins
+        ({"StreetNumber": "12", "StreetName": "********", "StreetSuffix": "Rd"}, None),
+        ({"StreetNumber": " 12 ", "StreetName": "Birch", "StreetDirSuffix": "SE"}, "12 Birch SE"),
+        ({"StreetName": "County Road 5"}, "County Road 5"),
+        ({}, None),
+    ],
+)  # fmt: skip
+def test_street_parts_tolerate_gaps_masks_and_spaces(fields, street):
+    assert parse_listing(listing(**fields)).street == street
+
+
+def test_account_office_comes_from_office_and_tolerates_office_name():
+    base = {"Id": "20000426173054342350000000", "Name": "Pat Example"}
+    assert parse_account({**base, "Office": "Lakeside Realty", "OfficeId": "2003"}).office == (
+        "Lakeside Realty"
+    )
+    assert parse_account({**base, "OfficeName": "Old Shape Realty"}).office == "Old Shape Realty"
+    assert parse_account(base).office is None
+
+
+def test_a_contact_with_only_a_display_name():
+    contact = parse_contact(
+        {"ResourceUri": "/v1/contacts/202001", "Id": "202001", "DisplayName": "Ngozi Adeyemi",
+         "PrimaryEmail": "ngozi.example.net", "Tags": ["Past Client"]}
+    )  # fmt: skip
+    assert contact.display_name == "Ngozi Adeyemi"
+    assert contact.given_name is None and contact.family_name is None
+
+
+def test_a_constraint_failure_keeps_its_code_and_details():
+    import httpx
+
+    from spark import BadRequest, parse_envelope
+
+    body = {"D": {"Success": False, "Code": 1053, "Message": "Failed constraints",
+                  "Details": [{"_limit": [{"RuleName": "MaxValue", "Value": 99, "RuleValue": 25}]}]}}  # fmt: skip
+    with pytest.raises(BadRequest) as caught:
+        parse_envelope(httpx.Response(400, json=body))
+    assert caught.value.code == 1053
+    assert caught.value.details[0]["_limit"][0]["RuleName"] == "MaxValue"

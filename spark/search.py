@@ -1,0 +1,219 @@
+"""Contact search that adapts to what the account's Flexmls allows.
+
+Which contact fields Spark lets a key filter on is not documented; only `PrimaryEmail Eq` is
+confirmed, and an unknown or unsearchable field answers 400 / 1040 with `SparkQLErrors`
+(spark_api.md §3.4, §9). So a search is a list of strategies tried in order:
+
+- e-mail: `PrimaryEmail Eq` (confirmed);
+- phone: `PrimaryPhoneNumber Eq` with the common spellings;
+- name: the prefix search over DisplayName / GivenName / FamilyName, then, when that finds
+  nothing (or cannot run), every typed word inside `DisplayName` (contacts that carry only
+  `DisplayName`, §9).
+
+When Spark rejects a filter and names a field (in `SparkQLErrors` or its message), the field is
+remembered as unfilterable for that key and the strategy is retried once without it; when it
+names none, the next strategy runs. What was learnt is kept in memory per key, so the next
+search spends no request on what is known to fail. No `_orderby` is sent: "any searchable field
+can be present in the `_orderby`" (§9) means it fails the same way, and results are ranked on
+our side (`activity/lookup.py`).
+
+When no strategy can run for a kind of query, `SearchUnavailable` says which kind, so the agent
+is told plainly ("searching by phone isn't available on your Flexmls").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spark.errors import BadFilter, SparkError
+from spark.models import Contact, Page
+from spark.ratelimit import token_key
+from spark.sparkql import (
+    NAME_FIELDS,
+    ContactQuery,
+    QueryKind,
+    email_filter,
+    name_prefix_filter,
+    name_words_filter,
+    phone_filter,
+)
+
+MAX_KEYS = 1024  # keys remembered; the least recently used is forgotten first
+MAX_REQUESTS_PER_SEARCH = 4  # a search never spends more than this on filters
+UNNAMED_FAILURES_TO_GIVE_UP = 2  # one odd input must not disable a strategy for good
+
+FetchPage = Callable[[Mapping[str, Any]], Awaitable[Page[Contact]]]
+
+
+class SearchUnavailable(SparkError):
+    """No search strategy for this kind of query works on this Flexmls (fields rejected)."""
+
+    def __init__(self, kind: QueryKind, message: str = "", **kw: Any) -> None:
+        super().__init__(message or f"Searching by {kind.value} is not available", **kw)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One way to search: the fields it uses and how to build its filter from them.
+
+    `build` gets the fields still usable and returns None when they cannot express the query.
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    build: Callable[[ContactQuery, Collection[str]], str | None]
+
+
+def _only(
+    build: Callable[[ContactQuery], str | None], needed: str
+) -> Callable[[ContactQuery, Collection[str]], str | None]:
+    def built(query: ContactQuery, fields: Collection[str]) -> str | None:
+        return build(query) if needed in fields else None
+
+    return built
+
+
+EMAIL = Strategy("email", ("PrimaryEmail",), _only(email_filter, "PrimaryEmail"))
+PHONE = Strategy("phone", ("PrimaryPhoneNumber",), _only(phone_filter, "PrimaryPhoneNumber"))
+NAME_PREFIX = Strategy("name-prefix", NAME_FIELDS, name_prefix_filter)
+NAME_WORDS = Strategy("name-words", ("DisplayName",), _only(name_words_filter, "DisplayName"))
+
+STRATEGIES: Mapping[QueryKind, tuple[Strategy, ...]] = {
+    QueryKind.EMAIL: (EMAIL,),
+    QueryKind.PHONE: (PHONE,),
+    QueryKind.NAME: (NAME_PREFIX, NAME_WORDS),
+}
+
+
+@dataclass
+class KeyKnowledge:
+    """What one key has taught us: fields rejected or seen working, strategies given up."""
+
+    unfilterable: set[str] = field(default_factory=set)
+    filterable: set[str] = field(default_factory=set)
+    dead: set[str] = field(default_factory=set)
+    unnamed_failures: dict[str, int] = field(default_factory=dict)
+
+
+class SearchMemory:
+    """Per-key knowledge, in memory, bounded (least recently used key forgotten first)."""
+
+    def __init__(self, max_keys: int = MAX_KEYS) -> None:
+        self._keys: OrderedDict[str, KeyKnowledge] = OrderedDict()
+        self._max_keys = max_keys
+
+    def get(self, key: str) -> KeyKnowledge:
+        knowledge = self._keys.get(key)
+        if knowledge is None:
+            knowledge = self._keys[key] = KeyKnowledge()
+            while len(self._keys) > self._max_keys:
+                self._keys.popitem(last=False)
+        else:
+            self._keys.move_to_end(key)
+        return knowledge
+
+    def peek(self, key: str) -> KeyKnowledge | None:
+        return self._keys.get(key)
+
+    def forget(self, key: str | None = None) -> None:
+        if key is None:
+            self._keys.clear()
+        else:
+            self._keys.pop(key, None)
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def rejected_fields(error: BadFilter, used: Iterable[str]) -> set[str]:
+    """The fields of `used` that Spark's rejection names (SparkQLErrors tokens or message)."""
+    used = set(used)
+    words: set[str] = set(_WORD.findall(error.message or ""))
+    details = error.details if isinstance(error.details, list) else [error.details]
+    for item in details:
+        if isinstance(item, Mapping):
+            for value in item.values():
+                if isinstance(value, str):
+                    words.update(_WORD.findall(value))
+        elif isinstance(item, str):
+            words.update(_WORD.findall(item))
+    return used & words
+
+
+class ContactSearch:
+    """Runs the strategies for a query against one key, learning as it goes."""
+
+    def __init__(
+        self,
+        memory: SearchMemory | None = None,
+        *,
+        key_of: Callable[[str], str] = token_key,
+    ) -> None:
+        self.memory = memory or SearchMemory()
+        self.key_of = key_of
+
+    def knowledge(self, token: str) -> KeyKnowledge | None:
+        return self.memory.peek(self.key_of(token))
+
+    async def search(
+        self, token: str, query: ContactQuery, fetch: FetchPage, *, fall_through: bool = True
+    ) -> Page[Contact]:
+        """The first page a working strategy finds (empty if none finds anything).
+
+        `fall_through`: when a strategy runs but finds nothing, try the next one (page 1 only;
+        later pages stay with the strategy that found the first). Raises `SearchUnavailable`
+        when no strategy for the query's kind can run on this key; a rejection that named no
+        field (e.g. a value Spark refused) is raised as the `BadFilter` it was. Other
+        `SparkError`s (rate limits, outages) pass through untouched.
+        """
+        strategies = STRATEGIES.get(query.kind)
+        if not strategies:
+            raise ValueError(f"no search strategy for a {query.kind.value} query")
+        known = self.memory.get(self.key_of(token))
+        budget = MAX_REQUESTS_PER_SEARCH
+        result: Page[Contact] | None = None
+        last_error: BadFilter | None = None
+        for strategy in strategies:
+            if strategy.name in known.dead or budget <= 0:
+                continue
+            while budget > 0:
+                fields = [f for f in strategy.fields if f not in known.unfilterable]
+                text = strategy.build(query, fields)
+                if text is None:
+                    known.dead.add(strategy.name)
+                    break
+                budget -= 1
+                try:
+                    page = await fetch({"_filter": text})
+                except BadFilter as error:
+                    last_error = error
+                    named = rejected_fields(error, fields)
+                    if named:
+                        known.unfilterable |= named
+                        known.filterable -= named
+                        continue  # once more without the fields it named
+                    self._unnamed_failure(known, strategy)
+                    break
+                known.filterable.update(fields)
+                known.unnamed_failures.pop(strategy.name, None)
+                if page.items or not fall_through:
+                    return page
+                result = page
+                break
+        if result is not None:
+            return result
+        if all(s.name in known.dead for s in strategies) or last_error is None:
+            raise SearchUnavailable(query.kind)
+        raise last_error
+
+    @staticmethod
+    def _unnamed_failure(known: KeyKnowledge, strategy: Strategy) -> None:
+        count = known.unnamed_failures.get(strategy.name, 0) + 1
+        known.unnamed_failures[strategy.name] = count
+        if count >= UNNAMED_FAILURES_TO_GIVE_UP:
+            known.dead.add(strategy.name)

@@ -1,0 +1,200 @@
+"""Adaptive contact search: rejected fields are dropped, strategies fall back, keys remember."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from spark import BadFilter, RateLimited
+from spark.search import SearchUnavailable, rejected_fields
+from spark.sparkql import QueryKind
+from tests.spark.conftest import spark_error, spark_ok
+
+CHIDI = {"Id": "20240324034725613000300000", "DisplayName": "Chidi Okafor"}
+JANE = {"Id": "20101230223226074201000000", "DisplayName": "Jane Doe", "GivenName": "Jane",
+        "FamilyName": "Doe"}  # fmt: skip
+FIELD = re.compile(r"\b([A-Z][A-Za-z]+) Eq\b")
+
+
+class FakeSpark:
+    """Answers /v1/contacts like a Flexmls that refuses some fields (400/1040 naming them)."""
+
+    def __init__(
+        self,
+        refuse: set[str] = frozenset(),
+        *,
+        results: dict[str, list[dict]] | None = None,
+        how: str = "tokens",
+    ) -> None:
+        self.refuse = set(refuse)
+        self.results = results or {}
+        self.how = how  # "tokens": SparkQLErrors; "message": only the message names the field
+        self.filters: list[str] = []
+        self.params: list[httpx.QueryParams] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        text = request.url.params.get("_filter", "")
+        self.filters.append(text)
+        self.params.append(request.url.params)
+        used = set(FIELD.findall(text))
+        refused = sorted(used & self.refuse)
+        if refused:
+            if self.how == "message":
+                return spark_error(400, 1040, f"Field {refused[0]} is not searchable")
+            errors = [
+                {"Token": f, "Status": "Dropped", "Message": "not searchable"} for f in refused
+            ]
+            return spark_error(400, 1040, "Invalid filter", SparkQLErrors=errors)
+        for marker, records in self.results.items():
+            if marker in text:
+                return spark_ok(records, {"TotalRows": len(records), "TotalPages": 1})
+        return spark_ok([], {"TotalRows": 0, "TotalPages": 0})
+
+
+async def test_no_orderby_is_ever_sent(make_client):
+    spark = FakeSpark(results={"Jane": [JANE]})
+    await make_client(spark).search_contacts("tok", "Jane Doe")
+    assert all("_orderby" not in params for params in spark.params)
+
+
+async def test_a_rejected_field_is_dropped_and_the_search_retried_once(make_client):
+    spark = FakeSpark({"GivenName", "FamilyName"}, results={"'Jane Doe*'": [JANE]})
+    page = await make_client(spark).search_contacts("tok", "Jane Doe")
+    assert [c.id for c in page.items] == [JANE["Id"]]
+    assert len(spark.filters) == 2
+    assert "GivenName" in spark.filters[0]
+    assert spark.filters[1] == "DisplayName Eq 'Jane Doe*'"
+
+
+async def test_a_field_named_only_in_the_message_is_dropped_too(make_client):
+    spark = FakeSpark({"FamilyName"}, results={"'Jane Doe*'": [JANE]}, how="message")
+    page = await make_client(spark).search_contacts("tok", "Jane Doe")
+    assert page.items and "FamilyName" not in spark.filters[-1]
+
+
+async def test_what_a_key_taught_us_is_remembered_for_that_key_only(make_client):
+    spark = FakeSpark({"GivenName", "FamilyName"}, results={"'Jane Doe*'": [JANE]})
+    client = make_client(spark)
+    await client.search_contacts("tok-a", "Jane Doe")
+    assert len(spark.filters) == 2
+    await client.search_contacts("tok-a", "Jane Doe")
+    assert len(spark.filters) == 3  # no request spent on the known-bad fields
+    assert spark.filters[2] == "DisplayName Eq 'Jane Doe*'"
+    knowledge = client.contact_search.knowledge("tok-a")
+    assert knowledge is not None
+    assert knowledge.unfilterable == {"GivenName", "FamilyName"}
+    assert "DisplayName" in knowledge.filterable
+    # Another key (here: another personal token) learns for itself.
+    await client.search_contacts("tok-b", "Jane Doe")
+    assert len(spark.filters) == 5
+
+
+async def test_a_surname_finds_a_display_name_only_contact(make_client):
+    spark = FakeSpark(results={"'*Okafor*'": [CHIDI]})
+    page = await make_client(spark).search_contacts("tok", "okafor")
+    assert [c.display_name for c in page.items] == ["Chidi Okafor"]
+    assert spark.filters == [
+        "DisplayName Eq 'okafor*','Okafor*' Or GivenName Eq 'okafor*','Okafor*'"
+        " Or FamilyName Eq 'okafor*','Okafor*'",
+        "DisplayName Eq '*okafor*','*Okafor*'",
+    ]
+
+
+async def test_the_words_search_runs_only_when_the_prefix_search_finds_nothing(make_client):
+    spark = FakeSpark(results={"'Jane*'": [JANE], "'*Jane*'": [CHIDI]})
+    page = await make_client(spark).search_contacts("tok", "jane")
+    assert [c.id for c in page.items] == [JANE["Id"]] and len(spark.filters) == 1
+
+
+async def test_when_every_name_field_but_display_name_is_refused_name_lookups_still_work(
+    make_client,
+):
+    spark = FakeSpark({"GivenName", "FamilyName"}, results={"'*Okafor*'": [CHIDI]})
+    client = make_client(spark)
+    page = await client.search_contacts("tok", "Okafor")
+    assert [c.id for c in page.items] == [CHIDI["Id"]]
+    assert spark.filters[1] == "DisplayName Eq 'Okafor*'"
+    assert spark.filters[2] == "DisplayName Eq '*Okafor*'"
+
+
+async def test_a_refused_phone_field_is_a_search_unavailable_error_remembered(make_client):
+    spark = FakeSpark({"PrimaryPhoneNumber"})
+    client = make_client(spark)
+    with pytest.raises(SearchUnavailable) as caught:
+        await client.search_contacts("tok", "303 555 0142")
+    assert caught.value.kind is QueryKind.PHONE
+    assert len(spark.filters) == 1
+    with pytest.raises(SearchUnavailable):
+        await client.search_contacts("tok", "(303) 555-0199")
+    assert len(spark.filters) == 1  # known: not asked again
+
+
+async def test_no_name_field_at_all_says_name_search_is_unavailable(make_client):
+    spark = FakeSpark({"DisplayName", "GivenName", "FamilyName"})
+    with pytest.raises(SearchUnavailable) as caught:
+        await make_client(spark).search_contacts("tok", "Jane Doe")
+    assert caught.value.kind is QueryKind.NAME
+    assert len(spark.filters) == 1  # all three named at once: no request for the words search
+
+
+async def test_a_rejection_naming_no_field_moves_on_and_is_raised_if_nothing_works(make_client):
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.params["_filter"])
+        return spark_error(400, 2001, "Value not allowed")
+
+    client = make_client(handler)
+    with pytest.raises(BadFilter):
+        await client.search_contacts("tok", "Jane")
+    assert len(calls) == 2  # prefix, then words
+    knowledge = client.contact_search.knowledge("tok")
+    assert knowledge is not None and not knowledge.dead  # one odd answer proves nothing
+    with pytest.raises(SearchUnavailable):
+        await client.search_contacts("tok", "Jane")  # twice unexplained: given up for the key
+    assert len(calls) == 4
+    with pytest.raises(SearchUnavailable):
+        await client.search_contacts("tok", "Jane")
+    assert len(calls) == 4  # and no request spent on it any more
+
+
+async def test_other_errors_pass_through_and_teach_nothing(make_client):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return spark_error(429, 1550, "Over the limit", headers={"Retry-After": "999"})
+
+    client = make_client(handler)
+    with pytest.raises(RateLimited):
+        await client.search_contacts("tok", "Jane")
+    knowledge = client.contact_search.knowledge("tok")
+    assert knowledge is None or (not knowledge.unfilterable and not knowledge.dead)
+
+
+async def test_later_pages_stay_with_the_first_strategy(make_client):
+    spark = FakeSpark(results={"'*Jane*'": [CHIDI]})
+    page = await make_client(spark).search_contacts("tok", "jane", page=2)
+    assert page.items == () and len(spark.filters) == 1
+
+
+@pytest.mark.parametrize("digits", ["123456789012345678901234", "12345678901234567890123456"])
+async def test_ids_of_24_and_26_digits_are_fetched_directly(make_client, digits):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return spark_ok([{"Id": digits, "DisplayName": "Contact One"}])
+
+    page = await make_client(handler).search_contacts("tok", digits)
+    assert seen == [f"/v1/contacts/{digits}"] and page.items[0].id == digits
+
+
+def test_rejected_fields_reads_tokens_and_message_but_only_fields_we_used():
+    error = BadFilter(
+        "Field GivenName is not searchable",
+        details=[{"Token": "FamilyName", "Status": "Dropped"}, {"Token": "Bogus"}],
+    )
+    assert rejected_fields(error, ["GivenName", "FamilyName", "DisplayName"]) == {
+        "GivenName", "FamilyName"
+    }  # fmt: skip
+    assert rejected_fields(BadFilter("Invalid filter"), ["DisplayName"]) == set()
