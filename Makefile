@@ -37,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # `make bench` writes bench/report.md and bench/results.json (< 5 min on 2 cores);
-# `make bench QUICK=1` takes fewer samples (< 1 min).
+# `make bench QUICK=1` takes fewer samples (about 70 s).
 QUICK ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(if $(filter-out 0 no false,$(QUICK)),--quick)

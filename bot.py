@@ -51,6 +51,7 @@ from handlers.digests import SlackPoster
 from handlers.oauth import routes as oauth_routes
 from settings import Settings, SettingsError, load_settings
 from setup_check import SPARK_REQUEST_BUDGET, exit_code, render, run_checks
+from setup_check.results import EXIT_CONFIGURATION
 from setup_check.slack import SLACK_FAILURES, token_error
 from setup_check.startup import (
     DEFAULT_RETRY_FOR_S,
@@ -296,7 +297,15 @@ async def start_http(
         )
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as error:  # the port is taken, or the address isn't this machine's
+            await runner.cleanup()
+            raise StartupError(
+                f"Can't listen on {host}:{port} ({error.strerror or error}): set PORT (and HOST) "
+                "in .env to a free port on this machine.",
+                exit_code=EXIT_CONFIGURATION,
+            ) from None
     except BaseException:
         await session.close()
         raise

@@ -21,7 +21,8 @@ DEFAULT_DATABASE_PATH = "data/activity.db"
 # Where an operator finds each required value; used in the one-line error.
 WHERE_TO_GET = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) on your Slack app's OAuth & Permissions page",
-    "SLACK_SIGNING_SECRET": "the Signing Secret on your Slack app's Basic Information page",
+    "SLACK_SIGNING_SECRET": "the Signing Secret on your Slack app's Basic Information page"
+    " (or set SLACK_APP_TOKEN for Socket Mode)",
 }
 
 
@@ -99,11 +100,14 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
         if not sep:
             raise ValueError
         requests, seconds = int(requests_text.strip()), float(seconds_text.strip())
-        if requests < 1 or not 0 < seconds <= 86_400:
-            raise ValueError
     except ValueError:
         raise SettingsError(
             f"SPARK_RATE_LIMIT must be <requests>/<seconds> like 1500/300, not {text!r}"
+        ) from None
+    if requests < 1 or not 0 < seconds <= 86_400:
+        raise SettingsError(
+            f"SPARK_RATE_LIMIT {text!r}: requests must be at least 1 and seconds above 0, at most 86400"
+            " (Spark counts per 300 s: change only the first number)"
         ) from None
     return requests, seconds
 

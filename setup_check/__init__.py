@@ -45,22 +45,33 @@ async def run_checks(
     return rows + storage.rows
 
 
+def printable(text: str) -> str:
+    """`text` without control characters: details quote Slack and Spark, which could carry
+    terminal escape sequences (a hostile or misconfigured endpoint)."""
+    return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
+
+
 def render(results: list[CheckResult], console: Console) -> None:
     table = Table(title="Activity bot set-up check", show_lines=False)
     table.add_column("Check", no_wrap=True)
     table.add_column("Result", no_wrap=True)
-    table.add_column("Detail")
-    table.add_column("What to do")
+    # Long words (setting names, URLs) wrap instead of being cut: they are what to fix.
+    table.add_column("Detail", overflow="fold")
+    table.add_column("What to do", overflow="fold")
     for row in results:
         style = _STYLE[row.status]
         table.add_row(
-            row.name, Text(row.status.value.upper(), style=style), Text(row.detail), Text(row.fix)
+            Text(printable(row.name)),
+            Text(row.status.value.upper(), style=style),
+            Text(printable(row.detail)),
+            Text(printable(row.fix)),
         )
     console.print(table)
     code = exit_code(results)
     counts = {s: sum(r.status is s for r in results) for s in Status}
+    warnings = "warning" if counts[Status.WARN] == 1 else "warnings"
     summary = (
-        f"{counts[Status.OK]} ok, {counts[Status.WARN]} warnings, {counts[Status.FAIL]} failed"
+        f"{counts[Status.OK]} ok, {counts[Status.WARN]} {warnings}, {counts[Status.FAIL]} failed"
     )
     if code == 0:
         console.print(f"All set: {summary}.")

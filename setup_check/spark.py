@@ -19,7 +19,7 @@ import httpx
 from settings import Settings
 from setup_check.results import CheckResult
 from spark import SparkClient
-from spark.client import Envelope, RetryPolicy
+from spark.client import SAFE_ID_RE, Envelope, RetryPolicy
 from spark.errors import (
     BadFilter,
     BadRequest,
@@ -98,7 +98,7 @@ async def check_spark(
 # -- the API -----------------------------------------------------------------------------------
 
 SEARCH_ROWS = ("Search: e-mail", "Search: name", "Search: phone", "Search: contact id",
-               "Search: tags", "Sorting (_orderby)")  # fmt: skip
+               "Search: tags")  # fmt: skip
 ROLE_ROW = "Private role (activity)"
 
 
@@ -128,7 +128,7 @@ def _account_failure(name: str, settings: Settings, error: SparkError) -> CheckR
         return CheckResult.fail(name, f"could not reach Spark at {settings.spark_api_url} ({error.message})",
                                 "Check the network, a proxy, or SPARK_API_URL.")  # fmt: skip
     return CheckResult.fail(name, f"Spark refused /v1/my/account: {error}",
-                            "See the code in spark_api.md §2.2.", configuration=True)  # fmt: skip
+                            "Flexmls refused with the code shown: ask FBS support what it means for your API key.", configuration=True)  # fmt: skip
 
 
 def _code(error: SparkError) -> str:
@@ -142,7 +142,8 @@ async def _one_contact_id(probe: Probe) -> str | None:
         return None
     first = results[0] if results and isinstance(results[0], Mapping) else {}
     value = first.get("Id")
-    return value if isinstance(value, str) and value else None
+    # It goes into a URL path: only a plain id, as the client itself insists (`SAFE_ID_RE`).
+    return value if isinstance(value, str) and SAFE_ID_RE.match(value) else None
 
 
 async def _role_row(probe: Probe, contact_id: str | None) -> CheckResult:
@@ -158,7 +159,7 @@ async def _role_row(probe: Probe, contact_id: str | None) -> CheckResult:
                 "Contacts: Activity needs a key with the Private role: ask FBS to enable it "
                 "for this key, or use a token from a key that has it.", configuration=True,
             )  # fmt: skip
-        return CheckResult.fail(ROLE_ROW, f"refused: {error}", "See the code in spark_api.md §2.2.",
+        return CheckResult.fail(ROLE_ROW, f"refused: {error}", "Flexmls refused with the code shown: ask FBS support what it means for your API key.",
                                 configuration=True)  # fmt: skip
     except SparkError as error:
         return CheckResult.fail(ROLE_ROW, f"/contacts/<Id>/activity failed: {error}")
@@ -176,9 +177,6 @@ async def _search_rows(probe: Probe, contact_id: str | None) -> list[CheckResult
         ident = await _try(probe, f"/contacts/{contact_id}", {})
         ident_row = _search_row("Search: contact id", ident, "GET /contacts/<Id>")
     tags = await _try(probe, "/contacts/tags", {})
-    order = await _try(
-        probe, "/contacts", {"_limit": 1, "_select": "Id", "_orderby": "DisplayName"}
-    )
     rows = [
         _search_row("Search: e-mail", email, "PrimaryEmail Eq"),
         _name_row(names),
@@ -186,12 +184,7 @@ async def _search_rows(probe: Probe, contact_id: str | None) -> list[CheckResult
         ident_row,
         _search_row("Search: tags", tags, "GET /contacts/tags"),
     ]  # fmt: skip
-    if order is None:
-        rows.append(CheckResult.ok("Sorting (_orderby)", "accepted"))
-    else:
-        rows.append(CheckResult.warn("Sorting (_orderby)", f"rejected ({_short(order)})",
-                                     "Nothing to do: the bot ranks results itself."))  # fmt: skip
-    return rows
+    return rows  # no `_orderby` probe: the bot never sorts at Spark (it ranks results itself)
 
 
 def _filter(text: str) -> dict[str, Any]:

@@ -45,7 +45,8 @@ Sleep = Callable[[float], Awaitable[None]]
 DEFAULT_RESERVE = 0.3  # share of the window kept for people (issue 11 §1)
 INTERACTIVE_MAX_WAIT = 10.0  # seconds a person waits for a slot before "Flexmls is busy"
 COOL_DOWN_FIRST = 30.0  # first pause after a 429 without Retry-After (spark_api.md §9)
-COOL_DOWN_MAX = 300.0  # doubling stops here (one full Spark window)
+COOL_DOWN_MAX = 300.0  # doubling stops here (one full Spark window); also caps Retry-After
+RETRY_AFTER_MIN = 1.0  # a shorter Retry-After (0, a date already past) is taken once in a row
 
 
 class Priority(IntEnum):
@@ -60,6 +61,9 @@ class Priority(IntEnum):
     def uses_reserve(self) -> bool:
         """People may use the whole window; background work and prefetches leave the reserve."""
         return self <= Priority.CLICK
+
+
+PEOPLE = (Priority.INTERACTIVE, Priority.CLICK)  # someone is waiting on the answer
 
 
 @dataclass(frozen=True)
@@ -186,11 +190,33 @@ class Budget:
     def _ahead(self, priority: Priority, owner: str) -> int:
         """Waiters served before a new (priority, owner) request (an estimate: the fair order
         interleaves owners, so each other owner gets about as many turns as this one)."""
+        if priority in PEOPLE:  # commands and clicks share one fair order between people
+            queued = self._people_queued()
+            mine = queued.pop(owner, (0, priority))[0]
+            me = self._standing(owner, priority)
+            return mine + sum(
+                min(n, mine + 1) if self._standing(o, best) < me else min(n, mine)
+                for o, (n, best) in queued.items()
+            )
         ahead = sum(len(q) for p in Priority if p < priority for q in self._queues[p].values())
         queues = self._queues[priority]
         mine = len(queues.get(owner, ()))
         ahead += mine + sum(min(len(q), mine + 1) for o, q in queues.items() if o != owner)
         return ahead
+
+    def _people_queued(self) -> dict[str, tuple[int, Priority]]:
+        """Per person waiting: how many requests, and the most urgent priority among them."""
+        queued: dict[str, tuple[int, Priority]] = {}
+        for priority in PEOPLE:
+            for owner, queue in self._queues[priority].items():
+                count, best = queued.get(owner, (0, priority))
+                queued[owner] = (count + len(queue), min(best, priority))
+        return queued
+
+    def _standing(self, owner: str, priority: Priority) -> tuple[int, float, int]:
+        """Who goes first among people: fewest slots in the window, served longest ago, then
+        the more urgent request (a command before a click)."""
+        return (self._used[owner], self._last_turn.get(owner, 0), int(priority))
 
     def eta(self, priority: Priority, owner: str = "") -> float:
         """Seconds a new request of `priority` for `owner` would wait for its slot (estimate)."""
@@ -249,9 +275,21 @@ class Budget:
                 del queues[waiter.owner]
 
     def _head(self) -> _Waiter | None:
-        """Who goes next: the highest priority; in it, the owner with the fewest slots in the
-        window, then the one served longest ago (round-robin); that owner's oldest request."""
+        """Who goes next. People first, and between people the one with the fewest slots in
+        the window, then the one served longest ago (round-robin), whatever they are waiting
+        for: one person's queue of commands can't push a colleague's click back. That person's
+        most urgent request goes (a command before a click). Then background work, then
+        prefetches, in the same fair order within each."""
+        people: dict[str, _Waiter] = {}
+        for priority in PEOPLE:
+            for owner, queue in self._queues[priority].items():
+                people.setdefault(owner, queue[0])
+        if people:
+            owner = min(people, key=lambda o: self._standing(o, people[o].priority))
+            return people[owner]
         for priority in Priority:
+            if priority in PEOPLE:
+                continue
             queues = self._queues[priority]
             if queues:
                 owner = min(queues, key=lambda o: (self._used[o], self._last_turn.get(o, 0)))
@@ -338,8 +376,15 @@ class Budget:
         part of a pause already running, up to 5 min; a success resets it.
         """
         if retry_after is not None and math.isfinite(retry_after):
-            self.cool_down(retry_after)
-            return self.paused_for
+            # Honoured, within reason: a huge value (or a far-future date) would silence the key
+            # for everyone for days, so it is capped; a zero (or a date already past) is taken
+            # once, and a second one in a row is a real cool-down, never a burst of retries.
+            short = retry_after < RETRY_AFTER_MIN
+            if not short or self._strikes == 0:
+                if short:
+                    self._strikes += 1
+                self.cool_down(min(max(retry_after, 0.0), COOL_DOWN_MAX))
+                return self.paused_for
         if self.paused_for <= 0:  # a 429 of a request sent before the current pause began
             pause = min(COOL_DOWN_MAX, COOL_DOWN_FIRST * 2**self._strikes)
             self._strikes += 1

@@ -24,9 +24,10 @@ is told plainly ("searching by phone isn't available on your Flexmls").
 from __future__ import annotations
 
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spark.errors import BadFilter, SparkError
@@ -90,10 +91,16 @@ STRATEGIES: Mapping[QueryKind, tuple[Strategy, ...]] = {
 }
 
 
+FIELD_ERROR_CODE = 1040  # invalid `_filter` syntax or unknown field (spark_api.md §2.2)
+KNOWLEDGE_TTL_S = 3600.0
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
+
+
 @dataclass
 class KeyKnowledge:
     """What one key has taught us: fields rejected or seen working, strategies given up."""
 
+    learned_at: float = 0.0  # when this knowledge started; it is forgotten after KNOWLEDGE_TTL_S
     unfilterable: set[str] = field(default_factory=set)
     filterable: set[str] = field(default_factory=set)
     dead: set[str] = field(default_factory=set)
@@ -103,14 +110,26 @@ class KeyKnowledge:
 class SearchMemory:
     """Per-key knowledge, in memory, bounded (least recently used key forgotten first)."""
 
-    def __init__(self, max_keys: int = MAX_KEYS) -> None:
+    def __init__(
+        self,
+        max_keys: int = MAX_KEYS,
+        *,
+        ttl: float = KNOWLEDGE_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._keys: OrderedDict[str, KeyKnowledge] = OrderedDict()
         self._max_keys = max_keys
+        self._ttl = ttl
+        self._clock = clock
 
     def get(self, key: str) -> KeyKnowledge:
         knowledge = self._keys.get(key)
+        now = self._clock()
+        if knowledge is not None and now - knowledge.learned_at > self._ttl:
+            del self._keys[key]  # an account's settings can change: learn again
+            knowledge = None
         if knowledge is None:
-            knowledge = self._keys[key] = KeyKnowledge()
+            knowledge = self._keys[key] = KeyKnowledge(learned_at=now)
             while len(self._keys) > self._max_keys:
                 self._keys.popitem(last=False)
         else:
@@ -131,18 +150,31 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 
 def rejected_fields(error: BadFilter, used: Iterable[str]) -> set[str]:
-    """The fields of `used` that Spark's rejection names (SparkQLErrors tokens or message)."""
+    """The fields of `used` that a 400/1040 ("unknown or unsearchable field") names.
+
+    Learning is shared by everyone on the key, so it rests only on what a user's text can't
+    fake: a `SparkQLErrors` token that *is* one of our field names, or the field named in the
+    message outside any quoted value. Other codes (1041 "too complex", 2xxx value errors) are
+    about this one query and teach nothing (spark_api.md §2.2).
+    """
+    if error.code not in (None, FIELD_ERROR_CODE):
+        return set()
     used = set(used)
-    words: set[str] = set(_WORD.findall(error.message or ""))
+    named: set[str] = set()
+    unquoted = _QUOTED.sub(" ", error.message or "")
+    named.update(_WORD.findall(unquoted))
     details = error.details if isinstance(error.details, list) else [error.details]
     for item in details:
         if isinstance(item, Mapping):
-            for value in item.values():
-                if isinstance(value, str):
-                    words.update(_WORD.findall(value))
-        elif isinstance(item, str):
-            words.update(_WORD.findall(item))
-    return used & words
+            token = item.get("Token")
+            if isinstance(token, str):
+                named.add(token.strip())
+    return used & named
+
+
+def _surname_only(query: ContactQuery, strategy: Strategy) -> bool:
+    """A one-word name found by the prefix search: could also be someone's DisplayName word."""
+    return strategy is NAME_PREFIX and len(query.value.split()) == 1
 
 
 class ContactSearch:
@@ -192,15 +224,20 @@ class ContactSearch:
                     page = await fetch({"_filter": text})
                 except BadFilter as error:
                     last_error = error
-                    named = rejected_fields(error, fields)
+                    if error.code not in (None, FIELD_ERROR_CODE):
+                        raise  # about this query's values (1041, 2xxx): nothing to learn
+                    named = rejected_fields(error, fields) - known.filterable
                     if named:
                         known.unfilterable |= named
-                        known.filterable -= named
                         continue  # once more without the fields it named
                     self._unnamed_failure(known, strategy)
                     break
                 known.filterable.update(fields)
                 known.unnamed_failures.pop(strategy.name, None)
+                if page.items and fall_through and _surname_only(query, strategy):
+                    # "okafor": the prefix search finds the Okafors with a FamilyName; a contact
+                    # known only by DisplayName ("Chidi Okafor") needs the words search too.
+                    return await self._with_display_names(token, query, page, fetch, known)
                 if page.items or not fall_through:
                     return page
                 result = page
@@ -210,6 +247,26 @@ class ContactSearch:
         if all(s.name in known.dead for s in strategies) or last_error is None:
             raise SearchUnavailable(query.kind)
         raise last_error
+
+    async def _with_display_names(
+        self, token: str, query: ContactQuery, page: Page[Contact], fetch: FetchPage,
+        known: KeyKnowledge,
+    ) -> Page[Contact]:  # fmt: skip
+        """`page` plus the DisplayName-only contacts the words search finds (one more request)."""
+        if NAME_WORDS.name in known.dead or "DisplayName" in known.unfilterable:
+            return page
+        text = NAME_WORDS.build(query, list(NAME_WORDS.fields))
+        if text is None:
+            return page
+        try:
+            words = await fetch({"_filter": text})
+        except BadFilter:  # the prefix results stand on their own
+            return page
+        seen = {contact.id for contact in page.items}
+        extra = tuple(c for c in words.items if c.id not in seen)
+        if not extra:
+            return page
+        return replace(page, items=page.items + extra, total_rows=page.total_rows + len(extra))
 
     @staticmethod
     def _unnamed_failure(known: KeyKnowledge, strategy: Strategy) -> None:

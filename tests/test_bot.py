@@ -282,3 +282,27 @@ def test_socket_mode_with_a_bot_token_as_app_token_fails_fast(tmp_path):
     assert "Traceback" not in done.stderr
     assert attempts == 1
     assert time.monotonic() - started < 30
+
+
+async def test_a_port_in_use_is_one_clear_line_not_a_traceback(tmp_path):
+    import socket
+
+    from bot import open_services, start_http
+    from settings import load_settings
+    from setup_check.startup import StartupError
+    from slack_standin import SlackStandin
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with SlackStandin() as slack:
+            settings = load_settings({
+                "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": "s",
+                "SLACK_API_URL": slack.api_url, "DATABASE_PATH": str(tmp_path / "a.db"),
+            })  # fmt: skip
+            async with open_services(settings) as services:
+                with pytest.raises(StartupError) as refused:
+                    await start_http(services, host="127.0.0.1", port=port)
+    assert refused.value.exit_code == 2
+    assert f"127.0.0.1:{port}" in str(refused.value) and "PORT" in str(refused.value)

@@ -169,3 +169,39 @@ async def test_the_work_context_follows_tasks_and_resets():
         seen = await asyncio.ensure_future(inner())
     assert (seen.priority, seen.owner) == (Priority.BACKGROUND, "T1:U1")
     assert current_work().priority is Priority.INTERACTIVE
+
+
+@pytest.mark.parametrize("retry_after", [99_999_999.0, 1e308, 2.5e11])
+def test_a_huge_retry_after_pauses_the_key_at_most_one_window(retry_after):
+    from spark.budget import COOL_DOWN_MAX, Budget
+
+    budget = Budget(10, 10.0, clock=lambda: 0.0)
+    assert budget.penalise(retry_after) <= COOL_DOWN_MAX
+
+
+@pytest.mark.parametrize("retry_after", [0.0, -5.0, 0.2])
+def test_a_zero_or_past_retry_after_twice_in_a_row_is_a_real_cool_down(retry_after):
+    from spark.budget import COOL_DOWN_FIRST, Budget
+
+    now = [0.0]
+    budget = Budget(10, 10.0, clock=lambda: now[0])
+    assert budget.penalise(retry_after) < 1  # Spark said "now": one retry
+    now[0] += 1  # the retry went, and got another 429 saying "now"
+    assert budget.penalise(retry_after) >= COOL_DOWN_FIRST  # a cool-down, no burst
+
+
+async def test_one_persons_queued_commands_do_not_push_back_a_colleagues_click(clock):
+    """Fairness spans commands and clicks: a spammer's backlog of commands waits its turn."""
+    b = budget(clock, limit=2, window=10)
+    await b.acquire(Priority.INTERACTIVE, owner="spammer")
+    await b.acquire(Priority.INTERACTIVE, owner="spammer")
+    order: list[str] = []
+
+    async def take(name: str, priority: Priority) -> None:
+        await b.acquire(priority, owner=name)
+        order.append(name)
+
+    # All queue before the window moves (no yield in between), the spammer's five first.
+    spam = [take("spammer", Priority.INTERACTIVE) for _ in range(5)]
+    await asyncio.gather(*spam, take("colleague", Priority.CLICK))
+    assert order.index("colleague") == 0  # the colleague has used nothing: served first

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import httpx
 import pytest
 
 from spark import BadFilter, RateLimited
-from spark.search import SearchUnavailable, rejected_fields
+from spark.search import KNOWLEDGE_TTL_S, SearchMemory, SearchUnavailable, rejected_fields
 from spark.sparkql import QueryKind
 from tests.spark.conftest import spark_error, spark_ok
 
@@ -104,8 +105,57 @@ async def test_a_surname_finds_a_display_name_only_contact(make_client):
 
 async def test_the_words_search_runs_only_when_the_prefix_search_finds_nothing(make_client):
     spark = FakeSpark(results={"'Jane*'": [JANE], "'*Jane*'": [CHIDI]})
-    page = await make_client(spark).search_contacts("tok", "jane")
+    page = await make_client(spark).search_contacts("tok", "jane doe")
     assert [c.id for c in page.items] == [JANE["Id"]] and len(spark.filters) == 1
+
+
+async def test_a_one_word_name_also_finds_display_name_only_contacts(make_client):
+    spark = FakeSpark(results={"'Okafor*'": [JANE], "'*Okafor*'": [CHIDI, JANE]})
+    page = await make_client(spark).search_contacts("tok", "okafor")
+    assert [c.id for c in page.items] == [JANE["Id"], CHIDI["Id"]]  # merged, no duplicate
+    assert len(spark.filters) == 2
+
+
+async def test_values_echoed_in_an_error_cannot_switch_off_fields_for_the_key(make_client):
+    """A user's text naming our fields, echoed back by Spark, must not teach anything."""
+    typed = "DisplayName GivenName FamilyName"
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.params["_filter"])
+        if len(calls) <= 2:
+            return spark_error(400, 1040, f"Bad value '{typed}*'",
+                               SparkQLErrors=[{"Token": f"'{typed}*'", "Status": "Dropped"}])  # fmt: skip
+        return httpx.Response(200, json={"D": {"Success": True, "Results": [JANE]}})
+
+    client = make_client(handler)
+    with pytest.raises(BadFilter):
+        await client.search_contacts("tok", typed)
+    knowledge = client.contact_search.knowledge("tok")
+    assert knowledge is not None and knowledge.unfilterable == set()
+    page = await client.search_contacts("tok", "jane")  # colleagues' searches are unharmed
+    assert page.items
+
+
+async def test_a_field_seen_working_is_not_switched_off_by_one_rejection(make_client):
+    spark = FakeSpark(results={"'Jane*'": [JANE]})
+    client = make_client(spark)
+    await client.search_contacts("tok", "jane doe")  # DisplayName/GivenName/FamilyName work
+    spark.refuse = {"GivenName"}
+    with contextlib.suppress(BadFilter, SearchUnavailable):
+        await client.search_contacts("tok", "jane doe")
+    knowledge = client.contact_search.knowledge("tok")
+    assert knowledge is not None and "GivenName" not in knowledge.unfilterable
+
+
+def test_what_a_key_taught_is_forgotten_after_an_hour():
+    now = [0.0]
+    memory = SearchMemory(clock=lambda: now[0])
+    memory.get("k").unfilterable.add("GivenName")
+    now[0] += KNOWLEDGE_TTL_S - 1
+    assert memory.get("k").unfilterable == {"GivenName"}
+    now[0] += KNOWLEDGE_TTL_S + 1
+    assert memory.get("k").unfilterable == set()
 
 
 async def test_when_every_name_field_but_display_name_is_refused_name_lookups_still_work(
@@ -139,12 +189,28 @@ async def test_no_name_field_at_all_says_name_search_is_unavailable(make_client)
     assert len(spark.filters) == 1  # all three named at once: no request for the words search
 
 
-async def test_a_rejection_naming_no_field_moves_on_and_is_raised_if_nothing_works(make_client):
+async def test_a_value_error_is_raised_at_once_and_teaches_nothing(make_client):
     calls: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.params["_filter"])
         return spark_error(400, 2001, "Value not allowed")
+
+    client = make_client(handler)
+    for _ in range(3):  # however often a user's odd value is refused
+        with pytest.raises(BadFilter):
+            await client.search_contacts("tok", "Jane")
+    assert len(calls) == 3  # one request each: no fallback burnt on a value problem
+    knowledge = client.contact_search.knowledge("tok")
+    assert knowledge is not None and not knowledge.dead and not knowledge.unfilterable
+
+
+async def test_a_field_error_naming_no_field_moves_on_and_twice_gives_up(make_client):
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.params["_filter"])
+        return spark_error(400, 1040, "Invalid filter")
 
     client = make_client(handler)
     with pytest.raises(BadFilter):
@@ -154,10 +220,6 @@ async def test_a_rejection_naming_no_field_moves_on_and_is_raised_if_nothing_wor
     assert knowledge is not None and not knowledge.dead  # one odd answer proves nothing
     with pytest.raises(SearchUnavailable):
         await client.search_contacts("tok", "Jane")  # twice unexplained: given up for the key
-    assert len(calls) == 4
-    with pytest.raises(SearchUnavailable):
-        await client.search_contacts("tok", "Jane")
-    assert len(calls) == 4  # and no request spent on it any more
 
 
 async def test_other_errors_pass_through_and_teach_nothing(make_client):
