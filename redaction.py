@@ -150,7 +150,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.scrub(record.exc_text)
         if record.stack_info:
             record.stack_info = self.scrub(record.stack_info)
-        record._redacted_by = self  # type: ignore[attr-defined]
+        record._redacted_by = self
         return True
 
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ class AsyncCache(Generic[T]):
         self._entries.pop(key, None)
 
 
-def _consume_exception(future: asyncio.Future) -> None:
+def _consume_exception(future: asyncio.Future[Any]) -> None:
     # A failed prefetch nobody awaited must not log "exception was never retrieved".
     if not future.cancelled():
         future.exception()

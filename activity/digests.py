@@ -33,7 +33,7 @@ import socket
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from activity.auth import NotConnected
 from activity.lookup import history, to_counters
@@ -495,7 +495,7 @@ def stored_digest(
     if record is None or record.outcome != "posted" or not record.entries:
         return None
 
-    def summary(value: dict | None) -> ActivitySummary | None:
+    def summary(value: dict[str, Any] | None) -> ActivitySummary | None:
         return ActivitySummary(**value) if value else None
 
     entries = []

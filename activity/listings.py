@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from activity.contacts import get_contact
 from activity.models import ListingPage, ListKind
@@ -18,8 +19,8 @@ def page_key(key: str, contact_id: str, kind: ListKind, page: int) -> tuple[str,
 
 
 def _fetcher(services: Services, token: str, contact_id: str, kind: ListKind, page: int,
-             on_retry: RetryCallback | None = None):  # fmt: skip
-    def fetch():
+             on_retry: RetryCallback | None = None) -> Callable[[], Awaitable[Page[Listing]]]:  # fmt: skip
+    def fetch() -> Awaitable[Page[Listing]]:
         return services.spark.listings(
             token, contact_id, kind, page=page, limit=services.page_size, on_retry=on_retry
         )

@@ -178,6 +178,7 @@ async def contact_card(
         )
     else:
         summary = await summary_task
+    assert contact is not None  # fetched above when the caller had none
     now = services.clock()
     today = now.date()
     baseline = latest_snapshot_before(services.db, contact.id, today)

@@ -144,7 +144,7 @@ def decode_cursor(value: object) -> ListingsCursor:
         raise BadActionValue("button value has an unknown list kind")
     if _PAGE.fullmatch(page) is None:
         raise BadActionValue("button value has a bad page number")
-    return ListingsCursor(kind=kind, contact_id=contact_id, page=int(page))  # type: ignore[arg-type]
+    return ListingsCursor(kind=kind, contact_id=contact_id, page=int(page))
 
 
 def _int_in(value: object, low: int, high: int) -> bool:

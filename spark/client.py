@@ -92,7 +92,7 @@ class RetryPolicy:
     def backoff(self, retry: int, rng: Callable[[], float]) -> float:
         """Full-jitter exponential backoff for the `retry`-th retry (1-based)."""
         cap = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
-        return cap * (0.5 + rng() / 2)
+        return float(cap * (0.5 + rng() / 2))
 
 
 @dataclass(frozen=True)

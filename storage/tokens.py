@@ -243,7 +243,7 @@ class KeyCheck:
 
 def count_connections(db: Database) -> int:
     """How many connections (working or broken) are stored."""
-    return db.execute(f"SELECT COUNT(*) FROM {_TABLE}").fetchone()[0]
+    return int(db.execute(f"SELECT COUNT(*) FROM {_TABLE}").fetchone()[0])
 
 
 def check_token_key(db: Database, cipher: TokenCipher, sample: int = KEY_CHECK_SAMPLE) -> KeyCheck:
