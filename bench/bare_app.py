@@ -1,6 +1,6 @@
 """The baseline: a bare Bolt `AsyncApp` that only acks `/activity`, served like `bot.py` serves.
 
-Same aiohttp adapter as `bot.http_app` (`to_bolt_request` -> `async_dispatch` ->
+Same aiohttp adapter as `runtime.http_app` (`to_bolt_request` -> `async_dispatch` ->
 `to_aiohttp_response`), same signature verification, no handlers beyond the ack, no I/O.
 
     SLACK_SIGNING_SECRET=... python -m bench.bare_app --port N

@@ -22,8 +22,8 @@ from typing import TextIO
 import httpx
 from rich.console import Console
 
-from bot import open_services, start_http
 from console.render import ConsoleButton, render_message
+from runtime import open_services, start_http
 from settings import Settings
 from slack_standin import Received, SlackSender, SlackStandin
 

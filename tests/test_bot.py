@@ -194,7 +194,7 @@ async def test_socket_mode_starts_without_a_signing_secret(tmp_path):
     """Socket Mode needs no signing secret: the HTTP side serves only /healthz and OAuth."""
     import httpx
 
-    from bot import open_services, start_http
+    from runtime import open_services, start_http
     from settings import load_settings
     from slack_standin import SlackStandin
 
@@ -287,7 +287,7 @@ def test_socket_mode_with_a_bot_token_as_app_token_fails_fast(tmp_path):
 async def test_a_port_in_use_is_one_clear_line_not_a_traceback(tmp_path):
     import socket
 
-    from bot import open_services, start_http
+    from runtime import open_services, start_http
     from settings import load_settings
     from setup_check.startup import StartupError
     from slack_standin import SlackStandin

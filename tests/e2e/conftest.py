@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import RunningBot, open_services, start_http
+from runtime import RunningBot, open_services, start_http
 from sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, ManualClock, Sandbox
 from settings import load_settings
 from slack_standin import Received, SlackSender, SlackStandin

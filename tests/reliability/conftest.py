@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import open_services, start_http
+from runtime import open_services, start_http
 from settings import load_settings
 from slack_standin import SlackSender, SlackStandin
 from spark import RetryPolicy

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from bot import MAX_SLACK_BODY
+from runtime import MAX_SLACK_BODY
 from slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
 from slack_standin.requests import sign
 from tests.security.conftest import SIGNING_SECRET

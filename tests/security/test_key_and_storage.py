@@ -16,7 +16,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import open_services
+from runtime import open_services
 from sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
 from slack_standin import FORM_CONTENT_TYPE
 from storage import KeyLost, TokenCipher, get_connection, save_connection
