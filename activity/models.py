@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
-from typing import Literal
 
 from activity.scoring import Engagement, Trend
 from spark import ActivitySummary, Contact, Listing, Page
+from spark.models import ListKind as ListKind  # the core speaks of it too
 
-ListKind = Literal["viewed", "shared"]
 LIST_KINDS: tuple[ListKind, ...] = ("viewed", "shared")
 
 

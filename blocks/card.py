@@ -38,11 +38,13 @@ from blocks.actions import (
 )
 from blocks.message import HEADER_TEXT, Message, finish
 from blocks.text import (
+    as_utc,
     clean,
     count_with_delta,
     number,
     percent,
     plain,
+    short_day,
     signed,
     truncate_mrkdwn,
     user_mrkdwn,
@@ -79,8 +81,6 @@ TREND_LABELS = {
     "manual_emails_opened": "e-mails opened",
     "subscription_emails_opened": "subscription e-mails opened",
 }
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def is_slack_user_id(value: object) -> bool:
@@ -108,7 +108,7 @@ def _baseline_phrase(card: ContactCard) -> str:
         return "yesterday"
     if day == today:
         return "earlier today"
-    text = f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    text = short_day(day)
     return text if day.year == today.year else f"{text} {day.year}"
 
 
@@ -186,15 +186,9 @@ def _trend_blocks(trend: Trend, *, setup_notes: bool = True) -> list[tuple[str, 
     return [(role, ContextBlock(elements=[plain(line, 2000)])) for role, line in lines if line]
 
 
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
-
-
 def slack_date(moment: dt.datetime) -> str:
     """`<!date^…>`: Slack shows it in the reader's time zone; the fallback is UTC."""
-    utc = _as_utc(moment)
+    utc = as_utc(moment)
     fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 

@@ -37,7 +37,7 @@ from blocks.actions import (
     button,
 )
 from blocks.message import Message, finish, identified
-from blocks.text import plain, user_mrkdwn
+from blocks.text import as_utc, plain, user_mrkdwn
 
 AUTHORIZE_URL = 3000  # Slack's limit for a button `url`
 NAME_LIMIT = 200
@@ -95,15 +95,9 @@ class ConnectionStatus:
         )
 
 
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
-
-
 def slack_day(moment: dt.datetime) -> str:
     """`<!date^…^{date_short_pretty}|2026-11-24>`: the reader's own date format."""
-    utc = _as_utc(moment)
+    utc = as_utc(moment)
     return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}}|{utc.date().isoformat()}>"
 
 
@@ -131,7 +125,7 @@ def connection_lines(status: ConnectionStatus) -> tuple[str, str]:
         how = f" ({words})" if words else ""
         if status.since is None:
             return f"*Connected to Flexmls*{as_name}{how}.", f"Connected to Flexmls{as_name}{how}."
-        day = _as_utc(status.since).date().isoformat()
+        day = as_utc(status.since).date().isoformat()
         return (
             f"*Connected to Flexmls*{as_name}{how} since {slack_day(status.since)}.",
             f"Connected to Flexmls{as_name}{how} since {day}.",

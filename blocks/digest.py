@@ -45,7 +45,7 @@ from blocks.actions import (
     encode_digest_cursor,
     is_contact_id,
 )
-from blocks.card import _DAYS, _MONTHS, BAND_MARKERS, band_label, is_slack_user_id
+from blocks.card import BAND_MARKERS, band_label, is_slack_user_id
 from blocks.home import CHANNEL_ID, channel_mrkdwn
 from blocks.message import (
     FIELD_TEXT,
@@ -62,6 +62,7 @@ from blocks.text import (
     number,
     plain,
     plain_str,
+    short_day,
     signed,
     truncate_mrkdwn,
     user_mrkdwn,
@@ -88,7 +89,7 @@ NO_NAME = "(no name)"
 
 def short_date(day: dt.date) -> str:
     """ "Fri 27 Nov"."""
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return short_day(day)
 
 
 def user_mention(user_id: object, fallback: str = "a teammate") -> str:

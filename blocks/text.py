@@ -11,6 +11,7 @@ Lengths are counted in Python characters (code points), as `slack_sdk` validates
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import unicodedata
 
@@ -187,3 +188,19 @@ def count_with_delta(value: int, delta: int | None) -> str:
 def percent(rate: float) -> str:
     """0.8 → "80%" (rounded half up)."""
     return f"{math.floor(rate * 100 + 0.5)}%"
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_day(day: dt.date) -> str:
+    """ "Mon 23 Nov": a day as people read it, the same on every surface."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """`moment` in UTC; a naive one is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)

@@ -31,7 +31,7 @@ import urllib.parse
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -56,6 +56,7 @@ from spark.models import (
     ActivitySummary,
     Contact,
     Listing,
+    ListKind,
     Page,
     parse_account,
     parse_activity_summary,
@@ -72,7 +73,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Refresher = Callable[[str], Awaitable[str]]
 RetryCallback = Callable[[SparkError, float], Awaitable[None]]
-ListKind = Literal["viewed", "shared"]
 
 MAX_PAGE_SIZE = 25
 SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from spark.errors import SparkProtocolError
 
 MASK = "********"
 T = TypeVar("T")
+
+ListKind = Literal["viewed", "shared"]  # which listings of a contact: viewed or shared
 
 
 def _text(value: Any) -> str | None:
