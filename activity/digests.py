@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from activity.auth import NotConnected
 from activity.lookup import history, to_counters
 from activity.models import Digest, DigestEntry
-from activity.scoring import Engagement, change_since, engagement
+from activity.scoring import MONTH_DAYS, Engagement, change_since, engagement
 from activity.services import Services
 from spark import (
     ActivitySummary,
@@ -63,7 +63,7 @@ from storage import (
     release_delivery,
 )
 
-RECENT_DAYS = 30
+RECENT_DAYS = MONTH_DAYS  # a "recent" digest covers the contacts looked up in this window
 MAX_SCOPE = 5000
 GATHER_CONCURRENCY = 16
 LATE_AFTER = dt.timedelta(minutes=15)

@@ -37,6 +37,7 @@ HALF_LIFE_DAYS = 7.0
 HOT, WARM = 30.0, 8.0
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SPARKLINE_DAYS = 14
+WEEK_DAYS, MONTH_DAYS = 7, 30  # the card's and digests' two change windows
 MIN_SPARKLINE_DAYS = 3
 
 
@@ -143,8 +144,8 @@ def sparkline(history: History, today: dt.date, days: int = SPARKLINE_DAYS) -> s
 
 def trend(history: History, today: dt.date) -> Trend:
     return Trend(
-        week=change_since(history, today, 7),
-        month=change_since(history, today, 30),
+        week=change_since(history, today, WEEK_DAYS),
+        month=change_since(history, today, MONTH_DAYS),
         sparkline=sparkline(history, today),
         engagement=engagement(history, today),
     )

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 LISTING_PAGE_SIZE = 10  # a carousel holds at most 10 cards
 WORK_SLOTS = 16
+PAGE_TTL_S = 300.0  # a listing page stays fresh for a page flip or a prefetch
+CONTACT_TTL_S = 600.0  # a contact's name and details, for page headers
 
 
 def utc_now() -> dt.datetime:
@@ -36,8 +38,8 @@ class Services:
     clock: Callable[[], dt.datetime] = utc_now
     listing_layout: Literal["carousel", "sections"] = "carousel"
     page_size: int = LISTING_PAGE_SIZE
-    pages: AsyncCache[Page[Listing]] = field(default_factory=lambda: AsyncCache(ttl=300))
-    contacts: AsyncCache[Contact] = field(default_factory=lambda: AsyncCache(ttl=600))
+    pages: AsyncCache[Page[Listing]] = field(default_factory=lambda: AsyncCache(ttl=PAGE_TTL_S))
+    contacts: AsyncCache[Contact] = field(default_factory=lambda: AsyncCache(ttl=CONTACT_TTL_S))
     # At most this many requests do their slow work at once; the rest wait their turn *after*
     # their ack, so a burst never starves the event loop of the time acks need.
     work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORK_SLOTS))

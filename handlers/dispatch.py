@@ -94,7 +94,7 @@ def _list_command(kind: ListKind) -> Action:
 
 async def show_recent(turn: Turn, _: str) -> None:
     await turn.credential()  # past lookups name clients: only for who may look them up now
-    items = load_recent_lookups(turn.services.db, turn.team_id, turn.user_id, limit=10)
+    items = load_recent_lookups(turn.services.db, turn.team_id, turn.user_id)
     await turn.reply(recent_lookups(items))
 
 

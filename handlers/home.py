@@ -37,7 +37,7 @@ async def publish_home(
     show_lookups: bool,
 ) -> None:
     """Render and publish the Home tab of (team, user) from what we know now."""
-    lookups = load_recent_lookups(services.db, team_id, user_id, limit=10) if show_lookups else []
+    lookups = load_recent_lookups(services.db, team_id, user_id) if show_lookups else []
     view = home_view(
         lookups,
         [(s.usage, s.description) for s in SUBCOMMANDS],

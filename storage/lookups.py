@@ -17,6 +17,8 @@ from storage.db import from_utc_text, to_utc_text
 DEFAULT_CAP = 20
 DEFAULT_CACHE_AGE = timedelta(days=7)
 
+RECENT_LOOKUPS_SHOWN = 10  # `/activity` and the App Home list this many recent lookups
+
 
 @dataclass(frozen=True)
 class RecentLookup:
@@ -81,7 +83,9 @@ def record_lookup(
         )
 
 
-def recent_lookups(db: Database, team_id: str, user_id: str, limit: int = 10) -> list[RecentLookup]:
+def recent_lookups(
+    db: Database, team_id: str, user_id: str, limit: int = RECENT_LOOKUPS_SHOWN
+) -> list[RecentLookup]:
     """The agent's recent lookups, newest first."""
     rows = db.query(
         """
