@@ -405,25 +405,7 @@ async def gather(
     late: bool,
     progress: Progress | None = None,
 ) -> Digest:
-    """Read every contact in scope (concurrently, under the key's Spark budget) and compose.
-
-    The reads are background work: they leave the budget's reserve to people, yield to them
-    when both wait, and wait out a 429 cool-down instead of failing (spark.budget).
-    """
-    with working_as(Priority.BACKGROUND, f"{subscription.team_id}:{subscription.user_id}"):
-        return await _gather(services, subscription, token, local_date=local_date, late=late,
-                             progress=progress)  # fmt: skip
-
-
-async def _gather(
-    services: Services,
-    subscription: Subscription,
-    token: str,
-    *,
-    local_date: dt.date,
-    late: bool,
-    progress: Progress | None = None,
-) -> Digest:
+    """Read every contact in scope (concurrently, under the key's Spark budget) and compose."""
     contacts = await scope_contacts(services, subscription, token)
     ids = [cid for cid, _ in contacts]
     results = await read_summaries(services, token, ids, progress=progress)
@@ -625,14 +607,12 @@ async def deliver(
             log.info("Digest #%s not posted today: %s", subscription.id, refused)
             await skip(refused)
             return
-        digest = await gather(
-            services,
-            subscription,
-            credential.token,
-            local_date=local_date,
-            late=late,
-            progress=progress,
-        )
+        # Background work: it leaves the budget's reserve to people, yields to them when both
+        # wait, and waits out a 429 cool-down instead of failing (spark.budget).
+        owner = f"{subscription.team_id}:{subscription.user_id}"
+        with working_as(Priority.BACKGROUND, owner):
+            digest = await gather(services, subscription, credential.token,
+                                  local_date=local_date, late=late, progress=progress)  # fmt: skip
     except (NotConnected, RefreshFailed, ConnectionLost):
         await skip("reconnect")
         return

@@ -71,6 +71,20 @@ def oauth_result_page(*, ok: bool, title: str, detail: str) -> str:
     )
     state = "ok" if ok else "error"
     mark = "✓" if ok else "!"
+    return _document(
+        safe_title,
+        state,
+        mark,
+        f"""{body}
+<p class="app">Activity bot for Slack</p>""",
+    )
+
+
+def _document(safe_title: str, state: str, mark: str, content: str) -> str:
+    """The one page shell: no-referrer, noindex, the CSP, the style, a mark and the title.
+
+    `safe_title` and `content` are HTML already escaped by the caller.
+    """
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -88,8 +102,7 @@ def oauth_result_page(*, ok: bool, title: str, detail: str) -> str:
 <main class="{state}">
 <div class="mark" aria-hidden="true">{mark}</div>
 <h1>{safe_title}</h1>
-{body}
-<p class="app">Activity bot for Slack</p>
+{content}
 </main>
 </body>
 </html>
@@ -186,24 +199,11 @@ def link_confirm_page(page: LinkConfirmation) -> str:
     ]
     details = "\n".join(entries)
     title = "Link this Flexmls account?"
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<title>{title} · Activity bot</title>
-<style>
-{_STYLE}
-</style>
-</head>
-<body>
-<main class="ask">
-<div class="mark" aria-hidden="true">?</div>
-<h1>{title}</h1>
-<dl>
+    return _document(
+        title,
+        "ask",
+        "?",
+        f"""<dl>
 {details}
 </dl>
 <p>Activity bot will read Flexmls contacts with this account for that Slack user.</p>
@@ -213,8 +213,5 @@ def link_confirm_page(page: LinkConfirmation) -> str:
 {_form(page, "Cancel", primary=False)}
 </div>
 <p class="app">This page works once and expires in {page.minutes} minutes.
-Activity bot for Slack</p>
-</main>
-</body>
-</html>
-"""
+Activity bot for Slack</p>""",
+    )

@@ -58,6 +58,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from loopthread import LoopThread, bind
+from setup_check.slack import REQUIRED_BOT_SCOPES
 
 from .requests import (
     DEFAULT_API_APP_ID,
@@ -74,18 +75,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BOT_TOKEN = "xoxb-standin"
 DEFAULT_APP_TOKEN = "xapp-1-standin"
 # What Slack reports in `x-oauth-scopes` for the bot token: manifest.yml's bot scopes.
-DEFAULT_SCOPES: tuple[str, ...] = (
-    "commands",
-    "chat:write",
-    "chat:write.public",
-    "app_mentions:read",
-    "users:read",
-    "users:read.email",
-    "im:write",
-    "channels:read",
-    "groups:read",
-    "team:read",
-)
+DEFAULT_SCOPES: tuple[str, ...] = REQUIRED_BOT_SCOPES
 DEFAULT_BOT_ID = "B0BOT"
 DEFAULT_TZ = "America/Denver"
 MAX_RESPONSE_URL_USES = 5
