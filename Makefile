@@ -39,11 +39,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# `make bench` writes bench/report.md and bench/results.json (< 5 min on 2 cores);
+# `make bench` writes devtools/bench/report.md and devtools/bench/results.json (< 5 min on 2 cores);
 # `make bench QUICK=1` takes fewer samples (about 70 s).
 QUICK ?=
 bench: $(STAMP)
-	$(BIN)/python -m bench.run $(if $(filter-out 0 no false,$(QUICK)),--quick)
+	$(BIN)/python -m devtools.bench.run $(if $(filter-out 0 no false,$(QUICK)),--quick)
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak

@@ -327,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings)
         if args.command == "sandbox":
-            from sandbox import run
+            from devtools.sandbox import run
 
             run(host=args.host, port=args.port, latency_ms=args.latency_ms)
             return 0

@@ -23,9 +23,9 @@ import httpx
 from rich.console import Console
 
 from console.render import ConsoleButton, render_message
+from devtools.slack_standin import Received, SlackSender, SlackStandin
 from runtime import open_services, start_http
 from settings import Settings
-from slack_standin import Received, SlackSender, SlackStandin
 
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
@@ -135,7 +135,7 @@ async def run_console(
     interactive = stdin.isatty()
     async with AsyncExitStack() as stack:
         if demo:
-            from sandbox import DEMO_TOKEN, Sandbox
+            from devtools.sandbox import DEMO_TOKEN, Sandbox
 
             sandbox = await stack.enter_async_context(Sandbox())
             # The demo keeps its own database and key, apart from a real installation's.

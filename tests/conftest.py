@@ -14,7 +14,7 @@ import re
 import pytest
 
 import redaction
-from sandbox import DEMO_CLIENT_SECRET, DEMO_TOKEN, NO_ROLE_TOKEN, SECOND_AGENT_TOKEN
+from devtools.sandbox import DEMO_CLIENT_SECRET, DEMO_TOKEN, NO_ROLE_TOKEN, SECOND_AGENT_TOKEN
 
 OPERATOR_SECRETS = ["xoxb-standin", "e2e-signing-secret", DEMO_TOKEN, DEMO_CLIENT_SECRET]
 LEAKABLE = [*OPERATOR_SECRETS, SECOND_AGENT_TOKEN, NO_ROLE_TOKEN]

@@ -194,9 +194,9 @@ async def test_socket_mode_starts_without_a_signing_secret(tmp_path):
     """Socket Mode needs no signing secret: the HTTP side serves only /healthz and OAuth."""
     import httpx
 
+    from devtools.slack_standin import SlackStandin
     from runtime import open_services, start_http
     from settings import load_settings
-    from slack_standin import SlackStandin
 
     async with SlackStandin() as slack:
         settings = load_settings({
@@ -217,7 +217,7 @@ async def test_socket_mode_starts_without_a_signing_secret(tmp_path):
 
 
 def test_serve_with_a_wrong_bot_token_says_which_setting_and_exits_2(tmp_path):
-    from slack_standin.server import SlackStandinThread
+    from devtools.slack_standin.server import SlackStandinThread
 
     with SlackStandinThread() as slack:
         done = run_bot(tmp_path, "serve", SLACK_API_URL=slack.api_url,
@@ -268,7 +268,7 @@ def test_serve_stops_at_once_on_sigterm_while_retrying(tmp_path):
 
 
 def test_socket_mode_with_a_bot_token_as_app_token_fails_fast(tmp_path):
-    from slack_standin.server import SlackStandinThread
+    from devtools.slack_standin.server import SlackStandinThread
 
     with SlackStandinThread() as slack:
         started = time.monotonic()
@@ -287,10 +287,10 @@ def test_socket_mode_with_a_bot_token_as_app_token_fails_fast(tmp_path):
 async def test_a_port_in_use_is_one_clear_line_not_a_traceback(tmp_path):
     import socket
 
+    from devtools.slack_standin import SlackStandin
     from runtime import open_services, start_http
     from settings import load_settings
     from setup_check.startup import StartupError
-    from slack_standin import SlackStandin
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

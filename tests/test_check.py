@@ -19,13 +19,13 @@ import pytest
 from cryptography.fernet import Fernet
 from rich.console import Console
 
-from sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, NO_ROLE_TOKEN, Sandbox
-from sandbox.server import SandboxThread
+from devtools.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, NO_ROLE_TOKEN, Sandbox
+from devtools.sandbox.server import SandboxThread
+from devtools.slack_standin import SlackStandin
+from devtools.slack_standin.server import DEFAULT_APP_TOKEN, DEFAULT_SCOPES, SlackStandinThread
 from settings import load_settings
 from setup_check import SPARK_REQUEST_BUDGET, CheckResult, Status, exit_code, render, run_checks
 from setup_check.slack import REQUIRED_BOT_SCOPES
-from slack_standin import SlackStandin
-from slack_standin.server import DEFAULT_APP_TOKEN, DEFAULT_SCOPES, SlackStandinThread
 from storage import Connection, TokenCipher, open_database, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent

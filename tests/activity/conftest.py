@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from activity.services import Services
-from sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ManualClock, Sandbox
+from devtools.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, ManualClock, Sandbox
 from settings import load_settings
 from spark import OAuthClient, RetryPolicy, SparkClient
 from storage import TokenCipher, open_memory_database

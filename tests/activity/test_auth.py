@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from activity.auth import ConnectionBroken, NotConnected
-from sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN
+from devtools.sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN
 from spark import RefreshFailed
 from spark.oauth import TokenSet
 from storage import Connection, get_connection, save_connection

@@ -16,7 +16,7 @@ from activity.connections import (
     disconnect,
     new_state,
 )
-from sandbox import DEMO_ACCOUNT_ID, SECOND_AGENT_TOKEN
+from devtools.sandbox import DEMO_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from storage import get_connection
 
 TEAM, USER = "T1", "U1"

@@ -29,7 +29,7 @@ from activity.digests import (
     subscriber_refusal,
 )
 from activity.services import Services
-from sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, ManualClock, Sandbox
+from devtools.sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, ManualClock, Sandbox
 from settings import load_settings
 from spark import OAuthClient, RateLimiter, RetryPolicy, SparkClient
 from storage import (

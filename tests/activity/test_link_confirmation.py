@@ -18,7 +18,7 @@ from activity.connections import (
     connect_personal,
     new_state,
 )
-from sandbox import DEMO_ACCOUNT_ID, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
+from devtools.sandbox import DEMO_ACCOUNT_ID, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from spark import Account
 from spark.oauth import TokenSet
 from storage import get_connection

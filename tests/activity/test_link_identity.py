@@ -21,7 +21,7 @@ from activity.connections import (
     members_to_warn,
     new_state,
 )
-from sandbox import DEMO_TOKEN, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
+from devtools.sandbox import DEMO_TOKEN, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from storage import get_connection
 
 TEAM, USER, OTHER = "T1", "U1", "U2"

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from activity.listings import listing_page, page_key
-from sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
+from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
 from spark import NotFound
 from spark.ratelimit import token_key
 

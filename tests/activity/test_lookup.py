@@ -8,7 +8,7 @@ import pytest
 
 from activity.lookup import cached_page_count, contact_card, rank_contacts, resolve
 from activity.models import Candidates, ContactCard, NoMatch
-from sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
+from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
 from spark import Contact, InvalidQuery, NotFound
 from storage import recent_lookups, snapshot_on
 from tests.activity.conftest import spark_paths

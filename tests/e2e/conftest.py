@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, ManualClock, Sandbox
+from devtools.slack_standin import Received, SlackSender, SlackStandin
+from devtools.slack_standin.messages import buttons, texts  # noqa: F401  (the tests import them from here)
 from runtime import RunningBot, open_services, start_http
-from sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, ManualClock, Sandbox
 from settings import load_settings
-from slack_standin import Received, SlackSender, SlackStandin
-from slack_standin.messages import buttons, texts  # noqa: F401  (the tests import them from here)
 
 SIGNING_SECRET = "e2e-signing-secret"
 START = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)

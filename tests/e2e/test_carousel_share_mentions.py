@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from slack_standin import app_home_opened_event, app_mention_event
+from devtools.slack_standin import app_home_opened_event, app_mention_event
 from tests.e2e.conftest import button, buttons, texts
 
 

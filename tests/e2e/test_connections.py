@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 import redaction
-from sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, SECOND_AGENT_TOKEN
-from slack_standin import FORM_CONTENT_TYPE, app_home_opened_event
+from devtools.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, SECOND_AGENT_TOKEN
+from devtools.slack_standin import FORM_CONTENT_TYPE, app_home_opened_event
 from storage import get_connection
 from tests.e2e.conftest import OAUTH_ENV, SIGNING_SECRET, button, buttons, texts
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sandbox import SECOND_ACCOUNT_ID
+from devtools.sandbox import SECOND_ACCOUNT_ID
 from tests.e2e.conftest import texts
 
 ODD_TEXT = [

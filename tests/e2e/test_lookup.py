@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from sandbox import NO_ROLE_TOKEN, Dialect
-from slack_standin import slash_command_body
+from devtools.sandbox import NO_ROLE_TOKEN, Dialect
+from devtools.slack_standin import slash_command_body
 from tests.e2e.conftest import button, buttons, texts
 
 # Every lookup test runs against the lenient sandbox and the strictest dialect (no `_orderby`,

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.slack_standin import SlackSender, SlackStandin
 from runtime import open_services, start_http
 from settings import load_settings
-from slack_standin import SlackSender, SlackStandin
 from spark import RetryPolicy
 from tests.e2e.conftest import (  # re-exported: `clock` and `bot_env` are fixtures
     OAUTH_ENV,
@@ -108,7 +108,7 @@ async def stack(tmp_path, clock, bot_env) -> AsyncIterator[ReliabilityStack]:
     `bot_env` may set SPARK_API_URL to `REFUSED`: the bot then talks to a local port on which
     nothing listens (connection refused); `stack.bot.services.settings.spark_api_url` says which.
     """
-    from sandbox import Sandbox
+    from devtools.sandbox import Sandbox
 
     async with Sandbox(clock=clock) as sandbox, SlackStandin() as slack:
         port = free_port()

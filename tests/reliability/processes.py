@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from sandbox import DEMO_TOKEN
+from devtools.sandbox import DEMO_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from httpx_aiohttp import AiohttpTransport
 
-from sandbox import cached_brokerage
-from slack_standin import SlackSender, SlackStandin
+from devtools.sandbox import cached_brokerage
+from devtools.slack_standin import SlackSender, SlackStandin
 from tests.reliability.processes import bot_process, sandbox_process
 
 ACK_LIMIT_S = 3.0

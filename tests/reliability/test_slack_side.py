@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from activity.digests import run_pass
-from handlers.digests import SlackPoster
-from slack_standin import (
+from devtools.slack_standin import (
     FORM_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     app_home_opened_event,
@@ -25,6 +24,7 @@ from slack_standin import (
     sign,
     slash_command_body,
 )
+from handlers.digests import SlackPoster
 from tests.reliability.conftest import (
     OAUTH_ENV,
     SIGNING_SECRET,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox import SECOND_ACCOUNT_ID
+from devtools.sandbox import SECOND_ACCOUNT_ID
 from tests.e2e.conftest import button
 from tests.e2e.test_connections import LinkForms
 from tests.reliability.conftest import OAUTH_ENV, ReliabilityStack, oauth_connect, texts

@@ -17,8 +17,8 @@ import pytest
 
 import activity.digests
 from activity.digests import PassReport, run_pass, schedule_for, stored_digest
+from devtools.sandbox import Sandbox
 from handlers.digests import SlackPoster
-from sandbox import Sandbox
 from storage import delivery, list_subscriptions, record_lookup
 from tests.reliability.conftest import (
     OAUTH_ENV,

@@ -11,8 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
-from sandbox import DEMO_TOKEN, Sandbox
-from slack_standin import SlackStandin
+from devtools.sandbox import DEMO_TOKEN, Sandbox
+from devtools.slack_standin import SlackStandin
 from storage import add_subscription, open_database, recent_lookups
 from tests.e2e.conftest import bot_env, clock, stack, texts  # noqa: F401  (fixtures)
 

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from activity.digests import MAX_PER_USER, run_pass, stored_digest
+from devtools.sandbox import DEMO_ACCOUNT_ID
 from handlers.digests import SlackPoster
-from sandbox import DEMO_ACCOUNT_ID
 from storage import Connection, list_subscriptions, save_connection
 from tests.security.conftest import OAUTH_ENV, Stack, button, texts
 

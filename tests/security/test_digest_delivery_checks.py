@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from activity.digests import PassReport, run_pass
+from devtools.sandbox import DEMO_ACCOUNT_ID
 from handlers.digests import SlackPoster
-from sandbox import DEMO_ACCOUNT_ID
 from storage import Connection, save_connection
 from tests.security.conftest import Stack, texts
 

@@ -13,9 +13,9 @@ import time
 import httpx
 import pytest
 
+from devtools.slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
+from devtools.slack_standin.requests import sign
 from runtime import MAX_SLACK_BODY
-from slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
-from slack_standin.requests import sign
 from tests.security.conftest import SIGNING_SECRET
 
 UNPARSEABLE = [

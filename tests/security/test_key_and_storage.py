@@ -16,9 +16,9 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
+from devtools.slack_standin import FORM_CONTENT_TYPE
 from runtime import open_services
-from sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
-from slack_standin import FORM_CONTENT_TYPE
 from storage import KeyLost, TokenCipher, get_connection, save_connection
 from storage.crypto import KEY_FILE_NAME
 from tests.security.conftest import OAUTH_ENV, button, texts

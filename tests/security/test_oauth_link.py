@@ -23,7 +23,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from sandbox import DEMO_ACCOUNT_ID, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
+from devtools.sandbox import DEMO_ACCOUNT_ID, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from storage import get_connection
 from tests.security.conftest import OAUTH_ENV, button, texts
 from tests.security.test_key_and_storage import paste

@@ -21,9 +21,9 @@ from sqlite_utils import Database
 
 from activity.digests import run_pass
 from bot import digest_now
+from devtools.sandbox import DEMO_TOKEN, Sandbox
+from devtools.slack_standin import FORM_CONTENT_TYPE, SlackStandin
 from handlers.digests import SlackPoster
-from sandbox import DEMO_TOKEN, Sandbox
-from slack_standin import FORM_CONTENT_TYPE, SlackStandin
 from storage import (
     Counters,
     add_subscription,

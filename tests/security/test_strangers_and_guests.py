@@ -16,16 +16,16 @@ import httpx
 import pytest
 
 from blocks import token_modal
-from handlers.people import PEOPLE_TTL_S
-from sandbox import SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
-from sandbox.faults import token_fingerprint
-from slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
-from slack_standin.requests import (
+from devtools.sandbox import SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
+from devtools.sandbox.faults import token_fingerprint
+from devtools.slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
+from devtools.slack_standin.requests import (
     app_home_opened_event,
     app_mention_event,
     block_action_body,
     event_callback_body,
 )
+from handlers.people import PEOPLE_TTL_S
 from storage import Connection, get_connection, save_connection
 from tests.e2e.test_connections import submission_body
 from tests.security.conftest import texts

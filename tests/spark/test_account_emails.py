@@ -28,7 +28,7 @@ def test_missing_or_odd_emails_give_none(emails) -> None:
 
 
 def test_the_sandbox_account_has_its_email() -> None:
-    from sandbox.data import Account as SandboxAccount
+    from devtools.sandbox.data import Account as SandboxAccount
 
     record = SandboxAccount("A1", "Blake Broker", "blake.broker@example.com", "Mile High").to_json()
     assert parse_account(record).emails == ("blake.broker@example.com",)

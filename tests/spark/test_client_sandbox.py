@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox import (
+from devtools.sandbox import (
     DEMO_ACCOUNT_ID,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
