@@ -72,6 +72,11 @@ class Settings:
     def data_dir(self) -> Path:
         return self.database_path.parent
 
+    def secrets(self) -> tuple[str | None, ...]:
+        """Every secret the bot holds, for the log redaction."""
+        return (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
+                self.spark_access_token, self.spark_client_secret, self.token_encryption_key)  # fmt: skip
+
     def require_slack(self) -> None:
         """Raise `SettingsError` unless the Slack credentials the run mode needs are present."""
         needed = ["SLACK_BOT_TOKEN"]

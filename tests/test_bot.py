@@ -14,7 +14,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import forget_tokens
+from modes import forget_tokens
 from settings import load_settings
 from storage import (
     Connection,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from activity.digests import run_pass
-from bot import digest_now
+from modes import digest_now
 from handlers.digests import SlackPoster
 from tests.e2e.conftest import button, texts
 

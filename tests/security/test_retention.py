@@ -20,7 +20,7 @@ import pytest
 from sqlite_utils import Database
 
 from activity.digests import run_pass
-from bot import digest_now
+from modes import digest_now
 from devtools.sandbox import DEMO_TOKEN, Sandbox
 from devtools.slack_standin import FORM_CONTENT_TYPE, SlackStandin
 from handlers.digests import SlackPoster
