@@ -6,10 +6,12 @@ UTC time, not the local one) has passed and today's local date has no delivery y
 was down at 08:00 posts when it comes back, marked late, if it is still the same local day.
 
 Exactly once, across restarts, crashes and a second instance: a pass first *claims* the
-(subscription, local date) with a lease; it gathers; it marks the claim "posting"; it posts; it
-records the delivery. A claim whose holder died before "posting" is taken over when the lease
-runs out, so the day is not skipped; one that died after "posting" is never taken over, since
-that digest may be in the channel already.
+(subscription, local date) with a lease (`claim_due`); it asks Slack and gathers
+(`check_and_gather`); it marks the claim "posting"; it posts and records the delivery
+(`post_and_record`). A claim whose holder died before "posting" is taken over when the lease
+runs out (or at once, when its process is known to be gone: `storage.leases`), so the day is
+not skipped; one that died after "posting" is never taken over, since that digest may be in
+the channel already.
 
 Who and where are checked again before every delivery, not only at `digest add`: the poster
 asks Slack (`Poster.refusal`) whether the subscriber is still an active member (a guest only
@@ -17,6 +19,10 @@ with their own connection) and whether the channel still passes `target_refusal`
 skips the day (recorded, so later passes that day leave it alone) and tells the subscriber;
 when Slack can't answer, the claim is released and a later pass asks again. Nothing is read
 from Flexmls for a digest that won't be posted.
+
+The core speaks in reasons (`Refusal`), never in sentences: the handler words them
+(`handlers.digest_args`), the poster turns Slack's answers into `PostFailed` and reasons
+(`handlers.poster`), and `blocks.digest` renders the `Digest` this module composes.
 """
 
 from __future__ import annotations
@@ -25,14 +31,12 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
-import os
 import re
-import socket
 import zoneinfo
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from activity.auth import NotConnected
@@ -56,8 +60,12 @@ from storage import (
     claim_delivery,
     complete_delivery,
     delivery,
+    encode_entries,
     list_subscriptions,
     mark_posting,
+    owner_alive,
+    posted_digest,
+    process_owner,
     recent_lookups,
     record_snapshot,
     release_delivery,
@@ -72,18 +80,58 @@ RESUME_AFTER_S = 1.0  # pause before re-reading contacts Flexmls failed on
 MOVEMENT = 3.0  # score points that count as heating up / cooling off
 SHOWN_IN_LISTS = 5
 MAX_PER_USER = 10  # digests one person may have in a team
-SCOPE_RE = re.compile(r"^(recent|all|tag:.{1,100})$", re.IGNORECASE)
-TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
+# A public or private channel's id (C…, or G… for older private channels).
 CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]{2,20}")
-# Slack errors after which retrying the post is pointless (the subscriber is told instead).
-PERMANENT_SLACK_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
-class DigestArgsError(ValueError):
-    """`/activity digest add …` could not be understood; the message says what to type."""
+class Refusal(StrEnum):
+    """Why a digest can't be added, or why today's doesn't go out (the handler words it)."""
+
+    # The channel (`target_refusal`), at `digest add` and before every delivery.
+    NOT_A_CHANNEL = "not_a_channel"
+    INVITE_FIRST = "invite_first"
+    NOT_LISTED = "not_listed"
+    ARCHIVED = "archived"
+    SLACK_CONNECT = "slack_connect"
+    NOT_MEMBER = "not_member"
+    # The subscriber (`subscriber_refusal`), before every delivery.
+    SUBSCRIBER_GONE = "subscriber_gone"
+    SUBSCRIBER_OUTSIDE = "subscriber_outside"
+    GUEST = "guest"
+    UNCHECKED = "unchecked"  # Slack wouldn't answer the checks (the poster says so)
+    # Their Flexmls access, found out while gathering.
+    RECONNECT = "reconnect"
+    ROLE = "role"
+    # `subscribe` only.
+    NEEDS_OWN_CONNECTION = "needs_own_connection"  # a whole book read with the workspace token
+    TOO_MANY = "too_many"  # MAX_PER_USER reached
+    BAD_SCHEDULE = "bad_schedule"  # time, zone, channel or scope refused by storage (`detail`)
+
+
+CHANNEL_REFUSALS = frozenset(
+    {
+        Refusal.NOT_A_CHANNEL,
+        Refusal.INVITE_FIRST,
+        Refusal.NOT_LISTED,
+        Refusal.ARCHIVED,
+        Refusal.SLACK_CONNECT,
+        Refusal.NOT_MEMBER,
+    }
+)
+# Refusals about a subscriber nobody can tell any more: the day is skipped quietly.
+QUIET_REFUSALS = frozenset({Refusal.SUBSCRIBER_GONE, Refusal.SUBSCRIBER_OUTSIDE})
+
+
+class DigestRefused(Exception):
+    """`subscribe` won't store the digest: `reason` says why (`detail`: storage's own words)."""
+
+    def __init__(self, reason: Refusal, detail: str = "") -> None:
+        super().__init__(detail or reason.value)
+        self.reason = reason
+        self.detail = detail
 
 
 class ConnectionLost(Exception):
@@ -92,13 +140,6 @@ class ConnectionLost(Exception):
 
 class RoleMissing(Exception):
     """Every contact failed because the subscriber's key lacks the Private role."""
-
-
-@dataclass(frozen=True)
-class DigestRequest:
-    channel_id: str | None
-    local_time: str | None
-    scope: str
 
 
 @dataclass(frozen=True)
@@ -114,117 +155,6 @@ class TargetChannel:
     slack_connect: bool  # shared with another organisation, or an invitation to share pending
 
 
-NOT_A_CHANNEL = (
-    "Digests go to channels, not to people or DMs. Try `/activity digest add #channel 08:00`."
-)
-NO_DM_DIGESTS = (
-    "Digests in your DMs aren't available yet: digests go to channels. "
-    "Try `/activity digest add #channel 08:00`."
-)
-INVITE_FIRST = (
-    "I can't see that channel. If it's private, invite me first (`/invite @Activity` in the "
-    "channel), then add the digest again."
-)
-
-
-def parse_add(
-    words: str, channel_ids: tuple[str, ...], user_mentions: tuple[str, ...] = ()
-) -> DigestRequest:
-    """Read `[#channel] [HH:MM] [recent | all | tag:<Tag>]` (any order; the tag runs to the end).
-
-    `channel_ids` and `user_mentions` are the channels and people linked in what was typed: a
-    person (or `me`, kept for DM digests later) is refused, since digests go to channels.
-    """
-    local_time, scope = None, "recent"
-    if user_mentions:
-        raise DigestArgsError(NOT_A_CHANNEL)
-    if len(channel_ids) > 1:
-        raise DigestArgsError("One channel at a time, please: `/activity digest add #channel`.")
-    if channel_ids and not is_channel_id(channel_ids[0]):
-        raise DigestArgsError(NOT_A_CHANNEL)
-    rest = words.strip()
-    tag_at = rest.lower().find("tag:")
-    if tag_at >= 0:
-        scope = "tag:" + rest[tag_at + 4 :].strip()
-        rest = rest[:tag_at]
-        if scope == "tag:":
-            raise DigestArgsError("Say which tag, e.g. `/activity digest add tag:Buyer`.")
-    for word in rest.split():
-        if word.startswith("#"):
-            continue  # the channel, identified through Slack's link (channel_ids)
-        if word.lower() == "me":
-            raise DigestArgsError(NO_DM_DIGESTS)
-        if TIME_RE.match(word):
-            local_time = word
-        elif word.lower() in ("recent", "all"):
-            scope = word.lower()
-        else:
-            raise DigestArgsError(
-                f"I don't understand “{word[:40]}”. Try `/activity digest add #channel 08:00 recent`."
-            )
-    if any(w.startswith("#") for w in rest.split()) and not channel_ids:
-        raise DigestArgsError(
-            "Pick the channel from Slack's suggestions as you type `#`, so I get its id."
-        )
-    if not SCOPE_RE.match(scope):
-        raise DigestArgsError("A tag is at most 100 characters.")
-    return DigestRequest(channel_ids[0] if channel_ids else None, local_time, scope)
-
-
-def is_channel_id(channel_id: str) -> bool:
-    """True for a public or private channel's id (C…, or G… for older private channels);
-    False for a DM (D…), a user (U…/W…) or anything else."""
-    return CHANNEL_ID_RE.fullmatch(channel_id) is not None
-
-
-NOT_LISTED = "Your admin allows digests only in certain channels; this isn't one of them."
-ARCHIVED = "That channel is archived. Pick another one."
-SLACK_CONNECT = (
-    "That channel is shared with people outside your workspace (Slack Connect), so a "
-    "digest can't go there unless your admin lists it in DIGEST_CHANNELS."
-)
-NOT_A_MEMBER = "You can only add a digest to a channel you're in. Join it first, or pick another."
-# Why a digest may not go to a channel (`target_refusal`), and what `digest add` says about it.
-TARGET_REFUSALS = {
-    "not_a_channel": NOT_A_CHANNEL,
-    "invite_first": INVITE_FIRST,
-    "not_listed": NOT_LISTED,
-    "archived": ARCHIVED,
-    "slack_connect": SLACK_CONNECT,
-    "not_member": NOT_A_MEMBER,
-}
-
-
-def target_refusal(services: Services, channel_id: str, target: TargetChannel | None) -> str | None:
-    """Why a digest must not go to `channel_id` (a `TARGET_REFUSALS` key), or None if it may.
-
-    The same rules hold when a digest is added and before every delivery. `target` is None
-    when Slack doesn't show the channel to the bot: it doesn't exist, or it is private and the
-    bot isn't in it (Slack answers `channel_not_found` for both).
-    """
-    if not is_channel_id(channel_id) or (target is not None and not target.is_channel):
-        return "not_a_channel"
-    if target is None or (target.is_private and not target.bot_is_member):
-        return "invite_first"
-    allowed = services.settings.digest_channels
-    if allowed and channel_id not in allowed:
-        return "not_listed"
-    if target.is_archived:
-        return "archived"
-    if target.slack_connect and channel_id not in allowed:
-        return "slack_connect"
-    if not target.user_is_member:
-        return "not_member"
-    return None
-
-
-def check_target(services: Services, channel_id: str, target: TargetChannel | None) -> None:
-    """Refuse a channel the digest must not go to (`DigestArgsError` says why)."""
-    reason = target_refusal(services, channel_id, target)
-    if reason is not None:
-        raise DigestArgsError(TARGET_REFUSALS[reason])
-
-
 @dataclass(frozen=True)
 class Subscriber:
     """What Slack says about a digest's subscriber at delivery time (the poster asks Slack)."""
@@ -236,14 +166,43 @@ class Subscriber:
     guest: bool  # a multi- or single-channel guest
 
 
-# Refusals about the subscriber; those in QUIET_REFUSALS are not told (nobody left to tell).
-SUBSCRIBER_GONE, SUBSCRIBER_OUTSIDE, GUEST = "subscriber_gone", "subscriber_outside", "guest"
-QUIET_REFUSALS = frozenset({SUBSCRIBER_GONE, SUBSCRIBER_OUTSIDE})
+# -- who and where ------------------------------------------------------------------------------
+
+
+def is_channel_id(channel_id: str) -> bool:
+    """True for a public or private channel's id (C…, or G… for older private channels);
+    False for a DM (D…), a user (U…/W…) or anything else."""
+    return CHANNEL_ID_RE.fullmatch(channel_id) is not None
+
+
+def target_refusal(
+    services: Services, channel_id: str, target: TargetChannel | None
+) -> Refusal | None:
+    """Why a digest must not go to `channel_id`, or None if it may.
+
+    The same rules hold when a digest is added and before every delivery. `target` is None
+    when Slack doesn't show the channel to the bot: it doesn't exist, or it is private and the
+    bot isn't in it (Slack answers `channel_not_found` for both).
+    """
+    if not is_channel_id(channel_id) or (target is not None and not target.is_channel):
+        return Refusal.NOT_A_CHANNEL
+    if target is None or (target.is_private and not target.bot_is_member):
+        return Refusal.INVITE_FIRST
+    allowed = services.settings.digest_channels
+    if allowed and channel_id not in allowed:
+        return Refusal.NOT_LISTED
+    if target.is_archived:
+        return Refusal.ARCHIVED
+    if target.slack_connect and channel_id not in allowed:
+        return Refusal.SLACK_CONNECT
+    if not target.user_is_member:
+        return Refusal.NOT_MEMBER
+    return None
 
 
 def subscriber_refusal(
     subscription: Subscription, subscriber: Subscriber | None, *, workspace_token: bool
-) -> str | None:
+) -> Refusal | None:
     """Why the subscriber's digest must not go out today, or None if it may.
 
     Only active members of the subscription's team are served; a guest only with their own
@@ -251,11 +210,11 @@ def subscriber_refusal(
     workspace-wide token). `subscriber` is None when Slack doesn't know the person any more.
     """
     if subscriber is None or subscriber.deleted:
-        return SUBSCRIBER_GONE
+        return Refusal.SUBSCRIBER_GONE
     if subscriber.stranger or subscriber.team_id != subscription.team_id:
-        return SUBSCRIBER_OUTSIDE
+        return Refusal.SUBSCRIBER_OUTSIDE
     if subscriber.guest and workspace_token:
-        return GUEST
+        return Refusal.GUEST
     return None
 
 
@@ -266,36 +225,39 @@ def subscribe(
     user_id: str,
     target: TargetChannel | None,
     channel_id: str,
-    request: DigestRequest,
+    local_time: str | None,
+    scope: str,
     timezone: str,
     own_connection: bool,
 ) -> Subscription:
-    """Store the subscription; raises `DigestArgsError` for a refused channel, time or zone,
+    """Store the subscription; raises `DigestRefused` for a refused channel, time or zone,
     past the per-person limit, or for a whole-book scope read without the person's own access.
 
-    `target` is what Slack says about `channel_id` (see `check_target`); `own_connection` is
+    `target` is what Slack says about `channel_id` (see `target_refusal`); `own_connection` is
     True when the subscriber reads Flexmls with their own connection, not the workspace token.
+    `local_time` None is `DEFAULT_TIME`.
     """
-    check_target(services, channel_id, target)
-    if services.oauth is not None and request.scope != "recent" and not own_connection:
-        raise DigestArgsError(
-            "A digest of all your contacts, or of a tag, reads Flexmls with your own account: "
-            "connect it first with `/activity connect`, or use `recent`."
-        )
+    refused = target_refusal(services, channel_id, target)
+    if refused is not None:
+        raise DigestRefused(refused)
+    if services.oauth is not None and scope != "recent" and not own_connection:
+        raise DigestRefused(Refusal.NEEDS_OWN_CONNECTION)
     # No await from the count to the insert: two commands can't both take the last place.
     if len(list_subscriptions(services.db, team_id, user_id)) >= MAX_PER_USER:
-        raise DigestArgsError(
-            f"You already have {MAX_PER_USER} digests, the most one person can have. Remove one "
-            "first: `/activity digest list` shows them."
-        )
+        raise DigestRefused(Refusal.TOO_MANY)
     try:
         return add_subscription(
-            services.db, team_id=team_id, user_id=user_id, channel_id=channel_id,
-            local_time=request.local_time or DEFAULT_TIME, timezone=timezone, scope=request.scope,
+            services.db,
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            local_time=local_time or DEFAULT_TIME,
+            timezone=timezone,
+            scope=scope,
             now=services.clock(),
-        )  # fmt: skip
+        )
     except ValueError as error:
-        raise DigestArgsError(str(error)) from None
+        raise DigestRefused(Refusal.BAD_SCHEDULE, str(error)) from None
 
 
 def cursor_key(services: Services) -> bytes:
@@ -396,6 +358,31 @@ async def read_summaries(
     return await asyncio.gather(*(read(cid) for cid in contact_ids), return_exceptions=True)
 
 
+async def read_with_second_chance(
+    services: Services, token: str, contact_ids: list[str], *, progress: Progress | None = None
+) -> list[ActivitySummary | BaseException]:
+    """`read_summaries`, then one more go at the contacts Flexmls hiccuped on (a retryable
+    error) when others were read, after a short pause."""
+    results = await read_summaries(services, token, contact_ids, progress=progress)
+    missed = [i for i, r in enumerate(results) if isinstance(r, SparkError) and r.retryable]
+    if missed and len(missed) < len(results):
+        await asyncio.sleep(RESUME_AFTER_S)
+        again = await read_summaries(services, token, [contact_ids[i] for i in missed])
+        for i, result in zip(missed, again, strict=True):
+            results[i] = result
+    return results
+
+
+def _nobody_read(failures: list[SparkError]) -> Exception:
+    """What it means that Flexmls gave us no contact at all."""
+    if all(isinstance(f, PermissionDenied) for f in failures):
+        return RoleMissing()
+    if all(isinstance(f, (InvalidToken, TokenExpired, RefreshFailed)) for f in failures):
+        return ConnectionLost()
+    # An outage, not a digest: the pass releases the claim and a later one retries.
+    return failures[0]
+
+
 async def gather(
     services: Services,
     subscription: Subscription,
@@ -408,16 +395,9 @@ async def gather(
     """Read every contact in scope (concurrently, under the key's Spark budget) and compose."""
     contacts = await scope_contacts(services, subscription, token)
     ids = [cid for cid, _ in contacts]
-    results = await read_summaries(services, token, ids, progress=progress)
-    missed = [i for i, r in enumerate(results) if isinstance(r, SparkError) and r.retryable]
-    if missed and len(missed) < len(results):
-        # Flexmls hiccuped on some contacts: give those one more go before reporting them.
-        await asyncio.sleep(RESUME_AFTER_S)
-        again = await read_summaries(services, token, [ids[i] for i in missed])
-        for i, result in zip(missed, again, strict=True):
-            results[i] = result
+    results = await read_with_second_chance(services, token, ids, progress=progress)
     entries: list[DigestEntry] = []
-    failures: list[BaseException] = []
+    failures: list[SparkError] = []
     for (contact_id, name), result in zip(contacts, results, strict=True):
         if isinstance(result, ActivitySummary):
             entries.append(_entry(services, contact_id, name, result))
@@ -426,12 +406,7 @@ async def gather(
         else:
             raise result  # a bug, not a Flexmls problem: let the pass report it
     if failures and not entries:
-        if all(isinstance(f, PermissionDenied) for f in failures):
-            raise RoleMissing
-        if all(isinstance(f, (InvalidToken, TokenExpired, RefreshFailed)) for f in failures):
-            raise ConnectionLost
-        # Flexmls couldn't give us anyone: that is an outage, not a digest. A later pass retries.
-        raise failures[0]
+        raise _nobody_read(failures)
     return compose(subscription, local_date, entries, failed=len(failures), late=late)
 
 
@@ -460,63 +435,41 @@ def compose(
     )
 
 
-# -- storing what was posted, for "More" ------------------------------------------------------
-
-
-def entries_json(digest: Digest) -> str:
-    return json.dumps(
-        [asdict(entry) for entry in digest.entries], separators=(",", ":"), default=str
-    )
+# -- what was posted, for "More" ----------------------------------------------------------------
 
 
 def stored_digest(
     services: Services, subscription: Subscription, local_date: dt.date
 ) -> Digest | None:
     """The digest as posted that day (for paging), or None if none was posted."""
-    record = delivery(services.db, subscription.id, local_date)
-    if record is None or record.outcome != "posted" or not record.entries:
+    posted = posted_digest(services.db, subscription.id, local_date)
+    if posted is None:
         return None
-
-    def summary(value: dict[str, Any] | None) -> ActivitySummary | None:
-        return ActivitySummary(**value) if value else None
-
-    entries = []
-    for raw in json.loads(record.entries):
-        eng = raw.get("engagement")
-        entries.append(DigestEntry(
-            contact_id=raw["contact_id"], name=raw["name"], summary=summary(raw["summary"]) or ActivitySummary(),
-            day=summary(raw.get("day")), week=summary(raw.get("week")),
-            engagement=Engagement(**eng) if eng else None, previous_score=raw.get("previous_score"),
-        ))  # fmt: skip
+    entries = [_entry_from_stored(raw) for raw in posted.entries]
     return compose(
-        subscription, local_date, entries, failed=record.failed_contacts, late=record.late
+        subscription, local_date, entries, failed=posted.failed_contacts, late=posted.late
+    )
+
+
+def _summary_from_stored(value: dict[str, Any] | None) -> ActivitySummary | None:
+    return ActivitySummary(**value) if value else None
+
+
+def _entry_from_stored(raw: dict[str, Any]) -> DigestEntry:
+    """A `DigestEntry` back from what `post_and_record` stored (`dataclasses.asdict`)."""
+    eng = raw.get("engagement")
+    return DigestEntry(
+        contact_id=raw["contact_id"],
+        name=raw["name"],
+        summary=_summary_from_stored(raw["summary"]) or ActivitySummary(),
+        day=_summary_from_stored(raw.get("day")),
+        week=_summary_from_stored(raw.get("week")),
+        engagement=Engagement(**eng) if eng else None,
+        previous_score=raw.get("previous_score"),
     )
 
 
 # -- delivery ----------------------------------------------------------------------------------
-
-
-def _start_ticks(pid: int) -> str | None:
-    """The process's start time in clock ticks (field 22 of /proc/<pid>/stat), None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def process_owner() -> str:
-    """Who holds a claim: host, pid and the pid's start time (pids get reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_ticks(os.getpid()) or '?'}"
-
-
-def owner_alive(owner: str) -> bool:
-    """False only when the claim's process ran on this host and is gone; else trust the lease."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return True
-    started = _start_ticks(int(parts[1]))
-    return started is not None and (parts[2] == "?" or started == parts[2])
 
 
 class Poster(Protocol):
@@ -524,10 +477,13 @@ class Poster(Protocol):
 
     async def post(self, channel_id: str, digest: Digest) -> str: ...  # returns the message ts
 
-    async def tell_subscriber(self, subscription: Subscription, reason: str) -> None: ...
+    async def tell_subscriber(self, subscription: Subscription, reason: str) -> None:
+        """Say why today's digest wasn't posted: a `Refusal`, or Slack's error code from a
+        permanent `PostFailed`."""
+        ...
 
     async def refusal(self, subscription: Subscription, *, workspace_token: bool) -> str | None:
-        """Why today's digest must not be posted (a reason code), or None when it may.
+        """Why today's digest must not be posted (a `Refusal`), or None when it may.
 
         Asked before anything is read from Flexmls: is the subscriber still an active member
         (`subscriber_refusal`), and may the digest still go to its channel (`target_refusal`)?
@@ -561,6 +517,20 @@ class PassReport:
         )
 
 
+@dataclass(frozen=True)
+class Claim:
+    """Today's digest of one subscription, held by this pass until it is recorded or released."""
+
+    subscription: Subscription
+    local_date: dt.date
+    claimed_at: dt.datetime
+    late: bool  # claimed more than LATE_AFTER after its time
+
+
+# Why a pass stops before posting; `_not_today` says what each means for the day.
+_STOPS = (NotConnected, RefreshFailed, ConnectionLost, RoleMissing, PostFailed, SparkError)
+
+
 async def deliver(
     services: Services,
     subscription: Subscription,
@@ -568,18 +538,44 @@ async def deliver(
     report: PassReport,
     *,
     progress: Progress | None = None,
-    before_post: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Deliver one subscription's digest for today if it is due and nobody else is on it."""
+    """Deliver one subscription's digest for today if it is due and nobody else is on it:
+    claim, check with Slack, gather and compose, mark "posting", post, record."""
+    claim = claim_due(services, subscription)
+    if claim is None:
+        return
+    report.due += 1
+    try:
+        digest = await check_and_gather(services, claim, poster, report, progress=progress)
+    except _STOPS as error:
+        await _not_today(services, claim, poster, report, error)
+        return
+    if digest is None:
+        return
+    report.contacts += len(digest.entries)
+    report.failed_contacts += digest.failed
+    if not mark_posting(
+        services.db,
+        subscription.id,
+        claim.local_date,
+        claimed_at=claim.claimed_at,
+        now=services.clock(),
+    ):
+        return  # our lease ran out and another pass took over
+    await post_and_record(services, claim, digest, poster, report)
+
+
+def claim_due(services: Services, subscription: Subscription) -> Claim | None:
+    """Claim today's digest when it is due, not delivered yet, and nobody live holds it."""
     if subscription.paused:
-        return  # the subscriber disconnected; connecting again resumes it
+        return None  # the subscriber disconnected; connecting again resumes it
     now = services.clock()
     local_date, due_at = schedule_for(subscription, now)
     if now < due_at:
-        return
+        return None
     existing = delivery(services.db, subscription.id, local_date)
     if existing is not None and existing.state == "delivered":
-        return
+        return None
     if not claim_delivery(
         services.db,
         subscription.id,
@@ -588,76 +584,117 @@ async def deliver(
         owner=process_owner(),
         owner_alive=owner_alive,
     ):
-        return
-    report.due += 1
-    late = now - due_at > LATE_AFTER
+        return None
+    return Claim(subscription, local_date, claimed_at=now, late=now - due_at > LATE_AFTER)
 
-    async def skip(reason: str) -> None:
-        complete_delivery(services.db, subscription.id, local_date, services.clock(),
-                          message_ts=None, late=late, failed_contacts=0, outcome="skipped")  # fmt: skip
-        report.skipped += 1
-        if reason not in QUIET_REFUSALS:
-            await poster.tell_subscriber(subscription, reason)
 
+async def check_and_gather(
+    services: Services,
+    claim: Claim,
+    poster: Poster,
+    report: PassReport,
+    *,
+    progress: Progress | None = None,
+) -> Digest | None:
+    """Ask Slack whether the digest may still go out, then read Flexmls and compose it.
+
+    None when Slack refuses (the day is recorded as skipped and the subscriber told); the
+    errors in `_STOPS` are left to the caller.
+    """
+    subscription = claim.subscription
+    credential = await services.keeper.credential(subscription.team_id, subscription.user_id)
+    # Who and where may have changed since `digest add`: ask Slack before reading Flexmls.
+    refused = await poster.refusal(subscription, workspace_token=credential.workspace)
+    if refused is not None:
+        log.info("Digest #%s not posted today: %s", subscription.id, refused)
+        await _skip(services, claim, poster, report, refused)
+        return None
+    # Background work: it leaves the budget's reserve to people, yields to them when both
+    # wait, and waits out a 429 cool-down instead of failing (spark.budget).
+    with working_as(Priority.BACKGROUND, f"{subscription.team_id}:{subscription.user_id}"):
+        return await gather(
+            services,
+            subscription,
+            credential.token,
+            local_date=claim.local_date,
+            late=claim.late,
+            progress=progress,
+        )
+
+
+async def post_and_record(
+    services: Services, claim: Claim, digest: Digest, poster: Poster, report: PassReport
+) -> None:
+    """Post the digest and record the delivery, with its entries for paging ("More")."""
     try:
-        credential = await services.keeper.credential(subscription.team_id, subscription.user_id)
-        # Who and where may have changed since `digest add`: ask Slack before reading Flexmls.
-        refused = await poster.refusal(subscription, workspace_token=credential.workspace)
-        if refused is not None:
-            log.info("Digest #%s not posted today: %s", subscription.id, refused)
-            await skip(refused)
-            return
-        # Background work: it leaves the budget's reserve to people, yields to them when both
-        # wait, and waits out a 429 cool-down instead of failing (spark.budget).
-        owner = f"{subscription.team_id}:{subscription.user_id}"
-        with working_as(Priority.BACKGROUND, owner):
-            digest = await gather(services, subscription, credential.token,
-                                  local_date=local_date, late=late, progress=progress)  # fmt: skip
-    except (NotConnected, RefreshFailed, ConnectionLost):
-        await skip("reconnect")
-        return
-    except RoleMissing:
-        await skip("role")
-        return
-    except PostFailed as failure:  # Slack couldn't say whether the digest may go out
-        if failure.permanent:
-            await skip(failure.error)
-        else:
-            release_delivery(services.db, subscription.id, local_date)
-            report.retry_later += 1
-        report.errors.append(f"#{subscription.id}: {failure.error}")
-        return
-    except SparkError as error:
-        release_delivery(
-            services.db, subscription.id, local_date
-        )  # Flexmls trouble: a later pass retries
-        report.retry_later += 1
-        report.errors.append(f"#{subscription.id}: {type(error).__name__}")
-        return
-    report.contacts += len(digest.entries)
-    report.failed_contacts += digest.failed
-    if before_post is not None:
-        await before_post()  # tests use this to simulate a crash between gathering and posting
-    if not mark_posting(
-        services.db, subscription.id, local_date, claimed_at=now, now=services.clock()
-    ):
-        return  # our lease ran out and another pass took over
-    try:
-        ts = await poster.post(subscription.channel_id, digest)
+        ts = await poster.post(claim.subscription.channel_id, digest)
     except PostFailed as failure:
-        if failure.permanent:
-            await skip(failure.error)
-        else:
-            release_delivery(services.db, subscription.id, local_date)
-            report.retry_later += 1
-        report.errors.append(f"#{subscription.id}: {failure.error}")
+        await _slack_failed(services, claim, poster, report, failure)
         return
     complete_delivery(
-        services.db, subscription.id, local_date, services.clock(), message_ts=ts, late=late,
-        failed_contacts=digest.failed, outcome="posted", entries=entries_json(digest),
-    )  # fmt: skip
+        services.db,
+        claim.subscription.id,
+        claim.local_date,
+        services.clock(),
+        message_ts=ts,
+        late=claim.late,
+        failed_contacts=digest.failed,
+        outcome="posted",
+        entries=encode_entries(asdict(entry) for entry in digest.entries),
+    )
     report.posted += 1
-    report.late += int(late)
+    report.late += int(claim.late)
+
+
+async def _not_today(
+    services: Services, claim: Claim, poster: Poster, report: PassReport, error: Exception
+) -> None:
+    """What a stop before posting means: skip the day (and say why), or leave it for later."""
+    if isinstance(error, (NotConnected, RefreshFailed, ConnectionLost)):
+        await _skip(services, claim, poster, report, Refusal.RECONNECT)
+    elif isinstance(error, RoleMissing):
+        await _skip(services, claim, poster, report, Refusal.ROLE)
+    elif isinstance(error, PostFailed):  # Slack couldn't say whether the digest may go out
+        await _slack_failed(services, claim, poster, report, error)
+    else:  # Flexmls trouble: a later pass retries
+        _retry_later(services, claim, report, type(error).__name__)
+
+
+async def _slack_failed(
+    services: Services, claim: Claim, poster: Poster, report: PassReport, failure: PostFailed
+) -> None:
+    """Skip the day when Slack's "no" is final; otherwise a later pass tries again."""
+    if failure.permanent:
+        await _skip(services, claim, poster, report, failure.error)
+        report.errors.append(f"#{claim.subscription.id}: {failure.error}")
+    else:
+        _retry_later(services, claim, report, failure.error)
+
+
+async def _skip(
+    services: Services, claim: Claim, poster: Poster, report: PassReport, reason: str
+) -> None:
+    """Record the day as skipped (later passes leave it alone) and tell the subscriber why."""
+    complete_delivery(
+        services.db,
+        claim.subscription.id,
+        claim.local_date,
+        services.clock(),
+        message_ts=None,
+        late=claim.late,
+        failed_contacts=0,
+        outcome="skipped",
+    )
+    report.skipped += 1
+    if reason not in QUIET_REFUSALS:
+        await poster.tell_subscriber(claim.subscription, reason)
+
+
+def _retry_later(services: Services, claim: Claim, report: PassReport, why: str) -> None:
+    """Release the claim so a later pass tries the day again."""
+    release_delivery(services.db, claim.subscription.id, claim.local_date)
+    report.retry_later += 1
+    report.errors.append(f"#{claim.subscription.id}: {why}")
 
 
 async def run_pass(

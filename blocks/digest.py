@@ -82,6 +82,7 @@ LATE_NOTE = "Posted late: the bot was offline at the scheduled time."
 NO_DIGESTS = "No digests yet. Try `/activity digest add #channel 08:00`."
 NO_DIGESTS_TEXT = "No digests yet. Try /activity digest add #channel 08:00."
 NO_NAME = "(no name)"
+Row = tuple[str, Block]  # a block's role (`finish` makes its block_id from it) and the block
 
 
 # ---------------------------------------------------------------- words shared by the renderers
@@ -268,6 +269,7 @@ def digest_message(
 ) -> Message:
     """The morning digest posted in the channel (public), within one message's limits.
 
+    Header, what it covers, the body (nothing to report, tracking only, or the moves), footer.
     `cursor_key` signs the "More" button's value (see `blocks.actions.encode_digest_cursor`).
     """
     if layout not in ("table", "sections"):
@@ -275,87 +277,125 @@ def digest_message(
     if top < 0:
         raise ValueError(f"top must be 0 or more, got {top}")
     day = short_date(digest.local_date)
-    heading = f"Morning digest · {day}"
-    blocks: list[tuple[str, Block]] = [
-        ("digest_header", HeaderBlock(text=plain(heading, HEADER_TEXT))),
-    ]
+    blocks: list[Row] = [_digest_header(f"Morning digest · {day}"), _digest_scope(digest)]
+    if not digest.entries:
+        blocks.append(("digest_empty", _section("No contacts to report today.")))
+    elif not any(_has_history(e) for e in digest.entries):
+        blocks += _tracking_only(digest, cursor_key)
+    else:
+        blocks += _moves(digest, cursor_key, layout=layout, top=top, above=len(blocks))
+    blocks.append(_digest_footer(digest))
+    heating = digest.heating[:MAX_MOVING]
+    return finish(_fallback(digest, f"Morning digest, {day}", heating), *blocks)
+
+
+def _digest_header(heading: str) -> Row:
+    return ("digest_header", HeaderBlock(text=plain(heading, HEADER_TEXT)))
+
+
+def _digest_scope(digest: Digest) -> Row:
+    """Whose contacts, and whether the digest is late."""
     scope = scope_words(digest.scope, digest.subscriber_id)
     about: list[MarkdownTextObject | PlainTextObject] = [
         MarkdownTextObject(text=truncate_mrkdwn(scope, 2000), verbatim=True)
     ]
     if digest.late:
         about.append(PlainTextObject(text=LATE_NOTE, emoji=True))
-    blocks.append(("digest_scope", ContextBlock(elements=about)))
+    return ("digest_scope", ContextBlock(elements=about))
 
-    entries = digest.entries
-    total = len(entries)
+
+def _tracking_only(digest: Digest, cursor_key: bytes) -> list[Row]:
+    """The first day of a digest: no history yet, so every contact is a page away."""
+    line = (
+        f"Tracking {_plural(len(digest.entries), 'contact')}. "
+        "Movement shows from tomorrow, once there is a day of history."
+    )
+    return [("digest_tracking", _section(line)), *_more_button(digest, cursor_key)]
+
+
+def _moves(
+    digest: Digest, cursor_key: bytes, *, layout: DigestLayout, top: int, above: int
+) -> list[Row]:
+    """Band counts, top movers (or a quiet day), heating up, cooling off, and "and N more".
+
+    `above` is the number of blocks before these (the movers get what the rest leaves).
+    """
     heating = digest.heating[:MAX_MOVING]
     cooling = digest.cooling[:MAX_MOVING]
+    blocks: list[Row] = [_band_counts(digest)]
+    # Everything but the movers, at most: 2 titles + 2×5 entries, "more" + its button,
+    # the footer; the movers get the rest (and a table holds at most 99 rows).
+    reserved = above + len(blocks) + 2 + len(heating) + len(cooling) + 2 + 1
+    room = MAX_TABLE_ROWS - 1 if layout == "table" else MAX_BLOCKS - reserved - 1
+    movers = [e for e in digest.entries if e.movement != 0][: min(top, room)]
+    if movers:
+        blocks += _top_movers(movers, layout)
+    elif not heating and not cooling:
+        quiet = "Quiet day: no contact's engagement moved since yesterday."
+        blocks.append(("digest_quiet", _section(quiet)))
+    blocks += _heating_and_cooling(heating, cooling)
+    shown = {e.contact_id for e in (*movers, *heating, *cooling)}
+    blocks += _the_rest(digest, cursor_key, shown)
+    return blocks
+
+
+def _band_counts(digest: Digest) -> Row:
+    """ "🔥 2 hot · 🌤 1 warm · 🧊 0 cold · 3 contacts"."""
+    counts = digest.counts
+    line = " · ".join(
+        [f"{BAND_MARKERS[b]} {number(counts[b])} {b}" for b in ("hot", "warm", "cold")]
+        + [_plural(len(digest.entries), "contact")]
+    )
+    return ("digest_counts", SectionBlock(text=plain(line, SECTION_TEXT)))
+
+
+def _top_movers(movers: Sequence[DigestEntry], layout: DigestLayout) -> list[Row]:
+    """The "Top movers" title, then a table, or one section with fields per mover."""
+    title: Row = ("digest_movers_title", _section("*Top movers*"))
+    if layout == "table":
+        return [title, ("digest_movers", _movers_table(movers))]
+    return [title, *((f"digest_mover_{i}", _mover_section(e)) for i, e in enumerate(movers, 1))]
+
+
+def _heating_and_cooling(
+    heating: Sequence[DigestEntry], cooling: Sequence[DigestEntry]
+) -> list[Row]:
+    """ "Heating up" and "Cooling off", each titled, with Card buttons numbered across both."""
+    blocks: list[Row] = []
+    n = 0
+    for title, role, group in (
+        ("Heating up", "digest_heating", heating),
+        ("Cooling off", "digest_cooling", cooling),
+    ):
+        if not group:
+            continue
+        blocks.append((f"{role}_title", _section(f"*{title}*")))
+        for i, entry in enumerate(group, 1):
+            n += 1
+            blocks.append((f"{role}_{i}", _moving_section(entry, n)))
+    return blocks
+
+
+def _the_rest(digest: Digest, cursor_key: bytes, shown: set[str]) -> list[Row]:
+    """ "and N more" with the More button, for the contacts not shown one by one."""
+    hidden = sum(1 for e in digest.entries if e.contact_id not in shown)
+    if hidden <= 0:
+        return []
+    note: Row = ("digest_more_note", _context(f"and {number(hidden)} more"))
+    return [note, *_more_button(digest, cursor_key)]
+
+
+def _more_button(digest: Digest, cursor_key: bytes) -> list[Row]:
+    more = _more(digest, cursor_key)
+    return [] if more is None else [("digest_more", more)]
+
+
+def _digest_footer(digest: Digest) -> Row:
+    """Unreadable contacts, if any, and that cards open privately."""
     footer = [PRIVACY_FOOTER]
     if digest.failed > 0:
         footer.insert(0, f"{_plural(digest.failed, 'contact')} could not be read.")
-
-    if total == 0:
-        blocks.append(("digest_empty", _section("No contacts to report today.")))
-    elif not any(_has_history(e) for e in entries):
-        line = (
-            f"Tracking {_plural(total, 'contact')}. "
-            "Movement shows from tomorrow, once there is a day of history."
-        )
-        blocks.append(("digest_tracking", _section(line)))
-        more = _more(digest, cursor_key)
-        if more is not None:  # nothing is shown one by one yet: every contact is a page away
-            blocks.append(("digest_more", more))
-    else:
-        counts = digest.counts
-        line = " · ".join(
-            [f"{BAND_MARKERS[b]} {number(counts[b])} {b}" for b in ("hot", "warm", "cold")]
-            + [_plural(total, "contact")]
-        )
-        blocks.append(("digest_counts", SectionBlock(text=plain(line, SECTION_TEXT))))
-
-        # Everything but the movers, at most: 2 titles + 2×5 entries, "more" + its button,
-        # the footer; the movers get the rest (and a table holds at most 99 rows).
-        reserved = len(blocks) + 2 + len(heating) + len(cooling) + 2 + 1
-        room = MAX_BLOCKS - reserved - 1  # the "Top movers" title
-        if layout == "table":
-            room = MAX_TABLE_ROWS - 1
-        movers = [e for e in entries if e.movement != 0][: min(top, room)]
-
-        if movers:
-            blocks.append(("digest_movers_title", _section("*Top movers*")))
-            if layout == "table":
-                blocks.append(("digest_movers", _movers_table(movers)))
-            else:
-                blocks += [
-                    (f"digest_mover_{i}", _mover_section(e)) for i, e in enumerate(movers, 1)
-                ]
-        elif not heating and not cooling:
-            quiet = "Quiet day: no contact's engagement moved since yesterday."
-            blocks.append(("digest_quiet", _section(quiet)))
-
-        n = 0
-        for title, role, group in (
-            ("Heating up", "digest_heating", heating),
-            ("Cooling off", "digest_cooling", cooling),
-        ):
-            if not group:
-                continue
-            blocks.append((f"{role}_title", _section(f"*{title}*")))
-            for i, entry in enumerate(group, 1):
-                n += 1
-                blocks.append((f"{role}_{i}", _moving_section(entry, n)))
-
-        shown = {e.contact_id for e in (*movers, *heating, *cooling)}
-        hidden = sum(1 for e in entries if e.contact_id not in shown)
-        if hidden > 0:
-            blocks.append(("digest_more_note", _context(f"and {number(hidden)} more")))
-            more = _more(digest, cursor_key)
-            if more is not None:
-                blocks.append(("digest_more", more))
-
-    blocks.append(("digest_footer", _context(*footer)))
-    return finish(_fallback(digest, f"Morning digest, {day}", heating), *blocks)
+    return ("digest_footer", _context(*footer))
 
 
 # ------------------------------------------------------------- "all contacts", page by page
@@ -546,7 +586,7 @@ def digest_reconnect_dm(subscription: Subscription) -> Message:
 
 
 # Why today's digest wasn't posted, and what the subscriber can do (None: only remove it),
-# by `activity.digests` refusal code.
+# by `activity.digests.Refusal` value.
 _REFUSED_WHY: dict[str, tuple[str, str | None]] = {
     "not_a_channel": ("it no longer goes to a channel", None),
     "invite_first": (
@@ -577,8 +617,8 @@ _REFUSED_WHY: dict[str, tuple[str, str | None]] = {
 def digest_refused_dm(subscription: Subscription, reason: str) -> Message:
     """The DM to a subscriber whose digest was held back today: why, and what to do.
 
-    `reason` is a refusal code from `activity.digests` (`TARGET_REFUSALS`, "guest") or
-    "unchecked"; anything else gets a general explanation.
+    `reason` is an `activity.digests.Refusal` about the channel, "guest" or "unchecked";
+    anything else gets a general explanation.
     """
     why, todo = _REFUSED_WHY.get(reason, ("it can't go to that channel right now", None))
     remove = f"`/activity digest remove {int(subscription.id)}`"

@@ -9,16 +9,19 @@ from storage.crypto import TokenCipher, TokenDecryptError, load_or_create_key
 from storage.db import open_database, open_memory_database
 from storage.digests import (
     Delivery,
+    PostedDigest,
     Subscription,
     add_subscription,
     all_subscriptions,
     claim_delivery,
     complete_delivery,
     delivery,
+    encode_entries,
     list_subscriptions,
     mark_posting,
     normalise_local_time,
     pause_subscriptions,
+    posted_digest,
     prune_deliveries,
     release_delivery,
     remove_subscription,
@@ -27,6 +30,7 @@ from storage.digests import (
 )
 from storage.events import first_time_seen, prune_events
 from storage.keycheck import KeyLost, load_checked_key
+from storage.leases import owner_alive, process_owner
 from storage.lookups import (
     RecentLookup,
     cache_contact_query,
@@ -127,6 +131,12 @@ __all__ = [
     "complete_delivery",
     "release_delivery",
     "delivery",
+    "PostedDigest",
+    "encode_entries",
+    "posted_digest",
+    # leases
+    "process_owner",
+    "owner_alive",
     # events
     "first_time_seen",
     "prune_events",

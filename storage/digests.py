@@ -8,9 +8,10 @@ lease has expired. The claim is one SQL statement, so it is atomic across proces
 
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -59,6 +60,15 @@ class Delivery:
     outcome: str | None = None  # "posted" | "skipped"
     entries: str | None = None  # JSON written by the digest composer
     claimed_by: str | None = None  # the process holding the claim
+
+
+@dataclass(frozen=True)
+class PostedDigest:
+    """What a posted digest left for paging: its entries as plain JSON values, and its counts."""
+
+    entries: list[dict[str, Any]]  # in the order posted
+    failed_contacts: int
+    late: bool
 
 
 def normalise_local_time(text: str) -> str:
@@ -233,22 +243,45 @@ def claim_delivery(
     )
     if cursor.rowcount == 1 or owner_alive is None:
         return cursor.rowcount == 1
-    rows = list(db.query(
-        "SELECT claimed_at, claimed_by FROM digest_deliveries WHERE subscription_id = ? AND local_date = ?"
-        " AND state = 'claimed' AND posting_at IS NULL",
-        [subscription_id, to_date_text(local_date)],
-    ))  # fmt: skip
+    return _take_over_from_dead_owner(
+        db, subscription_id, local_date, (now_text, until_text), owner, owner_alive
+    )
+
+
+def _take_over_from_dead_owner(
+    db: Database,
+    subscription_id: int,
+    local_date: date,
+    lease: tuple[str, str],
+    owner: str | None,
+    owner_alive: Callable[[str], bool],
+) -> bool:
+    """Take a live claim whose owner is dead and had not started posting (compare-and-swap)."""
+    rows = list(
+        db.query(
+            "SELECT claimed_at, claimed_by FROM digest_deliveries WHERE subscription_id = ? AND local_date = ?"
+            " AND state = 'claimed' AND posting_at IS NULL",
+            [subscription_id, to_date_text(local_date)],
+        )
+    )
     if not rows or not rows[0]["claimed_by"] or owner_alive(rows[0]["claimed_by"]):
         return False
+    dead = rows[0]
     cursor = db.execute(
         """
         UPDATE digest_deliveries SET claimed_at = ?, lease_expires_at = ?, claimed_by = ?
         WHERE subscription_id = ? AND local_date = ? AND state = 'claimed' AND posting_at IS NULL
           AND claimed_by = ? AND claimed_at = ?
         """,
-        [now_text, until_text, owner, subscription_id, to_date_text(local_date),
-         rows[0]["claimed_by"], rows[0]["claimed_at"]],
-    )  # fmt: skip
+        [
+            *lease,
+            owner,
+            subscription_id,
+            to_date_text(local_date),
+            dead["claimed_by"],
+            dead["claimed_at"],
+        ],
+    )
     return cursor.rowcount == 1
 
 
@@ -336,6 +369,24 @@ def prune_deliveries(db: Database, before: date) -> int:
         "DELETE FROM digest_deliveries WHERE local_date < ?", [to_date_text(before)]
     )
     return cursor.rowcount
+
+
+def encode_entries(entries: Iterable[Mapping[str, Any]]) -> str:
+    """A digest's entries (plain values, e.g. `dataclasses.asdict`) as `complete_delivery` stores
+    them; what JSON can't hold (a date, say) is stored as its `str`."""
+    return json.dumps(list(entries), separators=(",", ":"), default=str)
+
+
+def posted_digest(db: Database, subscription_id: int, local_date: date) -> PostedDigest | None:
+    """The entries stored with the digest posted that day, or None if none was posted."""
+    record = delivery(db, subscription_id, local_date)
+    if record is None or record.outcome != "posted" or not record.entries:
+        return None
+    return PostedDigest(
+        entries=list(json.loads(record.entries)),
+        failed_contacts=record.failed_contacts,
+        late=record.late,
+    )
 
 
 def delivery(db: Database, subscription_id: int, local_date: date) -> Delivery | None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -13,25 +11,24 @@ from cryptography.fernet import Fernet
 
 from activity.digests import (
     MAX_PER_USER,
-    DigestArgsError,
-    DigestRequest,
+    DigestRefused,
     PassReport,
     PostFailed,
+    Refusal,
     Subscriber,
     TargetChannel,
-    deliver,
-    owner_alive,
-    parse_add,
-    process_owner,
+    check_and_gather,
+    claim_due,
     run_pass,
     schedule_for,
+    stored_digest,
     subscribe,
     subscriber_refusal,
 )
-from activity.services import Services
+from activity.services import Services, assemble
 from devtools.sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, ManualClock, Sandbox
 from settings import load_settings
-from spark import OAuthClient, RateLimiter, RetryPolicy, SparkClient
+from spark import OAuthClient, RateLimiter, RetryPolicy
 from storage import (
     Connection,
     TokenCipher,
@@ -86,16 +83,21 @@ async def http():
         yield client
 
 
-def make_services(sandbox, http, clock, db, **env) -> Services:
+def make_services(sandbox, http, clock, db, *, oauth=None, **env) -> Services:
     key = Fernet.generate_key()
-    spark = SparkClient(http, base_url=sandbox.url, user_agent="DigestTests",
-                        retry=RetryPolicy(attempts=2, base_delay=0.01, deadline=3),
-                        rate_limiter=RateLimiter(1500, 300))  # fmt: skip
     settings = load_settings(
         {"SPARK_API_URL": sandbox.url, "SPARK_ACCESS_TOKEN": DEMO_TOKEN, **env}
     )
-    return Services(
-        settings=settings, db=db, cipher=TokenCipher(key), spark=spark, clock=clock, secret_key=key
+    return assemble(
+        settings=settings,
+        db=db,
+        cipher=TokenCipher(key),
+        http=http,
+        clock=clock,
+        oauth=oauth,
+        secret_key=key,
+        retry=RetryPolicy(attempts=2, base_delay=0.01, deadline=3),
+        rate_limiter=RateLimiter(1500, 300),
     )
 
 
@@ -107,25 +109,56 @@ def services(sandbox, http, clock) -> Services:
 def follow_contacts(services, sandbox, names=("janet_doe", "heavy_viewer", "sean_obrien")) -> None:
     for name in names:
         contact = sandbox.state.brokerage.notable[name]
-        record_lookup(services.db, team_id=TEAM, user_id=USER, contact_id=contact.id,
-                      display_name=contact.display_name, query=contact.display_name, now=services.clock())  # fmt: skip
+        record_lookup(
+            services.db,
+            team_id=TEAM,
+            user_id=USER,
+            contact_id=contact.id,
+            display_name=contact.display_name,
+            query=contact.display_name,
+            now=services.clock(),
+        )
 
 
 def channel(channel_id=CHANNEL, **changes) -> TargetChannel:
     """A public channel the bot and the subscriber are in (as Slack would describe it)."""
-    facts = dict(channel_id=channel_id, is_channel=True, is_private=False, is_archived=False,
-                 bot_is_member=True, user_is_member=True, slack_connect=False)  # fmt: skip
+    facts = dict(
+        channel_id=channel_id,
+        is_channel=True,
+        is_private=False,
+        is_archived=False,
+        bot_is_member=True,
+        user_is_member=True,
+        slack_connect=False,
+    )
     return TargetChannel(**{**facts, **changes})
 
 
 SAME = object()  # `add(target=SAME)`: a channel Slack describes as fine
 
 
-def add(services, *, time="08:00", scope="recent", zone=DENVER, target=SAME, user=USER,
-        channel_id=CHANNEL, own_connection=True):  # fmt: skip
-    return subscribe(services, team_id=TEAM, user_id=user, channel_id=channel_id,
-                     target=channel(channel_id) if target is SAME else target, request=DigestRequest(channel_id, time, scope),
-                     timezone=zone, own_connection=own_connection)  # fmt: skip
+def add(
+    services,
+    *,
+    time="08:00",
+    scope="recent",
+    zone=DENVER,
+    target=SAME,
+    user=USER,
+    channel_id=CHANNEL,
+    own_connection=True,
+):
+    return subscribe(
+        services,
+        team_id=TEAM,
+        user_id=user,
+        channel_id=channel_id,
+        target=channel(channel_id) if target is SAME else target,
+        local_time=time,
+        scope=scope,
+        timezone=zone,
+        own_connection=own_connection,
+    )
 
 
 async def run_minutes(services, poster, clock, until: dt.datetime, step=dt.timedelta(minutes=1)):
@@ -138,15 +171,25 @@ async def run_minutes(services, poster, clock, until: dt.datetime, step=dt.timed
     ("start", "expected_utc"),
     [
         # Spring forward on Sun 8 Mar 2026: 08:00 MST (15:00 UTC), then 08:00 MDT (14:00 UTC).
-        (dt.datetime(2026, 3, 7, 13, 0, tzinfo=dt.UTC),
-         [dt.datetime(2026, 3, 7, 15, 0, tzinfo=dt.UTC), dt.datetime(2026, 3, 8, 14, 0, tzinfo=dt.UTC),
-          dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC)]),
+        (
+            dt.datetime(2026, 3, 7, 13, 0, tzinfo=dt.UTC),
+            [
+                dt.datetime(2026, 3, 7, 15, 0, tzinfo=dt.UTC),
+                dt.datetime(2026, 3, 8, 14, 0, tzinfo=dt.UTC),
+                dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC),
+            ],
+        ),
         # Fall back on Sun 1 Nov 2026: 08:00 MDT (14:00 UTC), then 08:00 MST (15:00 UTC).
-        (dt.datetime(2026, 10, 31, 12, 0, tzinfo=dt.UTC),
-         [dt.datetime(2026, 10, 31, 14, 0, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC),
-          dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)]),
+        (
+            dt.datetime(2026, 10, 31, 12, 0, tzinfo=dt.UTC),
+            [
+                dt.datetime(2026, 10, 31, 14, 0, tzinfo=dt.UTC),
+                dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC),
+                dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC),
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 async def test_eight_in_the_morning_in_denver_across_dst_posts_once_a_day(
     services, sandbox, clock, start, expected_utc
 ):
@@ -215,12 +258,10 @@ async def test_a_crash_between_gathering_and_posting_is_retried_after_the_lease(
     follow_contacts(services, sandbox)
     sub = add(services)
     poster = FakePoster(clock)
-
-    async def crash():
-        raise RuntimeError("killed")
-
-    with pytest.raises(RuntimeError):
-        await deliver(services, sub, poster, PassReport(), before_post=crash)
+    claim = claim_due(services, sub)
+    assert claim is not None
+    assert await check_and_gather(services, claim, poster, PassReport()) is not None
+    # ...and the process dies here, before saying "posting": the claim stays, unposted.
     clock.advance(minutes=1)
     await run_pass(services, poster)
     assert poster.posts == []  # the dead pass still holds the lease
@@ -249,20 +290,38 @@ async def test_a_crash_after_saying_posting_never_posts_twice(services, sandbox,
     assert poster.posts == []
 
 
-async def test_a_revoked_connection_tells_the_subscriber_and_posts_nothing(
-    services, sandbox, clock, http
-):
+async def test_a_revoked_connection_tells_the_subscriber_and_posts_nothing(sandbox, clock, http):
+    oauth = OAuthClient(
+        http,
+        auth_url=sandbox.url,
+        api_url=sandbox.url,
+        client_id="sandbox-client-id",
+        client_secret="sandbox-client-secret",
+        redirect_uri="http://x/cb",
+        clock=clock,
+    )
+    services = make_services(sandbox, http, clock, open_memory_database(), oauth=oauth)
     clock.set(dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.UTC))
     tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
     now = clock()
-    save_connection(services.db, services.cipher, Connection(
-        team_id=TEAM, user_id=USER, access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-        expires_at=now + dt.timedelta(hours=1), spark_user_id=DEMO_ACCOUNT_ID, spark_user_name="Avery Agent",
-        kind="oauth", status="ok", connected_at=now, updated_at=now))  # fmt: skip
-    services.oauth = OAuthClient(http, auth_url=sandbox.url, api_url=sandbox.url,
-                                 client_id="sandbox-client-id", client_secret="sandbox-client-secret",
-                                 redirect_uri="http://x/cb", clock=clock)  # fmt: skip
-    await services.oauth.refresh(tokens["refresh_token"])  # rotated elsewhere: ours is dead
+    save_connection(
+        services.db,
+        services.cipher,
+        Connection(
+            team_id=TEAM,
+            user_id=USER,
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            expires_at=now + dt.timedelta(hours=1),
+            spark_user_id=DEMO_ACCOUNT_ID,
+            spark_user_name="Avery Agent",
+            kind="oauth",
+            status="ok",
+            connected_at=now,
+            updated_at=now,
+        ),
+    )
+    await oauth.refresh(tokens["refresh_token"])  # rotated elsewhere: ours is dead
     follow_contacts(services, sandbox)
     add(services)
     clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))  # due, and the token has expired
@@ -414,54 +473,26 @@ async def test_a_transient_slack_error_is_retried_next_pass(services, sandbox, c
 
 
 @pytest.mark.parametrize(
-    ("words", "channels", "expected"),
+    ("channel_id", "target", "reason"),
     [
-        ("", (), DigestRequest(None, None, "recent")),
-        ("#sales 07:30", ("C0SALES",), DigestRequest("C0SALES", "07:30", "recent")),
-        ("all 9:05", (), DigestRequest(None, "9:05", "all")),
-        ("#sales tag:Hot Lead", ("C0SALES",), DigestRequest("C0SALES", None, "tag:Hot Lead")),
+        ("D0AGENT1", None, Refusal.NOT_A_CHANNEL),
+        ("U0AGENT1", None, Refusal.NOT_A_CHANNEL),
+        ("C0MPIM", channel("C0MPIM", is_channel=False), Refusal.NOT_A_CHANNEL),
+        ("C0GONE", None, Refusal.INVITE_FIRST),
+        (
+            "C0SECRET",
+            channel("C0SECRET", is_private=True, bot_is_member=False),
+            Refusal.INVITE_FIRST,
+        ),
+        ("C0OLD", channel("C0OLD", is_archived=True), Refusal.ARCHIVED),
+        ("C0EXT", channel("C0EXT", slack_connect=True), Refusal.SLACK_CONNECT),
+        ("C0NOTIN", channel("C0NOTIN", user_is_member=False), Refusal.NOT_MEMBER),
     ],
 )
-def test_parse_add(words, channels, expected):
-    assert parse_add(words, channels) == expected
-
-
-@pytest.mark.parametrize("words", ["tomorrow", "#sales", "tag:", "08:00 banana"])
-def test_parse_add_refuses_with_a_hint(words):
-    with pytest.raises(DigestArgsError):
-        parse_add(words, ())
-
-
-@pytest.mark.parametrize(
-    ("words", "channels", "mentions", "says"),
-    [
-        ("08:00", (), ("U0OTHER",), "not to people"),  # `<@U0OTHER> 08:00`
-        ("#channel 08:00", ("D0AGENT1",), (), "not to people"),  # a DM linked as a channel
-        ("me 08:00", (), (), "DMs aren't available yet"),
-        ("#a #b", ("C0A", "C0B"), (), "One channel at a time"),
-    ],
-)
-def test_parse_add_refuses_anything_but_one_channel(words, channels, mentions, says):
-    with pytest.raises(DigestArgsError, match=says):
-        parse_add(words, channels, mentions)
-
-
-@pytest.mark.parametrize(
-    ("channel_id", "target", "says"),
-    [
-        ("D0AGENT1", None, "not to people"),
-        ("U0AGENT1", None, "not to people"),
-        ("C0MPIM", channel("C0MPIM", is_channel=False), "not to people"),
-        ("C0GONE", None, "invite me first"),
-        ("C0SECRET", channel("C0SECRET", is_private=True, bot_is_member=False), "invite me first"),
-        ("C0OLD", channel("C0OLD", is_archived=True), "archived"),
-        ("C0EXT", channel("C0EXT", slack_connect=True), "Slack Connect"),
-        ("C0NOTIN", channel("C0NOTIN", user_is_member=False), "channel you're in"),
-    ],
-)
-def test_refused_channels_say_why_and_store_nothing(services, channel_id, target, says):
-    with pytest.raises(DigestArgsError, match=says):
+def test_refused_channels_say_why_and_store_nothing(services, channel_id, target, reason):
+    with pytest.raises(DigestRefused) as refused:
         add(services, channel_id=channel_id, target=target)
+    assert refused.value.reason == reason
     assert services.db.execute("SELECT count(*) FROM digest_subscriptions").fetchone()[0] == 0
 
 
@@ -478,8 +509,9 @@ def test_slack_connect_channels_need_the_admins_list(sandbox, http, clock):
 def test_each_person_has_at_most_ten_digests(services):
     for _ in range(MAX_PER_USER):
         add(services)
-    with pytest.raises(DigestArgsError, match="already have 10 digests"):
+    with pytest.raises(DigestRefused) as refused:
         add(services)
+    assert refused.value.reason == Refusal.TOO_MANY
     assert add(services, user="U2").user_id == "U2"  # the limit is per person
 
 
@@ -488,26 +520,39 @@ def test_whole_book_scopes_need_the_subscribers_own_connection_under_oauth(
     services, http, sandbox, clock, scope
 ):
     add(services, scope=scope, own_connection=False)  # no OAuth: the workspace token is the way
-    services.oauth = OAuthClient(http, auth_url=sandbox.url, api_url=sandbox.url, client_id="x",
-                                 client_secret="y", redirect_uri="http://x/cb", clock=clock)  # fmt: skip
-    with pytest.raises(DigestArgsError, match="/activity connect"):
+    services.oauth = OAuthClient(
+        http,
+        auth_url=sandbox.url,
+        api_url=sandbox.url,
+        client_id="x",
+        client_secret="y",
+        redirect_uri="http://x/cb",
+        clock=clock,
+    )
+    with pytest.raises(DigestRefused) as refused:
         add(services, scope=scope, own_connection=False)
+    assert refused.value.reason == Refusal.NEEDS_OWN_CONNECTION
     assert add(services, scope=scope, own_connection=True).scope == scope
     assert add(services, scope="recent", own_connection=False).scope == "recent"
 
 
-@pytest.mark.parametrize(("time", "zone"), [("25:00", DENVER), ("08:00", "Mars/Olympus_Mons")])
-def test_subscribe_refuses_bad_times_and_zones(services, time, zone):
-    with pytest.raises(DigestArgsError):
+@pytest.mark.parametrize(
+    ("time", "zone", "says"),
+    [("25:00", DENVER, "not a time of day"), ("08:00", "Mars/Olympus_Mons", "not a time zone")],
+)
+def test_subscribe_refuses_bad_times_and_zones(services, time, zone, says):
+    with pytest.raises(DigestRefused) as refused:
         add(services, time=time, zone=zone)
+    assert refused.value.reason == Refusal.BAD_SCHEDULE and says in refused.value.detail
 
 
 def test_digests_only_go_to_allowed_channels(sandbox, http, clock):
     services = make_services(
         sandbox, http, clock, open_memory_database(), DIGEST_CHANNELS="C0OTHER"
     )
-    with pytest.raises(DigestArgsError, match="only in certain channels"):
+    with pytest.raises(DigestRefused) as refused:
         add(services)
+    assert refused.value.reason == Refusal.NOT_LISTED
 
 
 def test_a_time_inside_the_spring_forward_gap_is_moved_past_it(services):
@@ -515,15 +560,6 @@ def test_a_time_inside_the_spring_forward_gap_is_moved_past_it(services):
     local_date, due = schedule_for(sub, dt.datetime(2026, 3, 8, 12, 0, tzinfo=dt.UTC))
     assert local_date == dt.date(2026, 3, 8)
     assert due == dt.datetime(2026, 3, 8, 9, 30, tzinfo=dt.UTC)  # 03:30 MDT
-
-
-def test_a_process_that_is_running_is_alive_and_a_finished_one_is_not():
-    assert owner_alive(process_owner())
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    me = process_owner().rsplit(":", 2)
-    assert not owner_alive(f"{me[0]}:{child.pid}:{me[2]}")
-    assert owner_alive(f"another-host:{child.pid}:1")  # can't tell: trust the lease
 
 
 async def test_contacts_flexmls_missed_are_read_again_before_reporting(services, sandbox, clock):
@@ -540,3 +576,37 @@ async def test_contacts_flexmls_missed_are_read_again_before_reporting(services,
     digest = poster.posts[0][2]
     assert digest.failed == 0
     assert janet.id in {e.contact_id for e in digest.entries}
+
+
+async def test_the_posted_digest_reads_back_as_posted_for_paging(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    follow_contacts(services, sandbox)
+    sub = add(services)
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    clock.advance(days=1)  # a day of history: scores, changes and movement to store
+    await run_pass(services, poster)
+    posted = poster.posts[1][2]
+    assert any(e.engagement is not None and e.day is not None for e in posted.entries)
+    assert stored_digest(services, sub, posted.local_date) == posted
+    assert stored_digest(services, sub, posted.local_date + dt.timedelta(days=1)) is None
+
+
+async def test_a_skipped_day_leaves_nothing_to_page_through(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    sub = add(services)
+    poster = FakePoster(clock)
+    poster.refuse_with = Refusal.ARCHIVED
+    report = await run_pass(services, poster)
+    assert report.skipped == 1 and poster.told == [(sub.id, "archived")]
+    assert stored_digest(services, sub, dt.date(2026, 3, 10)) is None
+
+
+async def test_a_claim_is_taken_once_and_only_when_due(services, sandbox, clock):
+    clock.set(dt.datetime(2026, 3, 10, 13, 59, tzinfo=dt.UTC))  # 07:59 MDT
+    sub = add(services)
+    assert claim_due(services, sub) is None  # not due yet
+    clock.advance(minutes=20)  # 08:19: due, and late
+    claim = claim_due(services, sub)
+    assert claim is not None and claim.late and claim.local_date == dt.date(2026, 3, 10)
+    assert claim_due(services, sub) is None  # held (by a live process): nobody else takes it

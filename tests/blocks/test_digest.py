@@ -35,7 +35,7 @@ from blocks import digest_page as render_page
 from blocks import encode_digest_cursor as encode_with
 from blocks.digest import digest_refused_dm
 from spark.models import ActivitySummary
-from tests.blocks.conftest import (
+from tests.helpers.blocks import (
     DIGEST_DAY,
     HOSTILE_NAMES,
     all_texts,
@@ -690,11 +690,20 @@ def test_a_single_page_has_no_prev_or_next() -> None:
 @pytest.mark.parametrize(
     ("entry", "line"),
     [
-        (mover(1, 2, band="hot", score=42.0, viewed=3, shared=0), "*Contact 1* 🔥\n+3 viewed today · 42 points"),
-        (mover(1, 0, band="cold", viewed=0, shared=0), "*Contact 1* 🧊\nNo change today · 20 points"),
-        (make_entry(1, history=False), "*Contact 1*\nNew: changes show from tomorrow · no score yet"),
+        (
+            mover(1, 2, band="hot", score=42.0, viewed=3, shared=0),
+            "*Contact 1* 🔥\n+3 viewed today · 42 points",
+        ),
+        (
+            mover(1, 0, band="cold", viewed=0, shared=0),
+            "*Contact 1* 🧊\nNo change today · 20 points",
+        ),
+        (
+            make_entry(1, history=False),
+            "*Contact 1*\nNew: changes show from tomorrow · no score yet",
+        ),
     ],
-)  # fmt: skip
+)
 def test_page_entry_lines(entry: DigestEntry, line: str) -> None:
     message = digest_page(make_digest((entry,)), 1)
     assert_valid_message(message)
