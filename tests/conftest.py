@@ -4,6 +4,8 @@ Every record any library emits during the session passes through a handler confi
 `bot.py` configures production logging (the same redaction filter, knowing the same kinds of
 secrets an operator configures); the handler then looks for every secret the tests use —
 including tokens users paste and tokens the sandbox issues, which no filter is told about.
+
+It also loads the shared fixtures (`tests/fixtures/`, listed in `pytest_plugins`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ import pytest
 
 import redaction
 from devtools.sandbox import DEMO_CLIENT_SECRET, DEMO_TOKEN, NO_ROLE_TOKEN, SECOND_AGENT_TOKEN
+
+# The shared fixtures (pytest reads `pytest_plugins` only in the top-level conftest). Helpers
+# assert too, so they are rewritten like test modules; this runs before anything imports them.
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.stack"]
+pytest.register_assert_rewrite("tests.helpers")
 
 OPERATOR_SECRETS = ["xoxb-standin", "e2e-signing-secret", DEMO_TOKEN, DEMO_CLIENT_SECRET]
 LEAKABLE = [*OPERATOR_SECRETS, SECOND_AGENT_TOKEN, NO_ROLE_TOKEN]

@@ -1,7 +1,7 @@
-"""Shared checks and fixtures for the Block Kit renderers.
+"""Checks and builders for Block Kit messages and views.
 
 `assert_valid_message` is the one place Slack's rules live: every blocks test passes every
-message it builds through it. Fixtures are built from the real dataclasses.
+message it builds through it. The `make_*` builders return the real dataclasses.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 from activity.models import ContactCard, Digest, DigestEntry, ListingPage
 from activity.scoring import Band, Engagement, Trend
 from blocks import Message
+from blocks import message as limits  # Slack's limits, one definition for product and checks
 from spark.models import ActivitySummary, Contact, Listing, Page
 from storage.digests import Subscription
 
@@ -103,18 +104,18 @@ def block_types(message: Message) -> list[str]:
 def _check_button(button: dict[str, Any]) -> None:
     label = button["text"]["text"]
     assert button["text"]["type"] == "plain_text"
-    assert 1 <= len(label) <= 75
-    assert len(label) <= 30, f"label too long for mobile: {label!r}"
-    assert len(button.get("value", "")) <= 2000
-    assert 1 <= len(button["action_id"]) <= 255
-    assert len(button.get("accessibility_label", "")) <= 75
+    assert 1 <= len(label) <= limits.BUTTON_TEXT
+    assert len(label) <= limits.MOBILE_LABEL, f"label too long for mobile: {label!r}"
+    assert len(button.get("value", "")) <= limits.BUTTON_VALUE
+    assert 1 <= len(button["action_id"]) <= limits.ACTION_ID
+    assert len(button.get("accessibility_label", "")) <= limits.BUTTON_TEXT
 
 
 def _check_image(image: dict[str, Any]) -> None:
     assert image["type"] == "image"
-    assert 1 <= len(image["image_url"]) <= 3000
+    assert 1 <= len(image["image_url"]) <= limits.IMAGE_URL
     assert image["image_url"].startswith(("https://", "http://"))
-    assert 1 <= len(image["alt_text"]) <= 2000
+    assert 1 <= len(image["alt_text"]) <= limits.ALT_TEXT
 
 
 def _check_actions(elements: list[dict[str, Any]]) -> None:
@@ -127,7 +128,9 @@ def _check_actions(elements: list[dict[str, Any]]) -> None:
 def _check_card(card: dict[str, Any]) -> None:
     assert card["type"] == "card"
     assert any(card.get(k) for k in ("hero_image", "title", "actions", "body"))
-    for key, limit in (("title", 150), ("subtitle", 150), ("body", 200)):
+    card_limits = (("title", limits.CARD_TITLE), ("subtitle", limits.CARD_SUBTITLE),
+                   ("body", limits.CARD_BODY))  # fmt: skip
+    for key, limit in card_limits:
         if key in card:
             assert 1 <= len(card[key]["text"]) <= limit, key
     if "hero_image" in card:
@@ -135,41 +138,41 @@ def _check_card(card: dict[str, Any]) -> None:
     _check_actions(card.get("actions", []))
 
 
-def _check_block(block: dict[str, Any]) -> None:
+def check_block(block: dict[str, Any]) -> None:
     kind = block["type"]
     if kind == "header":
         assert block["text"]["type"] == "plain_text"
-        assert 1 <= len(block["text"]["text"]) <= 150
+        assert 1 <= len(block["text"]["text"]) <= limits.HEADER_TEXT
     elif kind == "section":
         assert "text" in block or "fields" in block
         if "text" in block:
-            assert 1 <= len(block["text"]["text"]) <= 3000
+            assert 1 <= len(block["text"]["text"]) <= limits.SECTION_TEXT
         fields = block.get("fields", [])
-        assert len(fields) <= 10
-        assert all(1 <= len(f["text"]) <= 2000 for f in fields)
+        assert len(fields) <= limits.MAX_FIELDS
+        assert all(1 <= len(f["text"]) <= limits.FIELD_TEXT for f in fields)
         accessory = block.get("accessory")
         if accessory and accessory["type"] == "image":
             _check_image(accessory)
         elif accessory:
             _check_actions([accessory])
     elif kind == "context":
-        assert 1 <= len(block["elements"]) <= 10
+        assert 1 <= len(block["elements"]) <= limits.CONTEXT_ELEMENTS
     elif kind == "actions":
-        assert 1 <= len(block["elements"]) <= 25
+        assert 1 <= len(block["elements"]) <= limits.ACTIONS_ELEMENTS
         _check_actions(block["elements"])
     elif kind == "carousel":
-        assert 1 <= len(block["elements"]) <= 10
+        assert 1 <= len(block["elements"]) <= limits.CAROUSEL_CARDS
         for card in block["elements"]:
             _check_card(card)
     elif kind == "card":
         _check_card(block)
 
 
-def assert_valid_message(message: Message, *, max_blocks: int = 50) -> None:
+def assert_valid_message(message: Message, *, max_blocks: int = limits.MAX_BLOCKS) -> None:
     """Slack would accept `message`, and nothing from user input in it is live markup."""
     assert isinstance(message, Message)
     assert message.text.strip(), "fallback text must not be empty"
-    assert len(message.text) <= 3000
+    assert len(message.text) <= limits.MAX_TEXT
     assert 1 <= len(message.blocks) <= max_blocks
 
     block_ids: list[str] = []
@@ -177,10 +180,10 @@ def assert_valid_message(message: Message, *, max_blocks: int = 50) -> None:
         parsed = Block.parse(block)
         assert parsed is not None, f"unknown block type {block.get('type')}"
         assert parsed.to_dict() == block, "slack_sdk does not round-trip this block"
-        _check_block(block)
+        check_block(block)
         block_ids.append(block["block_id"])
         block_ids += [c["block_id"] for c in block.get("elements", []) if c.get("type") == "card"]
-    assert all(1 <= len(i) <= 255 for i in block_ids)
+    assert all(1 <= len(i) <= limits.BLOCK_ID for i in block_ids)
     assert len(block_ids) == len(set(block_ids)), f"duplicate block ids: {block_ids}"
 
     for text_object in (t for b in message.blocks for t in walk_text_objects(b)):
@@ -451,9 +454,9 @@ def assert_valid_view(view: dict[str, Any], *, kind: str) -> None:
         parsed = Block.parse(block)
         assert parsed is not None, f"unknown block type {block.get('type')}"
         assert parsed.to_dict() == block, "slack_sdk does not round-trip this block"
-        _check_block(block)
+        check_block(block)
         block_ids.append(block["block_id"])
-    assert all(1 <= len(i) <= 255 for i in block_ids)
+    assert all(1 <= len(i) <= limits.BLOCK_ID for i in block_ids)
     assert len(block_ids) == len(set(block_ids)), f"duplicate block ids: {block_ids}"
 
     for text_object in walk_text_objects(view["blocks"]):
