@@ -22,9 +22,12 @@ from slack_bolt.authorization import AuthorizeResult
 
 def create_app(signing_secret: str) -> web.Application:
     identity = AuthorizeResult(
-        enterprise_id=None, team_id="T0STANDIN", bot_user_id="U0BOT", bot_id="B0BOT",
+        enterprise_id=None,
+        team_id="T0STANDIN",
+        bot_user_id="U0BOT",
+        bot_id="B0BOT",
         bot_token="xoxb-bare",
-    )  # fmt: skip
+    )
 
     async def authorize() -> AuthorizeResult:
         return identity

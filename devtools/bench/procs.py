@@ -82,14 +82,22 @@ def source_state(root: Path) -> dict[str, object]:
     state: dict[str, object] = {"commit": None, "modified": None}
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-            timeout=5, check=True,
-        )  # fmt: skip
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
         state["commit"] = head.stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-            capture_output=True, text=True, timeout=5, check=True,
-        )  # fmt: skip
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
         state["modified"] = [line[3:] for line in status.stdout.splitlines() if line.strip()]
     return state
 

@@ -117,7 +117,7 @@ def _digest_rows(results: Mapping[str, Any]) -> list[Row]:
                 figure,
                 f"≤ {DIGEST_RATIO:g} × allowed, 0 × 429",
                 _ok(ok),
-            )  # fmt: skip
+            )
         )
     return rows
 
@@ -164,9 +164,13 @@ def _tight_rows(results: Mapping[str, Any]) -> list[Row]:
         and tight["prefetch_mean"] == 0
     )
     rows = [
-        Row("Spark requests per cold lookup, tight budget", figure, "2 + 0 (prefetch skipped)",
-            _ok(skipped))
-    ]  # fmt: skip
+        Row(
+            "Spark requests per cold lookup, tight budget",
+            figure,
+            "2 + 0 (prefetch skipped)",
+            _ok(skipped),
+        )
+    ]
     latency = busy["latency"]
     other = len(t.get("other_replies") or [])
     figure = (
@@ -182,9 +186,13 @@ def _tight_rows(results: Mapping[str, Any]) -> list[Row]:
         and latency["rtt"]["p95"] <= COLD_LOOKUP_RTT
     )
     rows.append(
-        Row("Lookups past a spent budget", figure,
-            f"“busy” reply, no stall (p95 ≤ {COLD_LOOKUP_RTT:g} × RTT); 0 × 429", _ok(ok))
-    )  # fmt: skip
+        Row(
+            "Lookups past a spent budget",
+            figure,
+            f"“busy” reply, no stall (p95 ≤ {COLD_LOOKUP_RTT:g} × RTT); 0 × 429",
+            _ok(ok),
+        )
+    )
     return rows
 
 
@@ -214,18 +222,26 @@ def _contention_rows(results: Mapping[str, Any]) -> list[Row]:
         and not replies.get("other")
     )
     rows = [
-        Row("Cold lookup while a digest gathers (same key)", figure,
-            f"p95 ≤ {COLD_LOOKUP_RTT:g} × RTT (as idle), no “busy”", _ok(ok))
-    ]  # fmt: skip
+        Row(
+            "Cold lookup while a digest gathers (same key)",
+            figure,
+            f"p95 ≤ {COLD_LOOKUP_RTT:g} × RTT (as idle), no “busy”",
+            _ok(ok),
+        )
+    ]
     figure = (
         f"{_num(digest['elapsed_s'], 1)} s at the bot's {c['limit']} per {c['window_s']:g} s "
         f"(background share {c['background_share']}), alongside {c['lookups']} lookups; "
         f"{digest['spark_requests']} Spark requests in all; 429s: {digest['rate_limited']}"
     )
     rows.append(
-        Row(f"Digest pass during those lookups ({c['contacts']} contacts)", figure, "0 × 429",
-            _ok(digest["rate_limited"] == 0))
-    )  # fmt: skip
+        Row(
+            f"Digest pass during those lookups ({c['contacts']} contacts)",
+            figure,
+            "0 × 429",
+            _ok(digest["rate_limited"] == 0),
+        )
+    )
     return rows
 
 
@@ -275,7 +291,7 @@ def _process_rows(results: Mapping[str, Any]) -> list[Row]:
                 f"{_num(memory['steady_rss_mb'])} MB (idle after start-up {_num(memory.get('idle_rss_mb'))} MB)",
                 f"≤ {STEADY_RSS_MB:g} MB",
                 _ok(memory["steady_rss_mb"] <= STEADY_RSS_MB),
-            )  # fmt: skip
+            )
         )
     if memory.get("peak_rss_mb") is not None:
         rows.append(Row("Peak RSS (bot, VmHWM)", f"{_num(memory['peak_rss_mb'])} MB", "—", INFO))
@@ -312,12 +328,22 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(results: Mapping[str, Any], rows: list[Row]) -> str:
-    meta = results.get("meta") or {}
+    lines = _report_header(results.get("meta") or {})
+    lines += ["", *_table_lines(rows)]
+    missed = misses(rows)
+    lines += ["", f"Targets missed: {', '.join(r.measure for r in missed) if missed else 'none'}."]
+    warnings = results.get("warnings") or []
+    if warnings:
+        lines += ["", "Warnings:", ""] + [f"- {_cell(str(w))}" for w in warnings]
+    lines += ["", *_reading_notes(results)]
+    return "\n".join(lines) + "\n"
+
+
+def _report_header(meta: Mapping[str, Any]) -> list[str]:
+    """The title and the run's circumstances: date, machine, code, load, RTT, mode."""
     host = meta.get("machine") or {}
     source = meta.get("source") or {}
-    digest = results.get("digest") or {}
-    contention = results.get("digest_contention") or {}
-    lines = [
+    return [
         "# Benchmark report",
         "",
         f"- Date: {meta.get('date', 'n/a')}",
@@ -335,21 +361,25 @@ def render_markdown(results: Mapping[str, Any], rows: list[Row]) -> str:
         f"- Mode: {'quick' if meta.get('quick') else 'full'} "
         f"(`make bench{' QUICK=1' if meta.get('quick') else ''}`), "
         f"ran {_num(meta.get('duration_s'), 0)} s",
-        "",
+    ]
+
+
+def _table_lines(rows: list[Row]) -> list[str]:
+    return [
         "| measure | figure | target | pass/fail |",
         "|---|---|---|---|",
+        *(
+            f"| {_cell(r.measure)} | {_cell(r.figure)} | {_cell(r.target)} | {_cell(r.status)} |"
+            for r in rows
+        ),
     ]
-    lines += [
-        f"| {_cell(r.measure)} | {_cell(r.figure)} | {_cell(r.target)} | {_cell(r.status)} |"
-        for r in rows
-    ]
-    missed = misses(rows)
-    lines += ["", f"Targets missed: {', '.join(r.measure for r in missed) if missed else 'none'}."]
-    warnings = results.get("warnings") or []
-    if warnings:
-        lines += ["", "Warnings:", ""] + [f"- {_cell(str(w))}" for w in warnings]
-    lines += [
-        "",
+
+
+def _reading_notes(results: Mapping[str, Any]) -> list[str]:
+    """How to read each figure; the digest notes name the limits the run used."""
+    digest = results.get("digest") or {}
+    contention = results.get("digest_contention") or {}
+    return [
         "How to read it (details in `devtools/bench/README.md`; raw figures in `devtools/bench/results.json`):",
         "",
         "- Ack: time from sending the signed request to its HTTP 200, in bursts of N "
@@ -377,7 +407,6 @@ def render_markdown(results: Mapping[str, Any], rows: list[Row]) -> str:
         "just short of the bot's own Spark budget (1,500 requests per 5 min per key), so it "
         "measures CPU, not the limiter.",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def print_console(results: Mapping[str, Any], rows: list[Row]) -> None:

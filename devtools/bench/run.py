@@ -25,6 +25,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ import httpx
 from devtools.bench import report, scenarios
 from devtools.bench.procs import Child, Children, free_port, load_average, machine, source_state
 from devtools.sandbox import DEMO_TOKEN
-from devtools.slack_standin import SlackSender
+from devtools.slack_standin import SlackSender, SlackStandin
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent.parent
@@ -118,17 +119,7 @@ async def running_stack(
 
     `bot_argv` (after the interpreter) lets a profiling session start the bot another way.
     """
-    python = sys.executable
-    say(f"starting the Spark sandbox (RTT {rtt_ms} ms)")
-    sandbox_port = free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    sandbox = children.spawn(
-        "sandbox",
-        [python, "bot.py", "sandbox", "--port", str(sandbox_port), "--latency-ms", str(rtt_ms)],
-        env=child_env(LOG_LEVEL="WARNING"),
-        cwd=ROOT,
-    )
-    sandbox_s = await wait_healthy(http, sandbox, f"{sandbox_url}/healthz")
+    sandbox, sandbox_url, sandbox_s = await _start_sandbox(children, http, rtt_ms, say)
     admin = scenarios.SandboxAdmin(http, sandbox_url)
     await admin.config(latency_ms=rtt_ms, rate_limit=None)
 
@@ -139,66 +130,116 @@ async def running_stack(
     ):
         poster = scenarios.AiohttpPoster(session)
         db_path = work_dir / "bot-data" / "activity.db"
-        bot_env = child_env(
-            SLACK_BOT_TOKEN=standin.bot_token,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=standin.api_url,
-            SPARK_API_URL=sandbox_url,
-            SPARK_AUTH_URL=sandbox_url,
-            SPARK_ACCESS_TOKEN=DEMO_TOKEN,
-            DATABASE_PATH=str(db_path),
-            HOST="127.0.0.1",
-            LOG_LEVEL="WARNING",
-            WORKSPACE_TOKEN_FOR_ALL="true",
+        launcher = _BotLauncher(
+            children,
+            http,
+            [sys.executable, *bot_argv],
+            _bot_env(standin, sandbox_url, db_path),
+            say,
         )
-
-        async def start_bot(extra: Mapping[str, str] | None = None) -> tuple[Child, float, str]:
-            say("starting the bot" + (f" with {dict(extra)}" if extra else ""))
-            port = free_port()
-            env = {**bot_env, **(extra or {}), "PORT": str(port)}
-            child = children.spawn("bot", [python, *bot_argv], env=env, cwd=ROOT)
-            url = f"http://127.0.0.1:{port}"
-            took = await wait_healthy(http, child, f"{url}/healthz")
-            say(f"  bot healthy after {took:.2f} s")
-            return child, took, f"{url}/slack/events"
-
-        bot, bot_s, bot_events = await start_bot()
-
-        async def restart_bot(
-            env: Mapping[str, str] | None = None, prepare: Callable[[], object] | None = None
-        ) -> float:
-            """A fresh bot process (same database), e.g. for a fresh Spark rate-limit budget:
-            the usual environment plus `env`; `prepare()` runs while no bot is running."""
-            children.stop(stack.bot_child)
-            if prepare is not None:
-                prepare()
-            stack.bot_child, took, stack.bot.events_url = await start_bot(env)
-            return took
-
-        say("starting the bare app")
-        bare_port = free_port()
-        bare = children.spawn(
-            "bare_app",
-            [python, "-m", "devtools.bench.bare_app", "--port", str(bare_port)],
-            env=child_env(SLACK_SIGNING_SECRET=SIGNING_SECRET),
-            cwd=ROOT,
-        )
-        bare_s = await wait_healthy(http, bare, f"http://127.0.0.1:{bare_port}/healthz")
+        bot, bot_s, bot_events = await launcher.start()
+        bare_events, bare_s = await _start_bare_app(children, http, say)
         stack = scenarios.Stack(
             rtt_s=rtt_ms / 1000,
             http=http,
             admin=admin,
             standin=standin,
             bot=SlackSender(poster, bot_events, SIGNING_SECRET, timeout=30),  # type: ignore[arg-type]
-            bare=SlackSender(poster, f"http://127.0.0.1:{bare_port}/slack/events", SIGNING_SECRET, timeout=30),  # type: ignore[arg-type]
+            bare=SlackSender(poster, bare_events, SIGNING_SECRET, timeout=30),  # type: ignore[arg-type]
             bot_child=bot,
             sandbox_child=sandbox,
             pools=pools,
             sandbox_url=sandbox_url,
-            restart_bot=restart_bot,
+            restart_bot=launcher.restart,
             db_path=db_path,
-        )  # fmt: skip
+        )
+        launcher.stack = stack
         yield stack, {"bot_s": bot_s, "bare_s": bare_s, "sandbox_s": sandbox_s}
+
+
+async def _start_sandbox(
+    children: Children, http: httpx.AsyncClient, rtt_ms: int, say: Callable[[str], None]
+) -> tuple[Child, str, float]:
+    """The Spark sandbox (`bot.py sandbox`): its child, base URL and start-up seconds."""
+    say(f"starting the Spark sandbox (RTT {rtt_ms} ms)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    child = children.spawn(
+        "sandbox",
+        [sys.executable, "bot.py", "sandbox", "--port", str(port), "--latency-ms", str(rtt_ms)],
+        env=child_env(LOG_LEVEL="WARNING"),
+        cwd=ROOT,
+    )
+    return child, url, await wait_healthy(http, child, f"{url}/healthz")
+
+
+async def _start_bare_app(
+    children: Children, http: httpx.AsyncClient, say: Callable[[str], None]
+) -> tuple[str, float]:
+    """The bare Bolt app: its events URL and start-up seconds."""
+    say("starting the bare app")
+    port = free_port()
+    child = children.spawn(
+        "bare_app",
+        [sys.executable, "-m", "devtools.bench.bare_app", "--port", str(port)],
+        env=child_env(SLACK_SIGNING_SECRET=SIGNING_SECRET),
+        cwd=ROOT,
+    )
+    took = await wait_healthy(http, child, f"http://127.0.0.1:{port}/healthz")
+    return f"http://127.0.0.1:{port}/slack/events", took
+
+
+def _bot_env(standin: SlackStandin, sandbox_url: str, db_path: Path) -> dict[str, str]:
+    """The bot's environment: the stand-in Slack, the sandbox, a fresh database."""
+    return child_env(
+        SLACK_BOT_TOKEN=standin.bot_token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=standin.api_url,
+        SPARK_API_URL=sandbox_url,
+        SPARK_AUTH_URL=sandbox_url,
+        SPARK_ACCESS_TOKEN=DEMO_TOKEN,
+        DATABASE_PATH=str(db_path),
+        HOST="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        WORKSPACE_TOKEN_FOR_ALL="true",
+    )
+
+
+@dataclass
+class _BotLauncher:
+    """Starts the bot (`argv`, with `env` and a free port) and restarts the stack's bot."""
+
+    children: Children
+    http: httpx.AsyncClient
+    argv: list[str]
+    env: dict[str, str]
+    say: Callable[[str], None]
+    stack: scenarios.Stack | None = None  # set once the stack exists; `restart` needs it
+
+    async def start(self, extra: Mapping[str, str] | None = None) -> tuple[Child, float, str]:
+        """A new bot process: its child, start-up seconds and events URL."""
+        self.say("starting the bot" + (f" with {dict(extra)}" if extra else ""))
+        port = free_port()
+        env = {**self.env, **(extra or {}), "PORT": str(port)}
+        child = self.children.spawn("bot", self.argv, env=env, cwd=ROOT)
+        url = f"http://127.0.0.1:{port}"
+        took = await wait_healthy(self.http, child, f"{url}/healthz")
+        self.say(f"  bot healthy after {took:.2f} s")
+        return child, took, f"{url}/slack/events"
+
+    async def restart(
+        self, env: Mapping[str, str] | None = None, prepare: Callable[[], object] | None = None
+    ) -> float:
+        """A fresh bot process (same database), e.g. for a fresh Spark rate-limit budget:
+        the usual environment plus `env`; `prepare()` runs while no bot is running."""
+        stack = self.stack
+        if stack is None:
+            raise RuntimeError("the bot can be restarted only once the stack is running")
+        self.children.stop(stack.bot_child)
+        if prepare is not None:
+            prepare()
+        stack.bot_child, took, stack.bot.events_url = await self.start(env)
+        return took
 
 
 async def bench(args: argparse.Namespace, children: Children, work_dir: Path) -> dict[str, Any]:
@@ -209,31 +250,7 @@ async def bench(args: argparse.Namespace, children: Children, work_dir: Path) ->
     def say(line: str) -> None:
         print(f"[{time.monotonic() - began:6.1f}s] {line}", flush=True)
 
-    results: dict[str, Any] = {
-        "meta": {
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": machine(),
-            "source": source_state(ROOT),
-            "load_average_before": load_average(),
-            "rtt_ms": rtt_ms,
-            "quick": plan.quick,
-            "plan": {
-                "ack_samples": {str(k): v for k, v in plan.ack_samples.items()},
-                "sequential_contacts": plan.sequential,
-                "throughput_s": plan.throughput_s,
-                "throughput_senders": plan.throughput_senders,
-                "throughput_rounds": plan.throughput_rounds,
-                "digest_reads": list(plan.digest_reads),
-                "rate_limit": {"limit": plan.rate_limit, "window_s": plan.rate_window_s},
-                "tight_budget": {
-                    "limit": plan.tight_limit,
-                    "window_s": scenarios.TIGHT_WINDOW_S,
-                    "busy_lookups": plan.tight_busy,
-                },
-                "digest_contention_max_lookups": plan.contention_max,
-            },
-        }
-    }
+    results: dict[str, Any] = {"meta": _meta(plan, rtt_ms)}
     pools = scenarios.pools(plan)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with (
@@ -247,82 +264,143 @@ async def bench(args: argparse.Namespace, children: Children, work_dir: Path) ->
         # working set, so its own GC passes stay short while it times the bot.
         gc.collect()
         gc.freeze()
-        bot = stack.bot_child
         await asyncio.sleep(0.5)
-        idle = scenarios.rss_mb(bot.pid)
-
-        async def phase(name: str, work: Callable[[], Awaitable[Any]]) -> Any:
-            return await run_phase(results, name, work, say=say)
-
-        if (ack := await phase("ack", lambda: scenarios.ack_latency(stack, plan))) is not None:
-            results["ack"] = ack
-            if ack["errors"]:
-                results.setdefault("warnings", []).append(
-                    f"{ack['errors']} commands of the ack phase got something else than a card"
-                )
-        if (
-            seq := await phase("sequential", lambda: scenarios.sequential(stack, plan))
-        ) is not None:
-            results.update({k: seq[k] for k in ("lookup", "page_flip", "spark_requests")})
-            if seq["errors"]:
-                results.setdefault("warnings", []).extend(seq["errors"])
-        # Everything so far was the bot's doing: it must stay under its own Spark budget,
-        # or its limiter (not the code under test) would have set the latencies.
-        spent = (await stack.admin.stats())["requests"]
-        budget, window = scenarios.bot_spark_budget()
-        results["bot_spark_requests_latency_phases"] = spent
-        if spent >= budget - scenarios.BUDGET_MARGIN:
-            results.setdefault("warnings", []).append(
-                f"the latency phases sent {spent} Spark requests, near the bot's own limit of "
-                f"{budget} per {window:g} s: later samples may include limiter waits"
-            )
-        if (
-            dig := await phase("digest", lambda: scenarios.digest(stack, plan, rtt_ms))
-        ) is not None:
-            results["digest"] = dig
+        idle = scenarios.rss_mb(stack.bot_child.pid)
+        run = _Phases(results, stack, plan, rtt_ms, say)
+        await run.latency_phases()
         before_restart = scenarios.rss_mb(stack.bot_child.pid)
-        # The key's shared budget (issue 11): each phase restarts the bot with its own
-        # SPARK_RATE_LIMIT and leaves it running with the usual one.
-        if (
-            tight := await phase("tight_budget", lambda: scenarios.tight_budget(stack, plan))
-        ) is not None:
-            results["tight_budget"] = tight
-        if (
-            busy := await phase(
-                "digest_contention", lambda: scenarios.digest_contention(stack, plan)
-            )
-        ) is not None:
-            results["digest_contention"] = busy
-        # The bot limits itself to 1,500 Spark requests per 5 minutes per key, and the
-        # phases above spent much of that: a fresh process gets a fresh budget.
-        rounds, restarts = [], []
-        for _ in range(plan.throughput_rounds):
-            restarts.append(await stack.restart_bot())
-            thr = await phase("throughput", lambda: scenarios.throughput(stack, plan, rtt_ms))
-            if thr is None:
-                break
-            rounds.append(thr)
-        results["startup"]["bot_restarts_s"] = restarts
-        if rounds:
-            results["throughput"] = scenarios.combine_throughput(
-                rounds, senders=plan.throughput_senders, contacts=scenarios.THROUGHPUT_CONTACTS
-            )
+        await run.shared_budget_phases()
+        await run.throughput_rounds()
         await asyncio.sleep(plan.settle_rss_s)
         after = scenarios.rss_mb(stack.bot_child.pid)
-        results["memory"] = {
-            "idle_rss_mb": idle["VmRSS"],
-            "after_latency_phases_rss_mb": before_restart["VmRSS"],
-            "steady_rss_mb": max(after["VmRSS"] or 0, before_restart["VmRSS"] or 0),
-            "peak_rss_mb": max(after["VmHWM"] or 0, before_restart["VmHWM"] or 0),
-            "after_throughput_rss_mb": after["VmRSS"],
-            "settle_s": plan.settle_rss_s,
-        }
+        results["memory"] = _memory(idle, before_restart, after, plan.settle_rss_s)
         bot = stack.bot_child
         if not bot.alive():
             results.setdefault("errors", {})["bot"] = f"exited with {bot.popen.returncode}"
     results["meta"]["duration_s"] = time.monotonic() - began
     results["meta"]["load_average_after"] = load_average()
     return results
+
+
+def _meta(plan: scenarios.Plan, rtt_ms: int) -> dict[str, Any]:
+    """When, where, on what code and with which plan the run happens."""
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "source": source_state(ROOT),
+        "load_average_before": load_average(),
+        "rtt_ms": rtt_ms,
+        "quick": plan.quick,
+        "plan": {
+            "ack_samples": {str(k): v for k, v in plan.ack_samples.items()},
+            "sequential_contacts": plan.sequential,
+            "throughput_s": plan.throughput_s,
+            "throughput_senders": plan.throughput_senders,
+            "throughput_rounds": plan.throughput_rounds,
+            "digest_reads": list(plan.digest_reads),
+            "rate_limit": {"limit": plan.rate_limit, "window_s": plan.rate_window_s},
+            "tight_budget": {
+                "limit": plan.tight_limit,
+                "window_s": scenarios.TIGHT_WINDOW_S,
+                "busy_lookups": plan.tight_busy,
+            },
+            "digest_contention_max_lookups": plan.contention_max,
+        },
+    }
+
+
+def _memory(
+    idle: Mapping[str, float | None],
+    before_restart: Mapping[str, float | None],
+    after: Mapping[str, float | None],
+    settle_s: float,
+) -> dict[str, Any]:
+    """The bot's RSS figures from /proc snapshots: idle, after the latency phases (before the
+    first restart) and after the throughput rounds."""
+    return {
+        "idle_rss_mb": idle["VmRSS"],
+        "after_latency_phases_rss_mb": before_restart["VmRSS"],
+        "steady_rss_mb": max(after["VmRSS"] or 0, before_restart["VmRSS"] or 0),
+        "peak_rss_mb": max(after["VmHWM"] or 0, before_restart["VmHWM"] or 0),
+        "after_throughput_rss_mb": after["VmRSS"],
+        "settle_s": settle_s,
+    }
+
+
+@dataclass
+class _Phases:
+    """The measurements, in order, each recorded into `results` (a failure as an error)."""
+
+    results: dict[str, Any]
+    stack: scenarios.Stack
+    plan: scenarios.Plan
+    rtt_ms: int
+    say: Callable[[str], None]
+
+    async def phase(self, name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        return await run_phase(self.results, name, work, say=self.say)
+
+    async def record(self, name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        """Run phase `name` and keep its result under the same name; None if it failed."""
+        value = await self.phase(name, work)
+        if value is not None:
+            self.results[name] = value
+        return value
+
+    def warn(self, *warnings: str) -> None:
+        if warnings:
+            self.results.setdefault("warnings", []).extend(warnings)
+
+    async def latency_phases(self) -> None:
+        """Ack, sequential lookups and digest gathering, on the bot's usual settings."""
+        stack, plan = self.stack, self.plan
+        ack = await self.record("ack", lambda: scenarios.ack_latency(stack, plan))
+        if ack is not None and ack["errors"]:
+            self.warn(f"{ack['errors']} commands of the ack phase got something else than a card")
+        seq = await self.phase("sequential", lambda: scenarios.sequential(stack, plan))
+        if seq is not None:
+            self.results.update({k: seq[k] for k in ("lookup", "page_flip", "spark_requests")})
+            self.warn(*seq["errors"])
+        await self.check_own_budget()
+        await self.record("digest", lambda: scenarios.digest(stack, plan, self.rtt_ms))
+
+    async def check_own_budget(self) -> None:
+        """Everything so far was the bot's doing: it must stay under its own Spark budget,
+        or its limiter (not the code under test) would have set the latencies."""
+        spent = (await self.stack.admin.stats())["requests"]
+        budget, window = scenarios.bot_spark_budget()
+        self.results["bot_spark_requests_latency_phases"] = spent
+        if spent >= budget - scenarios.BUDGET_MARGIN:
+            self.warn(
+                f"the latency phases sent {spent} Spark requests, near the bot's own limit of "
+                f"{budget} per {window:g} s: later samples may include limiter waits"
+            )
+
+    async def shared_budget_phases(self) -> None:
+        """The key's shared budget (issue 11): each phase restarts the bot with its own
+        SPARK_RATE_LIMIT and leaves it running with the usual one."""
+        stack, plan = self.stack, self.plan
+        await self.record("tight_budget", lambda: scenarios.tight_budget(stack, plan))
+        await self.record("digest_contention", lambda: scenarios.digest_contention(stack, plan))
+
+    async def throughput_rounds(self) -> None:
+        """The bot limits itself to 1,500 Spark requests per 5 minutes per key, and the phases
+        above spent much of that: each round runs on a fresh process, with a fresh budget."""
+        stack, plan = self.stack, self.plan
+        rounds, restarts = [], []
+        for _ in range(plan.throughput_rounds):
+            restarts.append(await stack.restart_bot())
+            thr = await self.phase(
+                "throughput", lambda: scenarios.throughput(stack, plan, self.rtt_ms)
+            )
+            if thr is None:
+                break
+            rounds.append(thr)
+        self.results["startup"]["bot_restarts_s"] = restarts
+        if rounds:
+            self.results["throughput"] = scenarios.combine_throughput(
+                rounds, senders=plan.throughput_senders, contacts=scenarios.THROUGHPUT_CONTACTS
+            )
 
 
 def _clean(value: Any) -> Any:
@@ -385,8 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = write_outputs(results, args.report, args.results)
     report.print_console(results, rows)
     missed = report.misses(rows)
-    print(f"Wrote {args.report.relative_to(ROOT) if args.report.is_relative_to(ROOT) else args.report}"
-          f" and {args.results.name}. Targets missed: {len(missed)}.")  # fmt: skip
+    print(
+        f"Wrote {args.report.relative_to(ROOT) if args.report.is_relative_to(ROOT) else args.report}"
+        f" and {args.results.name}. Targets missed: {len(missed)}."
+    )
     return 0
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -33,6 +33,10 @@ from devtools.slack_standin.messages import buttons
 from devtools.slack_standin.requests import DEFAULT_USER_ID
 from spark.budget import DEFAULT_RESERVE, Budget, Priority
 
+if TYPE_CHECKING:
+    from activity.services import Services
+    from spark.ratelimit import RateLimiter
+
 LISTINGS_ROUTE_MARK = "/activity/listings/"
 REPLY_TIMEOUT_S = 30.0
 BUDGET_MARGIN = 150  # Spark requests kept in hand below the bot's own limit (in flight, prefetch)
@@ -43,6 +47,7 @@ FILL_BURST = 10  # most simultaneous lookups while filling the background share
 DIGEST_CHANNEL = "C0BENCHDIGEST"
 DIGEST_START_TIMEOUT_S = 20.0  # the bot's first digest pass must fill its share by then
 DIGEST_END_TIMEOUT_S = 120.0
+BENCH_USER_AGENT = "ActivityBotBench/1.0"  # the Spark client's in the digest phase
 
 
 # ------------------------------------------------------------------ the plan
@@ -455,59 +460,84 @@ async def sequential(stack: Stack, plan: Plan) -> dict[str, Any]:
     "Viewed" page 1 (prefetches page 2), a pause of 2×RTT, and "Next" (page 2, prefetched).
     The sandbox settles (no request in flight) before every sample.
     """
-    times: dict[str, list[float]] = {"cold": [], "warm": [], "flip_cold": [], "flip_pre": []}
-    spark: dict[str, list[float]] = {"cold": [], "warm": [], "flip_cold": []}
-    requests: dict[str, list[dict[str, int]]] = {"cold": [], "warm": []}
-    errors: list[str] = []
-    counter = _Counter(stack.admin)
-    await counter.start()
+    run = _SequentialRun(stack, _Counter(stack.admin))
+    await run.counter.start()
     for i, target in enumerate(stack.pools.sequential):
-        user = f"UC{i:04d}"
-        took, entry = await _timed_command(stack, user, target.email)
-        routes, recent = await counter.delta()
-        if not is_card(entry.body):
-            errors.append(f"cold lookup of contact {i}: {entry.body.get('text')!r}")
-            continue
-        times["cold"].append(took)
-        spark["cold"].append(_card_path_s(recent))
-        requests["cold"].append(routes)
-        viewed = find_button(entry.body, "listings_page:viewed")
-
-        took, entry = await _timed_command(stack, user, target.email)
-        routes, recent = await counter.delta()
-        if not is_card(entry.body):
-            errors.append(f"warm lookup of contact {i}: {entry.body.get('text')!r}")
-            continue
-        times["warm"].append(took)
-        spark["warm"].append(_card_path_s(recent))
-        requests["warm"].append(routes)
-
-        value = f"v1|viewed|{target.contact_id}|5"
-        took, entry = await _timed_click(stack, user, "listings_page:next", value)
-        _, recent = await counter.delta()
-        times["flip_cold"].append(took)
-        spark["flip_cold"].append(_page_s(recent, 5))
-
-        _, first = await _timed_click(stack, user, viewed["action_id"], viewed["value"])
-        await asyncio.sleep(2 * stack.rtt_s)
-        following = find_button(first.body, "listings_page:next")
-        took, entry = await _timed_click(stack, user, following["action_id"], following["value"])
-        times["flip_pre"].append(took)
-        await counter.delta()
+        await run.contact(i, target)
     stack.standin.clear()
-    rtt = stack.rtt_s
-    return {
-        "lookup": {
-            "cold": _rtt_spread(times["cold"], rtt, spark["cold"]),
-            "warm": _rtt_spread(times["warm"], rtt, spark["warm"]),
-        },
-        "page_flip": {
-            "cold": _rtt_spread(times["flip_cold"], rtt, spark["flip_cold"]),
-            "prefetched": _rtt_spread(times["flip_pre"], rtt),
-        },
-        "spark_requests": {k: _requests_summary(v) for k, v in requests.items()},
-        "errors": errors,
-    }
+    return run.summary()
+
+
+@dataclass
+class _SequentialRun:
+    """The sequential phase's samples (seconds, sandbox seconds, routes), taken per contact."""
+
+    stack: Stack
+    counter: _Counter
+    times: dict[str, list[float]] = field(
+        default_factory=lambda: {"cold": [], "warm": [], "flip_cold": [], "flip_pre": []}
+    )
+    spark: dict[str, list[float]] = field(
+        default_factory=lambda: {"cold": [], "warm": [], "flip_cold": []}
+    )
+    requests: dict[str, list[dict[str, int]]] = field(
+        default_factory=lambda: {"cold": [], "warm": []}
+    )
+    errors: list[str] = field(default_factory=list)
+
+    async def contact(self, i: int, target: Target) -> None:
+        """Cold lookup, warm lookup, cold flip to page 5, prefetched flip to page 2."""
+        user = f"UC{i:04d}"
+        card = await self._lookup("cold", i, user, target.email)
+        if card is None:
+            return
+        viewed = find_button(card.body, "listings_page:viewed")
+        if await self._lookup("warm", i, user, target.email) is None:
+            return
+        await self._flip_cold(user, target.contact_id)
+        await self._flip_prefetched(user, viewed)
+
+    async def _lookup(self, kind: str, i: int, user: str, email: str) -> Received | None:
+        """One lookup, sampled as `kind`; the reply when it is a card, else None (noted)."""
+        took, entry = await _timed_command(self.stack, user, email)
+        routes, recent = await self.counter.delta()
+        if not is_card(entry.body):
+            self.errors.append(f"{kind} lookup of contact {i}: {entry.body.get('text')!r}")
+            return None
+        self.times[kind].append(took)
+        self.spark[kind].append(_card_path_s(recent))
+        self.requests[kind].append(routes)
+        return entry
+
+    async def _flip_cold(self, user: str, contact_id: str) -> None:
+        value = f"v1|viewed|{contact_id}|5"
+        took, _ = await _timed_click(self.stack, user, "listings_page:next", value)
+        _, recent = await self.counter.delta()
+        self.times["flip_cold"].append(took)
+        self.spark["flip_cold"].append(_page_s(recent, 5))
+
+    async def _flip_prefetched(self, user: str, viewed: Mapping[str, Any]) -> None:
+        _, first = await _timed_click(self.stack, user, viewed["action_id"], viewed["value"])
+        await asyncio.sleep(2 * self.stack.rtt_s)
+        following = find_button(first.body, "listings_page:next")
+        took, _ = await _timed_click(self.stack, user, following["action_id"], following["value"])
+        self.times["flip_pre"].append(took)
+        await self.counter.delta()
+
+    def summary(self) -> dict[str, Any]:
+        times, spark, rtt = self.times, self.spark, self.stack.rtt_s
+        return {
+            "lookup": {
+                "cold": _rtt_spread(times["cold"], rtt, spark["cold"]),
+                "warm": _rtt_spread(times["warm"], rtt, spark["warm"]),
+            },
+            "page_flip": {
+                "cold": _rtt_spread(times["flip_cold"], rtt, spark["flip_cold"]),
+                "prefetched": _rtt_spread(times["flip_pre"], rtt),
+            },
+            "spark_requests": {k: _requests_summary(v) for k, v in self.requests.items()},
+            "errors": self.errors,
+        }
 
 
 # ------------------------------------------------------------------ 4. throughput at RTT 0
@@ -536,68 +566,79 @@ async def throughput(stack: Stack, plan: Plan, rtt_ms: int) -> dict[str, Any]:
     round, and combines the rounds with `combine_throughput`).
     """
     budget, _ = bot_spark_budget()
-    budget -= BUDGET_MARGIN
     await stack.admin.config(latency_ms=0)
     emails = [t.email for t in stack.pools.everyone[:THROUGHPUT_CONTACTS]]
-    latencies: list[float] = []
-    counts = {"cold": 0, "warm": 0, "errors": 0}
     first = await stack.admin.settle()
-    bot_pid, sandbox_pid, driver_pid = stack.bot_child.pid, stack.sandbox_child.pid, os.getpid()
-    cpu0 = {pid: cpu_seconds(pid) for pid in (bot_pid, sandbox_pid, driver_pid)}
+    pids = {"bot": stack.bot_child.pid, "sandbox": stack.sandbox_child.pid, "driver": os.getpid()}
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.monotonic()
-    stop_at = started + plan.throughput_s
-    stop = asyncio.Event()
-    stopped_by = "time"
-
-    async def watch_budget() -> None:
-        nonlocal stopped_by
-        while not stop.is_set():
-            if time.monotonic() >= stop_at:
-                stop.set()
-                return
-            now = await stack.admin.stats()
-            if now["requests"] - first["requests"] >= budget:
-                stopped_by = "spark budget"
-                stop.set()
-                return
-            await asyncio.sleep(0.05)
-
-    async def sender(s: int) -> None:
-        user, text = "", ""
-        for i in itertools.count():
-            if stop.is_set():
-                return
-            kind = "cold" if i % 2 == 0 else "warm"
-            if kind == "cold":
-                user, text = f"UT{s:02d}{i:06d}", emails[(s * 7 + i) % len(emails)]
-            took, entry = await _timed_command(stack, user, text)
-            if is_card(entry.body):
-                counts[kind] += 1
-                latencies.append(took)
-            else:
-                counts["errors"] += 1
-
-    watcher = asyncio.create_task(watch_budget())
+    round_ = _ThroughputRound(
+        stack, emails, first, budget=budget - BUDGET_MARGIN, stop_at=started + plan.throughput_s
+    )
+    watcher = asyncio.create_task(round_.watch_budget())
     try:
-        await asyncio.gather(*(sender(s) for s in range(plan.throughput_senders)))
+        await asyncio.gather(*(round_.sender(s) for s in range(plan.throughput_senders)))
         elapsed = time.monotonic() - started
-        cpu = {pid: cpu_seconds(pid) - cpu0[pid] for pid in cpu0}
+        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
     finally:
-        stop.set()
+        round_.stop.set()
         await watcher
         await stack.admin.config(latency_ms=rtt_ms)
     spark_requests = (await stack.admin.settle())["requests"] - first["requests"]
     stack.standin.clear()
     return {
-        "stopped_by": stopped_by,
+        "stopped_by": round_.stopped_by,
         "elapsed_s": elapsed,
-        "cold": counts["cold"],
-        "warm": counts["warm"],
-        "errors": counts["errors"],
+        "cold": round_.counts["cold"],
+        "warm": round_.counts["warm"],
+        "errors": round_.counts["errors"],
         "spark_requests": spark_requests,
-        "cpu_s": {"bot": cpu[bot_pid], "sandbox": cpu[sandbox_pid], "driver": cpu[driver_pid]},
-        "latencies_s": latencies,
+        "cpu_s": cpu,
+        "latencies_s": round_.latencies,
     }
+
+
+@dataclass
+class _ThroughputRound:
+    """Closed-loop senders and the watch that stops them at `stop_at` or at the budget."""
+
+    stack: Stack
+    emails: list[str]
+    first: Mapping[str, Any]  # the sandbox's stats when the round began
+    budget: int  # Spark requests this round may send
+    stop_at: float  # monotonic seconds
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped_by: str = "time"
+    counts: dict[str, int] = field(default_factory=lambda: {"cold": 0, "warm": 0, "errors": 0})
+    latencies: list[float] = field(default_factory=list)
+
+    async def watch_budget(self) -> None:
+        while not self.stop.is_set():
+            if time.monotonic() >= self.stop_at:
+                self.stop.set()
+                return
+            now = await self.stack.admin.stats()
+            if now["requests"] - self.first["requests"] >= self.budget:
+                self.stopped_by = "spark budget"
+                self.stop.set()
+                return
+            await asyncio.sleep(0.05)
+
+    async def sender(self, s: int) -> None:
+        """Sender `s`: a lookup by a new user (cold), then the same again (warm), and so on."""
+        user, text = "", ""
+        for i in itertools.count():
+            if self.stop.is_set():
+                return
+            kind = "cold" if i % 2 == 0 else "warm"
+            if kind == "cold":
+                user, text = f"UT{s:02d}{i:06d}", self.emails[(s * 7 + i) % len(self.emails)]
+            took, entry = await _timed_command(self.stack, user, text)
+            if is_card(entry.body):
+                self.counts[kind] += 1
+                self.latencies.append(took)
+            else:
+                self.counts["errors"] += 1
 
 
 def combine_throughput(
@@ -637,17 +678,9 @@ def combine_throughput(
 
 async def digest(stack: Stack, plan: Plan, rtt_ms: int) -> dict[str, Any]:
     """`read_summaries` in this process for N contact reads under the sandbox's rate limit."""
-    from cryptography.fernet import Fernet
-
-    from activity.digests import read_summaries
-    from activity.services import Services
-    from settings import load_settings
-    from spark import SparkClient
     from spark.ratelimit import RateLimiter
-    from storage import TokenCipher, open_memory_database
 
     limit, window = plan.rate_limit, plan.rate_window_s
-    sandbox_url = stack.sandbox_url
     runs: dict[str, Any] = {}
     margin = None
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
@@ -660,38 +693,7 @@ async def digest(stack: Stack, plan: Plan, rtt_ms: int) -> dict[str, Any]:
                 )
                 limiter = RateLimiter(limit, window)
                 margin = limiter.window - window
-                key = Fernet.generate_key()
-                spark = SparkClient(
-                    http, base_url=sandbox_url, user_agent="ActivityBotBench/1.0",
-                    rate_limiter=limiter,
-                )  # fmt: skip
-                services = Services(
-                    settings=load_settings({"SPARK_API_URL": sandbox_url}),
-                    db=open_memory_database(),
-                    cipher=TokenCipher(key),
-                    spark=spark,
-                    secret_key=key,
-                )
-                ids = [stack.pools.digest_ids[i % len(stack.pools.digest_ids)] for i in range(n)]
-                before = await stack.admin.settle()
-                started = time.monotonic()
-                results = await read_summaries(services, DEMO_TOKEN, ids)
-                elapsed = time.monotonic() - started
-                after = await stack.admin.settle()
-                services.db.close()
-                allowed = stats.rate_limited_floor(n, limit, window, stack.rtt_s)
-                allowed_client = stats.rate_limited_floor(n, limit, limiter.window, stack.rtt_s)
-                runs[str(n)] = {
-                    "reads": n,
-                    "elapsed_s": elapsed,
-                    "allowed_s": allowed,
-                    "ratio": stats.ratio(elapsed, allowed),
-                    "allowed_with_client_margin_s": allowed_client,
-                    "ratio_to_client_window": stats.ratio(elapsed, allowed_client),
-                    "rate_limited": after["rate_limited"] - before["rate_limited"],
-                    "sandbox_requests": after["requests"] - before["requests"],
-                    "failed": sum(isinstance(r, BaseException) for r in results),
-                }
+                runs[str(n)] = await _digest_run(stack, http, limiter, n, plan)
     finally:
         await stack.admin.config(rate_limit=None, latency_ms=rtt_ms)
     return {
@@ -701,6 +703,57 @@ async def digest(stack: Stack, plan: Plan, rtt_ms: int) -> dict[str, Any]:
         "definition": "allowed = floor((N-1)/limit) * window + RTT",
         "runs": runs,
     }
+
+
+async def _digest_run(
+    stack: Stack, http: httpx.AsyncClient, limiter: RateLimiter, n: int, plan: Plan
+) -> dict[str, Any]:
+    """`n` contact reads (the demo contacts, cycled) on fresh services; timed and counted."""
+    from activity.digests import read_summaries
+
+    limit, window = plan.rate_limit, plan.rate_window_s
+    services = _bench_services(http, stack.sandbox_url, limiter)
+    ids = [stack.pools.digest_ids[i % len(stack.pools.digest_ids)] for i in range(n)]
+    before = await stack.admin.settle()
+    started = time.monotonic()
+    results = await read_summaries(services, DEMO_TOKEN, ids)
+    elapsed = time.monotonic() - started
+    after = await stack.admin.settle()
+    services.db.close()
+    allowed = stats.rate_limited_floor(n, limit, window, stack.rtt_s)
+    allowed_client = stats.rate_limited_floor(n, limit, limiter.window, stack.rtt_s)
+    return {
+        "reads": n,
+        "elapsed_s": elapsed,
+        "allowed_s": allowed,
+        "ratio": stats.ratio(elapsed, allowed),
+        "allowed_with_client_margin_s": allowed_client,
+        "ratio_to_client_window": stats.ratio(elapsed, allowed_client),
+        "rate_limited": after["rate_limited"] - before["rate_limited"],
+        "sandbox_requests": after["requests"] - before["requests"],
+        "failed": sum(isinstance(r, BaseException) for r in results),
+    }
+
+
+def _bench_services(http: httpx.AsyncClient, sandbox_url: str, limiter: RateLimiter) -> Services:
+    """The bot's services in this process, assembled as the bot assembles them, on an
+    in-memory database, talking to the sandbox through `limiter`."""
+    from cryptography.fernet import Fernet
+
+    from activity.services import assemble
+    from settings import load_settings
+    from storage import TokenCipher, open_memory_database
+
+    key = Fernet.generate_key()
+    settings = load_settings({"SPARK_API_URL": sandbox_url, "SPARK_USER_AGENT": BENCH_USER_AGENT})
+    return assemble(
+        settings=settings,
+        db=open_memory_database(),
+        cipher=TokenCipher(key),
+        http=http,
+        secret_key=key,
+        rate_limiter=limiter,
+    )
 
 
 # ------------------------------------------------------------------ 8, 9. the key's shared budget
@@ -752,89 +805,121 @@ async def tight_budget(stack: Stack, plan: Plan) -> dict[str, Any]:
     """
     limit, window = plan.tight_limit, TIGHT_WINDOW_S
     share = background_share(limit)
-    emails = _emails(stack.pools.everyone)
-    counter = _Counter(stack.admin)
+    run = _TightRun(stack, _Counter(stack.admin), _emails(stack.pools.everyone))
     await stack.admin.config(rate_limit={"limit": limit, "window_s": window})
     try:
         await stack.restart_bot(env={"SPARK_RATE_LIMIT": f"{limit}/{window:g}"})
-        await counter.start()
-        first = counter.last
-        user = itertools.count()
-
-        def used() -> int:
-            return counter.last["requests"] - first["requests"]
-
-        fill: list[dict[str, int]] = []  # routes per burst
-        fill_lookups = fill_cards = 0
-        while used() < share:
-            burst = fill_burst(share, used())
-            jobs = [(f"UB{next(user):04d}", next(emails)) for _ in range(burst)]
-            replies = await asyncio.gather(*(_timed_command(stack, u, e) for u, e in jobs))
-            routes, _ = await counter.delta()
-            fill.append(routes)
-            fill_lookups += burst
-            fill_cards += sum(is_card(entry.body) for _, entry in replies)
-            if not routes:
-                raise RuntimeError("lookups while filling the budget sent no Spark request")
-        filled = used()
-        cards: list[dict[str, int]] = []
-        card_s: list[float] = []
-        busy_s: list[float] = []
-        busy_requests = 0
-        hints: list[int] = []
-        other: list[str] = []
-        used_before: list[int] = []
+        await run.counter.start()
+        run.first = run.counter.last
+        await run.fill_to(share)
+        filled = run.used()
         for _ in range(limit + plan.tight_busy):  # every card spends >= 1: bounded
-            if len(busy_s) >= plan.tight_busy:
+            if len(run.busy_s) >= plan.tight_busy:
                 break
-            before = used()
-            took, entry = await _timed_command(stack, f"UB{next(user):04d}", next(emails))
-            routes, _ = await counter.delta()
-            kind = reply_kind(entry.body)
-            if kind == "card":
-                cards.append(routes)
-                card_s.append(took)
-                used_before.append(before)
-            elif kind == "busy":
-                busy_s.append(took)
-                busy_requests += sum(routes.values())
-                if (hint := retry_hint_s(entry.body)) is not None:
-                    hints.append(hint)
-            else:
-                other.append(str(entry.body.get("text"))[:200])
-        last = counter.last
+            await run.probe()
+        last = run.counter.last
     finally:
         await stack.admin.config(rate_limit=None)
     stack.standin.clear()
-    fill_card = sum(_split_requests(r)[0] for r in fill)
-    fill_prefetch = sum(_split_requests(r)[1] for r in fill)
     return {
         "limit": limit,
         "window_s": window,
         "reserve": DEFAULT_RESERVE,
         "background_share": share,
-        "fill": {
-            "lookups": fill_lookups,
-            "cards": fill_cards,
-            "card_mean": stats.per(fill_card, fill_lookups),
-            "prefetch_mean": stats.per(fill_prefetch, fill_lookups),
-            "requests": filled,
-        },
-        "tight": {
-            **_requests_summary(cards),
-            "used_before": used_before,
-            "latency": _rtt_spread(card_s, stack.rtt_s),
-        },
-        "busy": {
-            "n": len(busy_s),
-            "latency": _rtt_spread(busy_s, stack.rtt_s),
-            "spark_requests": busy_requests,
-            "retry_in_s": hints,
-        },
-        "other_replies": other,
-        "spark_requests": last["requests"] - first["requests"],
-        "rate_limited": last["rate_limited"] - first["rate_limited"],
+        "fill": run.fill_summary(filled),
+        **run.probe_summary(),
+        "spark_requests": last["requests"] - run.first["requests"],
+        "rate_limited": last["rate_limited"] - run.first["rate_limited"],
     }
+
+
+@dataclass
+class _TightRun:
+    """The tight-budget phase: bursts that fill the background share, then single lookups
+    ("probes") into the reserve, each sorted by the reply it got."""
+
+    stack: Stack
+    counter: _Counter
+    emails: Iterator[str]
+    first: Mapping[str, Any] = field(default_factory=dict)  # sandbox stats after the restart
+    users: Iterator[int] = field(default_factory=itertools.count)
+    fill: list[dict[str, int]] = field(default_factory=list)  # routes per burst
+    fill_lookups: int = 0
+    fill_cards: int = 0
+    cards: list[dict[str, int]] = field(default_factory=list)  # routes per carded probe
+    card_s: list[float] = field(default_factory=list)
+    used_before: list[int] = field(default_factory=list)
+    busy_s: list[float] = field(default_factory=list)
+    busy_requests: int = 0
+    hints: list[int] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+    def used(self) -> int:
+        """Spark requests in the bot's window: all the sandbox served since the restart."""
+        return int(self.counter.last["requests"] - self.first["requests"])
+
+    def _user(self) -> str:
+        return f"UB{next(self.users):04d}"
+
+    async def fill_to(self, share: int) -> None:
+        """Bursts of cold lookups until the window holds `share` requests."""
+        while self.used() < share:
+            burst = fill_burst(share, self.used())
+            jobs = [(self._user(), next(self.emails)) for _ in range(burst)]
+            replies = await asyncio.gather(*(_timed_command(self.stack, u, e) for u, e in jobs))
+            routes, _ = await self.counter.delta()
+            self.fill.append(routes)
+            self.fill_lookups += burst
+            self.fill_cards += sum(is_card(entry.body) for _, entry in replies)
+            if not routes:
+                raise RuntimeError("lookups while filling the budget sent no Spark request")
+
+    async def probe(self) -> None:
+        """One cold lookup past the share, recorded by the kind of reply."""
+        before = self.used()
+        took, entry = await _timed_command(self.stack, self._user(), next(self.emails))
+        routes, _ = await self.counter.delta()
+        kind = reply_kind(entry.body)
+        if kind == "card":
+            self.cards.append(routes)
+            self.card_s.append(took)
+            self.used_before.append(before)
+        elif kind == "busy":
+            self.busy_s.append(took)
+            self.busy_requests += sum(routes.values())
+            if (hint := retry_hint_s(entry.body)) is not None:
+                self.hints.append(hint)
+        else:
+            self.other.append(str(entry.body.get("text"))[:200])
+
+    def fill_summary(self, filled: int) -> dict[str, Any]:
+        card = sum(_split_requests(r)[0] for r in self.fill)
+        prefetch = sum(_split_requests(r)[1] for r in self.fill)
+        return {
+            "lookups": self.fill_lookups,
+            "cards": self.fill_cards,
+            "card_mean": stats.per(card, self.fill_lookups),
+            "prefetch_mean": stats.per(prefetch, self.fill_lookups),
+            "requests": filled,
+        }
+
+    def probe_summary(self) -> dict[str, Any]:
+        """The "tight", "busy" and "other_replies" parts of the phase's result."""
+        rtt = self.stack.rtt_s
+        return {
+            "tight": {
+                **_requests_summary(self.cards),
+                "used_before": self.used_before,
+                "latency": _rtt_spread(self.card_s, rtt),
+            },
+            "busy": {
+                "n": len(self.busy_s),
+                "latency": _rtt_spread(self.busy_s, rtt),
+                "spark_requests": self.busy_requests,
+                "retry_in_s": self.hints,
+            },
+            "other_replies": self.other,
+        }
 
 
 def _is_digest_post(entry: Received) -> bool:
@@ -854,10 +939,15 @@ def _subscribe_everyone(stack: Stack) -> Callable[[], int]:
         db = open_database(stack.db_path)
         try:
             return add_subscription(
-                db, team_id=stack.standin.team_id, user_id=DEFAULT_USER_ID,
-                channel_id=DIGEST_CHANNEL, local_time="00:00", timezone="UTC", scope="all",
+                db,
+                team_id=stack.standin.team_id,
+                user_id=DEFAULT_USER_ID,
+                channel_id=DIGEST_CHANNEL,
+                local_time="00:00",
+                timezone="UTC",
+                scope="all",
                 now=dt.datetime.now(dt.UTC),
-            ).id  # fmt: skip
+            ).id
         finally:
             db.close()
 
@@ -902,6 +992,14 @@ async def _stats_once_done(admin: SandboxAdmin, posted: asyncio.Future[Received]
     return await admin.stats()
 
 
+CONTENTION_DEFINITION = (
+    "lookups start once the pass has sent its background share; digest time "
+    "= bot healthy (its first pass starts) -> digest post at the stand-in Slack; "
+    "spark_requests and prefetch_requests: the pass and the lookups together, until the "
+    "post; rate_limited: until everything settled"
+)
+
+
 async def digest_contention(stack: Stack, plan: Plan) -> dict[str, Any]:
     """Interactive lookups while the bot's own digest pass gathers on the same API key.
 
@@ -923,9 +1021,6 @@ async def digest_contention(stack: Stack, plan: Plan) -> dict[str, Any]:
     at_post = asyncio.ensure_future(_stats_once_done(stack.admin, posted))
     subscription: list[int] = []
     subscribe = _subscribe_everyone(stack)
-    samples: list[float] = []
-    kinds = {"card": 0, "busy": 0, "other": 0}
-    other: list[str] = []
     await stack.admin.config(rate_limit={"limit": limit, "window_s": window})
     try:
         first = await stack.admin.settle()
@@ -935,19 +1030,7 @@ async def digest_contention(stack: Stack, plan: Plan) -> dict[str, Any]:
         )
         started = time.monotonic()
         waited = await _wait_for_gathering(stack, first, share, posted)
-        during = 0
-        for i in range(plan.contention_max):
-            if posted.done():
-                break
-            took, entry = await _timed_command(stack, f"UD{i:04d}", next(emails))
-            kind = reply_kind(entry.body)
-            kinds[kind] += 1
-            if kind == "card":
-                samples.append(took)
-            elif kind == "other":
-                other.append(str(entry.body.get("text"))[:200])
-            during += 1
-            await asyncio.sleep(2 * stack.rtt_s)
+        lookups = await _lookups_until(stack, posted, emails, plan.contention_max)
         post = await posted
         elapsed = post.at - started
         passed = await at_post
@@ -960,30 +1043,72 @@ async def digest_contention(stack: Stack, plan: Plan) -> dict[str, Any]:
         if subscription:
             await stack.restart_bot(prepare=_unsubscribe(stack, subscription[0]))
     stack.standin.clear()
-    before = first.get("by_route", {})
-    routes = {r: n - before.get(r, 0) for r, n in passed["by_route"].items()}
-    _, prefetches = _split_requests(routes)
     return {
         "limit": limit,
         "window_s": window,
         "reserve": DEFAULT_RESERVE,
         "background_share": share,
         "contacts": len(stack.pools.digest_ids),
-        "lookups": during,
-        "replies": kinds,
-        "other_replies": other,
-        "lookup": _rtt_spread(samples, stack.rtt_s),
-        "digest": {
-            "elapsed_s": elapsed,
-            "gathering_after_s": waited,
-            "spark_requests": passed["requests"] - first["requests"],
-            "prefetch_requests": prefetches,
-            "rate_limited": last["rate_limited"] - first["rate_limited"],
-        },
-        "definition": "lookups start once the pass has sent its background share; digest time "
-        "= bot healthy (its first pass starts) -> digest post at the stand-in Slack; "
-        "spark_requests and prefetch_requests: the pass and the lookups together, until the "
-        "post; rate_limited: until everything settled",
+        "lookups": lookups.sent,
+        "replies": lookups.kinds,
+        "other_replies": lookups.other,
+        "lookup": _rtt_spread(lookups.samples, stack.rtt_s),
+        "digest": _pass_summary(first, passed, last, elapsed=elapsed, waited=waited),
+        "definition": CONTENTION_DEFINITION,
+    }
+
+
+@dataclass
+class _Lookups:
+    """Cold lookups sent while something else runs, counted by the kind of reply."""
+
+    sent: int = 0
+    kinds: dict[str, int] = field(default_factory=lambda: {"card": 0, "busy": 0, "other": 0})
+    samples: list[float] = field(default_factory=list)  # seconds, cards only
+    other: list[str] = field(default_factory=list)  # the text of replies neither card nor busy
+
+    def record(self, took: float, entry: Received) -> None:
+        kind = reply_kind(entry.body)
+        self.kinds[kind] += 1
+        if kind == "card":
+            self.samples.append(took)
+        elif kind == "other":
+            self.other.append(str(entry.body.get("text"))[:200])
+        self.sent += 1
+
+
+async def _lookups_until(
+    stack: Stack, posted: asyncio.Future[Received], emails: Iterator[str], most: int
+) -> _Lookups:
+    """Cold lookups one at a time, 2×RTT apart, until `posted` resolves or `most` were sent."""
+    lookups = _Lookups()
+    for i in range(most):
+        if posted.done():
+            break
+        took, entry = await _timed_command(stack, f"UD{i:04d}", next(emails))
+        lookups.record(took, entry)
+        await asyncio.sleep(2 * stack.rtt_s)
+    return lookups
+
+
+def _pass_summary(
+    first: Mapping[str, Any],
+    passed: Mapping[str, Any],
+    last: Mapping[str, Any],
+    *,
+    elapsed: float,
+    waited: float,
+) -> dict[str, Any]:
+    """The digest pass from the sandbox's stats at the start, at the post and once settled."""
+    before = first.get("by_route", {})
+    routes = {r: n - before.get(r, 0) for r, n in passed["by_route"].items()}
+    _, prefetches = _split_requests(routes)
+    return {
+        "elapsed_s": elapsed,
+        "gathering_after_s": waited,
+        "spark_requests": passed["requests"] - first["requests"],
+        "prefetch_requests": prefetches,
+        "rate_limited": last["rate_limited"] - first["rate_limited"],
     }
 
 

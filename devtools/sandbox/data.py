@@ -634,29 +634,87 @@ def _timestamp(rng: random.Random, start: dt.datetime | None = None) -> str:
     return moment.astimezone(_DENVER).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class _Address:
+    city: str
+    number: int
+    direction: str
+    street: str
+    suffix: str
+
+    @property
+    def first_line(self) -> str:
+        parts = (str(self.number), self.direction, self.street, self.suffix)
+        return " ".join(p for p in parts if p)
+
+
 def _make_listing(rng: random.Random, ids: _IdFactory, index: int) -> Listing:
+    """One listing. The draws happen in a fixed order (key, type, address, price, rooms, then
+    the fields in the order listed, then photos): change it and every later record moves."""
     key = ids.make(100, start_year=2020, years=6)
     property_type = rng.choices(("A", "B", "C", "D"), weights=(72, 10, 10, 8))[0]
     land = property_type == "C"
+    address = _draw_address(rng)
+    list_price = _draw_list_price(rng, land)
+    beds, baths = _draw_rooms(rng, land)
+    fields: dict[str, Any] = {
+        "ListingKey": key,
+        "ListingId": f"{rng.randrange(20, 27)}-{1000 + index}",
+        "MlsStatus": rng.choices(
+            ("Active", "Pending", "Active Under Contract", "Closed"), weights=(60, 10, 10, 20)
+        )[0],
+        "PropertyType": property_type + " " if rng.random() < 0.05 else property_type,
+        "ListPrice": list_price,
+        **_address_fields(rng, address),
+        "BedsTotal": beds,
+        "BathsTotal": baths,
+        "BuildingAreaTotal": None if land else rng.randrange(600, 5200, 10),
+        "YearBuilt": None if land else rng.randint(1890, 2025),
+        "ListOfficeName": rng.choice(_OFFICES),
+        "ModificationTimestamp": _timestamp(rng),
+    }
+    _real_shapes(fields, index)
+    return Listing(id=key, standard_fields=fields, photos=_make_photos(rng, ids, key))
+
+
+def _draw_address(rng: random.Random) -> _Address:
     city = rng.choice(tuple(_CITY_ZIPS))
     number = rng.randrange(100, 19999)
     direction = rng.choice(("", "", "N", "S", "E", "W"))
     street = rng.choice(_STREETS)
     suffix = rng.choice(_SUFFIXES)
-    first_line = " ".join(p for p in (str(number), direction, street, suffix) if p)
+    return _Address(city, number, direction, street, suffix)
 
+
+def _address_fields(rng: random.Random, address: _Address) -> dict[str, Any]:
+    """The address StandardFields; draws the postal code."""
+    return {
+        "StreetNumber": str(address.number),
+        "StreetDirPrefix": address.direction or None,
+        "StreetName": address.street,
+        "StreetSuffix": address.suffix,
+        "UnparsedFirstLineAddress": address.first_line,
+        "City": address.city,
+        "StateOrProvince": "CO",
+        "PostalCode": rng.choice(_CITY_ZIPS[address.city]),
+    }
+
+
+def _draw_list_price(rng: random.Random, land: bool) -> Any:
+    """A price as Spark may send it: mostly a float, sometimes a string, masked or absent."""
     price_value = round(rng.lognormvariate(13.2 if not land else 12.2, 0.45), -3)
     roll = rng.random()
-    list_price: Any
     if roll < 0.05:
-        list_price = f"{price_value:.1f}"
-    elif roll < 0.065:
-        list_price = "********"
-    elif roll < 0.075:
-        list_price = None
-    else:
-        list_price = float(price_value)
+        return f"{price_value:.1f}"
+    if roll < 0.065:
+        return "********"
+    if roll < 0.075:
+        return None
+    return float(price_value)
 
+
+def _draw_rooms(rng: random.Random, land: bool) -> tuple[Any, Any]:
+    """(BedsTotal, BathsTotal): None for land, now and then a string or missing."""
     beds: Any = None if land else rng.randint(1, 6)
     baths: Any = None if land else rng.choice((1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0))
     if beds is not None and rng.random() < 0.05:
@@ -668,46 +726,25 @@ def _make_listing(rng: random.Random, ids: _IdFactory, index: int) -> Listing:
         baths = f"{baths:g}"
     elif roll < 0.12:
         baths = None
+    return beds, baths
 
-    fields: dict[str, Any] = {
-        "ListingKey": key,
-        "ListingId": f"{rng.randrange(20, 27)}-{1000 + index}",
-        "MlsStatus": rng.choices(
-            ("Active", "Pending", "Active Under Contract", "Closed"), weights=(60, 10, 10, 20)
-        )[0],
-        "PropertyType": property_type + " " if rng.random() < 0.05 else property_type,
-        "ListPrice": list_price,
-        "StreetNumber": str(number),
-        "StreetDirPrefix": direction or None,
-        "StreetName": street,
-        "StreetSuffix": suffix,
-        "UnparsedFirstLineAddress": first_line,
-        "City": city,
-        "StateOrProvince": "CO",
-        "PostalCode": rng.choice(_CITY_ZIPS[city]),
-        "BedsTotal": beds,
-        "BathsTotal": baths,
-        "BuildingAreaTotal": None if land else rng.randrange(600, 5200, 10),
-        "YearBuilt": None if land else rng.randint(1890, 2025),
-        "ListOfficeName": rng.choice(_OFFICES),
-        "ModificationTimestamp": _timestamp(rng),
-    }
-    _real_shapes(fields, index)
-    photos: list[Photo] = []
-    if rng.random() >= 0.08:
-        count = rng.randint(1, 6)
-        primary = 0 if rng.random() < 0.8 else rng.randrange(count)
-        captions = rng.sample(_CAPTIONS[1:], count)
-        captions[primary] = _CAPTIONS[0]
-        for n in range(count):
-            photos.append(
-                Photo(
-                    id=ids.make(200),
-                    listing_key=key,
-                    number=n + 1,
-                    name=f"Photo {n + 1}",
-                    caption=captions[n],
-                    primary=n == primary,
-                )
-            )
-    return Listing(id=key, standard_fields=fields, photos=tuple(photos))
+
+def _make_photos(rng: random.Random, ids: _IdFactory, key: str) -> tuple[Photo, ...]:
+    """None for about one listing in twelve, else one to six with one primary."""
+    if rng.random() < 0.08:
+        return ()
+    count = rng.randint(1, 6)
+    primary = 0 if rng.random() < 0.8 else rng.randrange(count)
+    captions = rng.sample(_CAPTIONS[1:], count)
+    captions[primary] = _CAPTIONS[0]
+    return tuple(
+        Photo(
+            id=ids.make(200),
+            listing_key=key,
+            number=n + 1,
+            name=f"Photo {n + 1}",
+            caption=captions[n],
+            primary=n == primary,
+        )
+        for n in range(count)
+    )

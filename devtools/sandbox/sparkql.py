@@ -112,6 +112,9 @@ class Token:
     pattern: Pattern | None = None
 
 
+_PUNCTUATION = {"(": "LPAREN", ")": "RPAREN", ",": "COMMA"}
+
+
 def tokenize(text: str) -> list[Token]:
     """Split filter text into tokens; raise `SparkQLError` (1040) on lexical errors."""
     tokens: list[Token] = []
@@ -120,62 +123,66 @@ def tokenize(text: str) -> list[Token]:
         ch = text[i]
         if ch in _WHITESPACE:
             i += 1
-        elif ch == "(":
-            tokens.append(Token("LPAREN", ch, i))
-            i += 1
-        elif ch == ")":
-            tokens.append(Token("RPAREN", ch, i))
-            i += 1
-        elif ch == ",":
-            tokens.append(Token("COMMA", ch, i))
+        elif ch in _PUNCTUATION:
+            tokens.append(Token(_PUNCTUATION[ch], ch, i))
             i += 1
         elif ch == "'":
-            start = i
-            i += 1
-            parts: list[str] = []
-            current: list[str] = []
-            closed = False
-            while i < n:
-                c = text[i]
-                if c == "\\":
-                    if i + 1 >= n:
-                        break
-                    # Spark pairs a backslash with the next character and un-escapes only \'
-                    # (spark_api.md §9): any other pair keeps its backslash, and a `*` stays
-                    # a wildcard.
-                    if text[i + 1] == "'":
-                        current.append("'")
-                        i += 2
-                    else:
-                        current.append("\\")
-                        i += 1
-                        if text[i] != "*":
-                            current.append(text[i])
-                            i += 1
-                elif c == "'":
-                    closed = True
-                    i += 1
-                    break
-                elif c == "*":
-                    parts.append("".join(current))
-                    current = []
-                    i += 1
-                else:
-                    current.append(c)
-                    i += 1
-            if not closed:
-                raise _fatal(text[start : start + 40], f"Unterminated string starting at {start}")
-            parts.append("".join(current))
-            pattern = Pattern(tuple(parts))
-            tokens.append(Token("STRING", text[start:i], start, pattern))
+            token = _string_token(text, i)
+            tokens.append(token)
+            i += len(token.text)
         elif ch in _WORD_CHARS:
-            start = i
-            while i < n and text[i] in _WORD_CHARS:
-                i += 1
-            tokens.append(Token("WORD", text[start:i], start))
+            token = _word_token(text, i)
+            tokens.append(token)
+            i += len(token.text)
         else:
             raise _fatal(ch, f"Unexpected character {ch!r} at {i}")
     return tokens
+
+
+def _word_token(text: str, start: int) -> Token:
+    end = start
+    while end < len(text) and text[end] in _WORD_CHARS:
+        end += 1
+    return Token("WORD", text[start:end], start)
+
+
+def _string_token(text: str, start: int) -> Token:
+    """The quoted literal opening at `start`, its pattern split at each unescaped `*`."""
+    i, n = start + 1, len(text)
+    parts: list[str] = []
+    current: list[str] = []
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            if i + 1 >= n:
+                break
+            i = _unescape(text, i, current)
+        elif c == "'":
+            parts.append("".join(current))
+            return Token("STRING", text[start : i + 1], start, Pattern(tuple(parts)))
+        elif c == "*":
+            parts.append("".join(current))
+            current = []
+            i += 1
+        else:
+            current.append(c)
+            i += 1
+    raise _fatal(text[start : start + 40], f"Unterminated string starting at {start}")
+
+
+def _unescape(text: str, i: int, current: list[str]) -> int:
+    """Append the escape pair at `i` (a backslash, not last) to `current`; return the next
+    index. Spark pairs a backslash with the next character and un-escapes only \\'
+    (spark_api.md §9): any other pair keeps its backslash, and a `*` stays a wildcard (left
+    for the caller to read)."""
+    if text[i + 1] == "'":
+        current.append("'")
+        return i + 2
+    current.append("\\")
+    if text[i + 1] == "*":
+        return i + 1
+    current.append(text[i + 1])
+    return i + 2
 
 
 # --------------------------------------------------------------------------------------------

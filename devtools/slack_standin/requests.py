@@ -174,26 +174,9 @@ def block_action_body(
         "trigger_id": trigger_id or new_trigger_id(),
     }
     if view is not None:
-        payload["container"] = {"type": "view", "view_id": view.get("id", "")}
-        payload["view"] = dict(view)
+        payload.update(_in_view(view))
     else:
-        if not response_url:
-            raise ValueError("a block action in a message always carries a response_url")
-        container: dict[str, Any] = {
-            "type": "message",
-            "channel_id": channel_id,
-            "is_ephemeral": is_ephemeral,
-        }
-        if message_ts is not None:
-            container["message_ts"] = message_ts
-        payload["container"] = container
-        payload["channel"] = {"id": channel_id, "name": channel_name(channel_id)}
-        if message is not None:
-            payload["message"] = dict(message)
-        elif message_ts is not None and not is_ephemeral:
-            payload["message"] = {"type": "message", "ts": message_ts, "text": "", "blocks": []}
-        payload["state"] = {"values": {}}
-        payload["response_url"] = response_url
+        payload.update(_in_message(channel_id, response_url, message_ts, is_ephemeral, message))
     payload["actions"] = [
         {
             "type": "button",
@@ -205,6 +188,42 @@ def block_action_body(
         }
     ]
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+def _in_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a click in App Home: the view container and the view itself."""
+    return {"container": {"type": "view", "view_id": view.get("id", "")}, "view": dict(view)}
+
+
+def _in_message(
+    channel_id: str,
+    response_url: str | None,
+    message_ts: str | None,
+    is_ephemeral: bool,
+    message: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The fields of a click in a message: container, channel, maybe the message, the (empty)
+    state and the response URL, in the order Slack sends them."""
+    if not response_url:
+        raise ValueError("a block action in a message always carries a response_url")
+    container: dict[str, Any] = {
+        "type": "message",
+        "channel_id": channel_id,
+        "is_ephemeral": is_ephemeral,
+    }
+    if message_ts is not None:
+        container["message_ts"] = message_ts
+    fields: dict[str, Any] = {
+        "container": container,
+        "channel": {"id": channel_id, "name": channel_name(channel_id)},
+    }
+    if message is not None:
+        fields["message"] = dict(message)
+    elif message_ts is not None and not is_ephemeral:
+        fields["message"] = {"type": "message", "ts": message_ts, "text": "", "blocks": []}
+    fields["state"] = {"values": {}}
+    fields["response_url"] = response_url
+    return fields
 
 
 def event_callback_body(

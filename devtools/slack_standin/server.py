@@ -447,22 +447,7 @@ class SlackStandin:
         self._channels: dict[str, StandinChannel] = {}  # empty: every channel exists
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
-        self._methods: dict[str, ApiHandler] = {
-            "auth.test": self._auth_test,
-            "chat.postMessage": self._chat_post_message,
-            "chat.postEphemeral": self._chat_post_ephemeral,
-            "chat.update": self._chat_update,
-            "chat.delete": self._chat_delete,
-            "views.publish": self._views_publish,
-            "views.open": self._views_open,
-            "views.update": self._views_update,
-            "views.push": self._views_push,
-            "users.info": self._users_info,
-            "users.lookupByEmail": self._users_lookup_by_email,
-            "conversations.open": self._conversations_open,
-            "conversations.info": self._conversations_info,
-            "conversations.members": self._conversations_members,
-        }
+        self._methods: dict[str, ApiHandler] = self._builtin_methods()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._stopping: asyncio.Event | None = None
@@ -902,6 +887,25 @@ class SlackStandin:
         return 200, "ok"
 
     # ------------------------------------------------------------------ Web API methods
+
+    def _builtin_methods(self) -> dict[str, ApiHandler]:
+        """The Web API methods the stand-in answers by itself (`add_method` adds more)."""
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "views.publish": self._views_publish,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.push": self._views_push,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
+            "conversations.open": self._conversations_open,
+            "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
+        }
 
     def _next_ts(self) -> str:
         n = next(self._ts_counter)
