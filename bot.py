@@ -23,7 +23,6 @@ from dotenv import load_dotenv
 import modes
 import redaction
 from settings import Settings, SettingsError, load_settings
-from setup_check import SPARK_REQUEST_BUDGET
 from setup_check.startup import DEFAULT_RETRY_FOR_S, StartupError
 from storage import KeyLost
 
@@ -44,25 +43,20 @@ def configure_logging(settings: Settings) -> None:
     redaction.install([secret for secret in settings.secrets() if secret])
 
 
-CHECK_HELP = (
-    "Check the Slack token and scopes, Spark (role, searches, rate limit), the OAuth endpoints, "
-    "the database and the encryption key. Exit code 0: all good; 1: something failed; 2: a "
-    f"configuration error. Spends at most {SPARK_REQUEST_BUDGET} Spark requests."
-)
-FORGET_HELP = (
-    "Delete every stored Flexmls token, for when the encryption key (TOKEN_ENCRYPTION_KEY or the "
-    "key file) is lost. Everyone then runs /activity connect again; digests that read with a "
-    "deleted connection wait until their owner reconnects."
-)
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bot.py", description="Activity bot (Slack, Flexmls)")
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the Slack app (default)")
-    serve.add_argument("--retry-for", type=float, default=DEFAULT_RETRY_FOR_S, metavar="SECONDS",
-                       help="keep retrying an unreachable Slack at start-up this long")  # fmt: skip
-    sub.add_parser("check", help="verify the set-up and print a table", description=CHECK_HELP)
+    serve.add_argument(
+        "--retry-for",
+        type=float,
+        default=DEFAULT_RETRY_FOR_S,
+        metavar="SECONDS",
+        help="keep retrying an unreachable Slack at start-up this long",
+    )
+    sub.add_parser(
+        "check", help="verify the set-up and print a table", description=modes.CHECK_HELP
+    )
     console = sub.add_parser("console", help="a local shell that answers like the bot")
     console.add_argument("--demo", action="store_true", help="start the Spark sandbox in-process")
     sandbox = sub.add_parser("sandbox", help="run the Spark sandbox alone")
@@ -71,8 +65,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     sandbox.add_argument("--latency-ms", type=int, default=0, help="added to every Spark request")
     digest = sub.add_parser("digest", help="post the digests that are due")
     digest.add_argument("--now", action="store_true", required=True, help="one pass, then exit")
-    forget = sub.add_parser("forget-tokens", help="delete stored Spark tokens (when the key is lost)",
-                            description=FORGET_HELP)  # fmt: skip
+    forget = sub.add_parser(
+        "forget-tokens",
+        help="delete stored Spark tokens (when the key is lost)",
+        description=modes.FORGET_HELP,
+    )
     forget.add_argument("--yes", action="store_true", help="don't ask for confirmation")
     args = parser.parse_args(argv)
     args.command = args.command or "serve"

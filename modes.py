@@ -20,10 +20,10 @@ from slack_sdk.errors import SlackApiError
 
 from activity.digests import run_pass
 from activity.services import Services
-from handlers.digests import SlackPoster
+from handlers.poster import SlackPoster
 from runtime import RunningBot, open_services, slack_client, start_http
 from settings import Settings
-from setup_check import exit_code, render, run_checks
+from setup_check import SPARK_REQUEST_BUDGET, exit_code, render, run_checks
 from setup_check.slack import SLACK_FAILURES, token_error
 from setup_check.startup import (
     DEFAULT_RETRY_FOR_S,
@@ -47,6 +47,17 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger("activity_bot")
+
+CHECK_HELP = (
+    "Check the Slack token and scopes, Spark (role, searches, rate limit), the OAuth endpoints, "
+    "the database and the encryption key. Exit code 0: all good; 1: something failed; 2: a "
+    f"configuration error. Spends at most {SPARK_REQUEST_BUDGET} Spark requests."
+)
+FORGET_HELP = (
+    "Delete every stored Flexmls token, for when the encryption key (TOKEN_ENCRYPTION_KEY or the "
+    "key file) is lost. Everyone then runs /activity connect again; digests that read with a "
+    "deleted connection wait until their owner reconnects."
+)
 
 
 REFRESH_EVERY_S = 300.0
@@ -110,9 +121,13 @@ async def serve(settings: Settings, *, retry_for: float = DEFAULT_RETRY_FOR_S) -
 async def _serve(services: Services, stop: asyncio.Event, retry_for: float) -> int:
     settings = services.settings
     bot = await start_http(
-        services, host=settings.host, port=settings.port, socket_mode=settings.socket_mode,
-        retry_for=retry_for, stop=stop,
-    )  # fmt: skip
+        services,
+        host=settings.host,
+        port=settings.port,
+        socket_mode=settings.socket_mode,
+        retry_for=retry_for,
+        stop=stop,
+    )
     # Everything built at start-up is long-lived: keep it out of the collector's way, so
     # full collections under load stay short (measured: 38 ms → 3 ms).
     gc.collect()
@@ -123,8 +138,9 @@ async def _serve(services: Services, stop: asyncio.Event, retry_for: float) -> i
     fatal: list[StartupError] = []
     try:
         if settings.socket_mode:
-            socket_handler = await connect_socket_mode(bot, retry_for=retry_for, stop=stop,
-                                                       on_fatal=fatal.append)  # fmt: skip
+            socket_handler = await connect_socket_mode(
+                bot, retry_for=retry_for, stop=stop, on_fatal=fatal.append
+            )
             log.info("Connected to Slack in Socket Mode; health check on %s/healthz", bot.url)
         else:
             log.info("Serving Slack at %s/slack/events", bot.url)
@@ -171,8 +187,14 @@ async def connect_socket_mode(
             response = await web.apps_connections_open(app_token=token)
         except SlackApiError as error:
             if token_error(error) is not None:
-                on_fatal(slack_startup_error(error, setting="SLACK_APP_TOKEN", token=token,
-                                             api_url=settings.slack_api_url))  # fmt: skip
+                on_fatal(
+                    slack_startup_error(
+                        error,
+                        setting="SLACK_APP_TOKEN",
+                        token=token,
+                        api_url=settings.slack_api_url,
+                    )
+                )
                 stop.set()
             raise
         return response["url"]
@@ -242,11 +264,16 @@ def forget_tokens(settings: Settings, *, yes: bool, stdin: TextIO | None = None)
             return 0
         if not yes:
             if not stdin.isatty():
-                print("Not deleting without --yes (no terminal to ask on): "
-                      "run `python bot.py forget-tokens --yes`.", file=sys.stderr)  # fmt: skip
+                print(
+                    "Not deleting without --yes (no terminal to ask on): "
+                    "run `python bot.py forget-tokens --yes`.",
+                    file=sys.stderr,
+                )
                 return 2
-            print(f"This deletes {_connections(stored)}; every agent then reconnects with "
-                  "/activity connect.")  # fmt: skip
+            print(
+                f"This deletes {_connections(stored)}; every agent then reconnects with "
+                "/activity connect."
+            )
             print("Delete them? [y/N] ", end="", flush=True)
             if stdin.readline().strip().lower() not in ("y", "yes"):
                 print("Nothing deleted.")

@@ -1,8 +1,9 @@
 """The assembled app: services, Slack clients, the Bolt app and its HTTP server.
 
-`bot.py` (the run modes), the console, end-to-end tests and benchmarks all build the bot here,
-the same way: `open_services` (database, key, one keep-alive HTTP client, the Spark client with
-one budget per API key), then `start_http` (asks Slack who the bot is, builds the `AsyncApp`
+The run modes (`modes.py`; the benchmarks start `bot.py serve`), the console and the end-to-end
+tests all build the bot here, the same way: `open_services` (database, key, one keep-alive HTTP
+client, then `activity.services.assemble`: the token keeper, the Spark client with one budget
+per API key, the contact and listing caches), then `start_http` (asks Slack who the bot is, builds the `AsyncApp`
 with every handler, and serves Slack's endpoint, the OAuth callback and `/healthz`).
 """
 
@@ -13,7 +14,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import aiohttp
 import httpx
@@ -32,7 +32,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from activity.services import Services, utc_now
+from activity.services import Services, assemble, utc_now
 from handlers.oauth import routes as oauth_routes
 from settings import Settings
 from setup_check.results import EXIT_CONFIGURATION
@@ -42,16 +42,13 @@ from setup_check.startup import (
     slack_startup_error,
     with_retries,
 )
-from spark import RateLimiter, SparkClient
+from spark import RateLimiter
 from spark.oauth import OAuthClient
 from storage import (
     TokenCipher,
     load_checked_key,
     open_database,
 )
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("activity_bot")
 
@@ -74,30 +71,30 @@ async def open_services(
     # bot's CPU under load (measured with py-spy), aiohttp's is a small fraction of it.
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits)) as http:
-        requests, seconds = settings.spark_rate_limit
-        spark = SparkClient(
-            http, base_url=settings.spark_api_url, user_agent=settings.spark_user_agent,
-            rate_limiter=RateLimiter(requests, seconds),  # one Budget per Spark API key
-        )  # fmt: skip
         oauth = None
         if settings.oauth_enabled:
             oauth = OAuthClient(
-                http, auth_url=settings.spark_auth_url, api_url=settings.spark_api_url,
-                client_id=settings.spark_client_id or "", client_secret=settings.spark_client_secret or "",
-                redirect_uri=settings.spark_redirect_uri or "", flow=settings.spark_oauth_grant,
-                user_agent=settings.spark_user_agent, clock=clock,
-            )  # fmt: skip
-        services = Services(
+                http,
+                auth_url=settings.spark_auth_url,
+                api_url=settings.spark_api_url,
+                client_id=settings.spark_client_id or "",
+                client_secret=settings.spark_client_secret or "",
+                redirect_uri=settings.spark_redirect_uri or "",
+                flow=settings.spark_oauth_grant,
+                user_agent=settings.spark_user_agent,
+                clock=clock,
+            )
+        requests, seconds = settings.spark_rate_limit
+        services = assemble(
             settings=settings,
             db=db,
             cipher=TokenCipher(key),
-            spark=spark,
+            http=http,
             clock=clock,
-            listing_layout=settings.listing_layout,
             oauth=oauth,
             secret_key=key,
+            rate_limiter=RateLimiter(requests, seconds),  # one Budget per Spark API key
         )
-        spark.key_of = services.keeper.key_for  # which API key (budget) a token counts against
         try:
             yield services
         finally:

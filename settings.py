@@ -74,8 +74,14 @@ class Settings:
 
     def secrets(self) -> tuple[str | None, ...]:
         """Every secret the bot holds, for the log redaction."""
-        return (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                self.spark_access_token, self.spark_client_secret, self.token_encryption_key)  # fmt: skip
+        return (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.spark_access_token,
+            self.spark_client_secret,
+            self.token_encryption_key,
+        )
 
     def require_slack(self) -> None:
         """Raise `SettingsError` unless the Slack credentials the run mode needs are present."""
@@ -117,52 +123,55 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
     return requests, seconds
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read settings from `env` (default: `os.environ`). Only `PORT` can be malformed."""
-    env = os.environ if env is None else env
-    port_text = _get(env, "PORT") or "3000"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _choice(
+    env: Mapping[str, str],
+    name: str,
+    choices: tuple[str, ...],
+    default: str,
+    *,
+    upper: bool = False,
+) -> str:
+    """One of `choices` (case-insensitive), or `SettingsError` naming them all."""
+    value = _get(env, name) or default
+    value = value.upper() if upper else value.lower()
+    if value not in choices:
+        allowed = ", ".join(choices[:-1]) + " or " + choices[-1]
+        raise SettingsError(f"{name} must be {allowed}, not {value!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = _get(env, name)
+    if text is None:
+        return default
+    if text.lower() not in _TRUE | _FALSE:
+        raise SettingsError(f"{name} must be true or false, not {text!r}")
+    return text.lower() in _TRUE
+
+
+def _port(env: Mapping[str, str]) -> int:
+    text = _get(env, "PORT") or "3000"
     try:
-        port = int(port_text)
+        port = int(text)
         if not 0 <= port <= 65535:
             raise ValueError
     except ValueError:
-        raise SettingsError(f"PORT must be a number from 0 to 65535, not {port_text!r}") from None
-    log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
-    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise SettingsError(
-            f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {log_level!r}"
-        )
-    listing_layout = (_get(env, "LISTING_LAYOUT") or "carousel").lower()
-    if listing_layout not in {"carousel", "sections"}:
-        raise SettingsError(f"LISTING_LAYOUT must be carousel or sections, not {listing_layout!r}")
-    grant = (_get(env, "SPARK_OAUTH_GRANT") or "openid").lower()
-    if grant not in {"openid", "legacy"}:
-        raise SettingsError(f"SPARK_OAUTH_GRANT must be openid or legacy, not {grant!r}")
+        raise SettingsError(f"PORT must be a number from 0 to 65535, not {text!r}") from None
+    return port
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default: `os.environ`); a malformed value is a `SettingsError`."""
+    env = os.environ if env is None else env
     oauth_configured = all(
         _get(env, name) for name in ("SPARK_CLIENT_ID", "SPARK_CLIENT_SECRET", "SPARK_REDIRECT_URI")
     )
-    shared_text = _get(env, "WORKSPACE_TOKEN_FOR_ALL")
-    if shared_text is None:
-        # With per-user connections configured, nobody silently reads through a shared token.
-        shared = not oauth_configured
-    elif shared_text.lower() in _TRUE:
-        shared = True
-    elif shared_text.lower() in _FALSE:
-        shared = False
-    else:
-        raise SettingsError(f"WORKSPACE_TOKEN_FOR_ALL must be true or false, not {shared_text!r}")
-    slack_debug_text = (_get(env, "LOG_SLACK_DEBUG") or "false").lower()
-    if slack_debug_text not in _TRUE | _FALSE:
-        raise SettingsError(f"LOG_SLACK_DEBUG must be true or false, not {slack_debug_text!r}")
     channels = frozenset(
         c.strip() for c in (_get(env, "DIGEST_CHANNELS") or "").split(",") if c.strip()
     )
-    rate_limit = parse_rate_limit(_get(env, "SPARK_RATE_LIMIT") or "1500/300")
-    access_token_key = (_get(env, "SPARK_ACCESS_TOKEN_KEY") or "own").lower()
-    if access_token_key not in {"own", "oauth"}:
-        raise SettingsError(
-            f"SPARK_ACCESS_TOKEN_KEY must be own or oauth, not {access_token_key!r}"
-        )
     slack_api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
@@ -181,13 +190,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_path=Path(_get(env, "DATABASE_PATH") or DEFAULT_DATABASE_PATH),
         token_encryption_key=_get(env, "TOKEN_ENCRYPTION_KEY"),
         host=_get(env, "HOST") or "0.0.0.0",
-        port=port,
-        log_level=log_level,
-        log_slack_debug=slack_debug_text in _TRUE,
-        listing_layout=listing_layout,
-        spark_oauth_grant=grant,
-        workspace_token_for_all=shared,
+        port=_port(env),
+        log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
+        log_slack_debug=_flag(env, "LOG_SLACK_DEBUG", False),
+        listing_layout=_choice(env, "LISTING_LAYOUT", ("carousel", "sections"), "carousel"),
+        spark_oauth_grant=_choice(env, "SPARK_OAUTH_GRANT", ("openid", "legacy"), "openid"),
+        # With per-user connections configured, nobody silently reads through a shared token.
+        workspace_token_for_all=_flag(env, "WORKSPACE_TOKEN_FOR_ALL", not oauth_configured),
         digest_channels=channels,
-        spark_rate_limit=rate_limit,
-        spark_access_token_key=access_token_key,
+        spark_rate_limit=parse_rate_limit(_get(env, "SPARK_RATE_LIMIT") or "1500/300"),
+        spark_access_token_key=_choice(env, "SPARK_ACCESS_TOKEN_KEY", ("own", "oauth"), "own"),
     )

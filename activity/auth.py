@@ -22,14 +22,19 @@ import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sqlite_utils import Database
+
+from settings import Settings
 from spark import RefreshFailed
 from spark.budget import TokenKey
 from spark.ratelimit import token_key
 from storage import (
     Connection,
+    TokenCipher,
     connections_expiring_before,
     get_connection,
     mark_broken,
@@ -37,7 +42,7 @@ from storage import (
 )
 
 if TYPE_CHECKING:
-    from activity.services import Services
+    from spark.oauth import OAuthClient
 
 REFRESH_MARGIN = dt.timedelta(minutes=5)
 OWNER_MEMORY = 4096
@@ -60,10 +65,26 @@ class Credential:
 
 
 class TokenKeeper:
-    """Hands out usable tokens and refreshes OAuth ones; one per process, in `Services`."""
+    """Hands out usable tokens and refreshes OAuth ones; one per process, in `Services`.
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    Built before the Spark client, which takes `on_expired` as its refresher and `key_for` as
+    its key resolver: a 1020 has one path, client → keeper → OAuth client → database.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        cipher: TokenCipher,
+        oauth: OAuthClient | None,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.cipher = cipher
+        self.oauth = oauth
+        self.clock = clock
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._owners: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._oauth: set[str] = set()  # token keys of tokens obtained through our OAuth client
@@ -80,11 +101,11 @@ class TokenKeeper:
 
     def oauth_key(self) -> str:
         """The budget name of our OAuth client's API key."""
-        return "oauth:" + (self.services.settings.spark_client_id or "")
+        return "oauth:" + (self.settings.spark_client_id or "")
 
     def key_for(self, token: str) -> TokenKey:
         """Which API key `token` counts against (see the module docstring)."""
-        settings = self.services.settings
+        settings = self.settings
         if settings.spark_access_token and token == settings.spark_access_token:
             if settings.spark_access_token_key == "oauth":
                 return TokenKey(self.oauth_key())
@@ -105,8 +126,7 @@ class TokenKeeper:
 
     async def own_credential(self, team_id: str, user_id: str) -> Credential | None:
         """The user's own connection (refreshed if about to expire); None if they have none."""
-        services = self.services
-        connection = get_connection(services.db, services.cipher, team_id, user_id)
+        connection = get_connection(self.db, self.cipher, team_id, user_id)
         if connection is None:
             return None
         if connection.status != "ok":
@@ -119,7 +139,7 @@ class TokenKeeper:
 
     def workspace_credential(self) -> Credential | None:
         """`SPARK_ACCESS_TOKEN`, when the operator lets members without a connection use it."""
-        settings = self.services.settings
+        settings = self.settings
         if settings.spark_access_token and settings.workspace_token_for_all:
             return Credential(settings.spark_access_token, workspace=True)
         return None
@@ -128,32 +148,36 @@ class TokenKeeper:
         return (
             connection.expires_at is not None
             and connection.refresh_token is not None
-            and connection.expires_at - REFRESH_MARGIN <= self.services.clock()
+            and connection.expires_at - REFRESH_MARGIN <= self.clock()
         )
 
     async def refresh(self, team_id: str, user_id: str, *, expired: str) -> str:
         """A fresh access token for (team, user), replacing `expired`; shared by concurrent callers."""
-        services = self.services
         async with self._lock(team_id, user_id):
-            connection = get_connection(services.db, services.cipher, team_id, user_id)
+            connection = get_connection(self.db, self.cipher, team_id, user_id)
             if connection is None or connection.status != "ok":
                 raise ConnectionBroken
             if connection.access_token != expired:
                 return connection.access_token  # someone refreshed while we waited
-            if connection.refresh_token is None or services.oauth is None:
-                mark_broken(services.db, team_id, user_id, services.clock())
+            if connection.refresh_token is None or self.oauth is None:
+                mark_broken(self.db, team_id, user_id, self.clock())
                 raise RefreshFailed("This Flexmls token expired and cannot be renewed")
             try:
-                tokens = await services.oauth.refresh(connection.refresh_token)
+                tokens = await self.oauth.refresh(connection.refresh_token)
             except RefreshFailed:
-                mark_broken(services.db, team_id, user_id, services.clock())
+                mark_broken(self.db, team_id, user_id, self.clock())
                 log.warning("Refresh rejected for a connection; marked broken")
                 raise
             update_tokens(
-                services.db, services.cipher, team_id, user_id,
-                access_token=tokens.access_token, refresh_token=tokens.refresh_token,
-                expires_at=tokens.expires_at, now=services.clock(),
-            )  # fmt: skip
+                self.db,
+                self.cipher,
+                team_id,
+                user_id,
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token,
+                expires_at=tokens.expires_at,
+                now=self.clock(),
+            )
             self._remember(tokens.access_token, team_id, user_id, oauth=True)
             return tokens.access_token
 
@@ -166,10 +190,7 @@ class TokenKeeper:
 
     async def refresh_expiring(self) -> int:
         """Refresh every connection that expires soon; returns how many were refreshed."""
-        services = self.services
-        due = connections_expiring_before(
-            services.db, services.cipher, services.clock() + REFRESH_MARGIN * 2
-        )
+        due = connections_expiring_before(self.db, self.cipher, self.clock() + REFRESH_MARGIN * 2)
         refreshed = 0
         for connection in due:
             try:

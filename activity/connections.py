@@ -33,8 +33,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from activity.models import ConnectionStatus
 from activity.services import Services
-from blocks import ConnectionStatus
 from spark import Account, InvalidToken, PermissionDenied, SparkError
 from spark.oauth import TokenSet
 from storage import (
@@ -392,9 +392,11 @@ def members_to_warn(owners: Iterable[SlackAccount], team_id: str, linked_user: s
     found = (
         o.user_id
         for o in owners
-        if o.user_id and o.user_id != linked_user and o.team_id == team_id
+        if o.user_id
+        and o.user_id != linked_user
+        and o.team_id == team_id
         and not (o.deleted or o.stranger or o.bot)
-    )  # fmt: skip
+    )
     return list(dict.fromkeys(found))
 
 

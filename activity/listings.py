@@ -5,67 +5,85 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from activity.contacts import get_contact
-from activity.models import ListingPage, ListKind
-from activity.services import Services
-from spark import Listing, Page
+from activity.cache import AsyncCache
+from activity.contacts import ContactBook
+from activity.models import Access, ListingPage, ListKind
+from spark import Listing, Page, SparkClient
 from spark.budget import Priority, current_work, working_as
 from spark.client import RetryCallback
 from spark.ratelimit import token_key
 
+LISTING_PAGE_SIZE = 10  # a carousel holds at most 10 cards
+PAGE_TTL_S = 300.0  # a listing page stays fresh for a page flip or a prefetch
 
-def page_key(key: str, contact_id: str, kind: ListKind, page: int) -> tuple[str, str, str, int]:
-    return (key, contact_id, kind, page)
+PageKey = tuple[str, str, str, int]
 
 
-def _fetcher(services: Services, token: str, contact_id: str, kind: ListKind, page: int,
-             on_retry: RetryCallback | None = None) -> Callable[[], Awaitable[Page[Listing]]]:  # fmt: skip
-    def fetch() -> Awaitable[Page[Listing]]:
-        return services.spark.listings(
-            token, contact_id, kind, page=page, limit=services.page_size, on_retry=on_retry
+def page_key(token: str, contact_id: str, kind: ListKind, page: int) -> PageKey:
+    """Pages are cached per token: what one agent's token fetched is never served to another."""
+    return (token_key(token), contact_id, kind, page)
+
+
+class ListingPages:
+    """Listing pages fetched once per token, contact, list and page, and prefetched ahead."""
+
+    def __init__(
+        self,
+        spark: SparkClient,
+        contacts: ContactBook,
+        *,
+        page_size: int = LISTING_PAGE_SIZE,
+        ttl: float = PAGE_TTL_S,
+    ) -> None:
+        self._spark = spark
+        self._contacts = contacts
+        self.page_size = page_size
+        self._cache: AsyncCache[Page[Listing]] = AsyncCache(ttl=ttl)
+
+    def _fetcher(
+        self,
+        token: str,
+        contact_id: str,
+        kind: ListKind,
+        page: int,
+        on_retry: RetryCallback | None = None,
+    ) -> Callable[[], Awaitable[Page[Listing]]]:
+        def fetch() -> Awaitable[Page[Listing]]:
+            return self._spark.listings(
+                token, contact_id, kind, page=page, limit=self.page_size, on_retry=on_retry
+            )
+
+        return fetch
+
+    def prefetch(self, token: str, contact_id: str, kind: ListKind, page: int) -> None:
+        """Fetch a page in the background so a later click finds it cached.
+
+        A prefetch has the lowest priority in the key's Spark budget and never waits: when the
+        budget is tight it is skipped (`PrefetchSkipped`, dropped by the cache) and the click
+        fetches the page itself.
+        """
+        fetch = self._fetcher(token, contact_id, kind, page)
+        owner = current_work().owner
+
+        async def prefetch() -> Page[Listing]:
+            with working_as(Priority.PREFETCH, owner):
+                return await fetch()
+
+        self._cache.prefetch(page_key(token, contact_id, kind, page), prefetch)
+
+    def cached(self, token: str, contact_id: str, kind: ListKind, page: int) -> bool:
+        """Whether that page is already fetched and fresh for this token."""
+        return self._cache.peek(page_key(token, contact_id, kind, page)) is not None
+
+    async def page(self, access: Access, contact_id: str, kind: ListKind, page: int) -> ListingPage:
+        """One page (cached or fetched, with the contact's name) and a prefetch of the next."""
+        fetch = self._fetcher(access.token, contact_id, kind, page, access.on_retry)
+        contact, result = await asyncio.gather(
+            self._contacts.get(access, contact_id),
+            self._cache.get(page_key(access.token, contact_id, kind, page), fetch),
         )
-
-    return fetch
-
-
-def prefetch_page(
-    services: Services, *, token: str, contact_id: str, kind: ListKind, page: int
-) -> None:
-    """Fetch a page in the background so a later click finds it cached.
-
-    A prefetch has the lowest priority in the key's Spark budget and never waits: when the
-    budget is tight it is skipped (`PrefetchSkipped`, dropped by the cache) and the click
-    fetches the page itself.
-    """
-    key = page_key(token_key(token), contact_id, kind, page)
-    fetch = _fetcher(services, token, contact_id, kind, page)
-    owner = current_work().owner
-
-    async def prefetch() -> Page[Listing]:
-        with working_as(Priority.PREFETCH, owner):
-            return await fetch()
-
-    services.pages.prefetch(key, prefetch)
-
-
-async def listing_page(
-    services: Services,
-    *,
-    token: str,
-    contact_id: str,
-    kind: ListKind,
-    page: int,
-    on_retry: RetryCallback | None = None,
-) -> ListingPage:
-    """One page (cached or fetched, with the contact's name) and a prefetch of the next."""
-    key = page_key(token_key(token), contact_id, kind, page)
-    result: Page[Listing]
-    contact, result = await asyncio.gather(
-        get_contact(services, token, contact_id, on_retry),
-        services.pages.get(key, _fetcher(services, token, contact_id, kind, page, on_retry)),
-    )
-    if result.has_next:
-        prefetch_page(services, token=token, contact_id=contact_id, kind=kind, page=page + 1)
-    return ListingPage(
-        contact_id=contact_id, contact_name=contact.display_name, kind=kind, page=result
-    )
+        if result.has_next:
+            self.prefetch(access.token, contact_id, kind, page + 1)
+        return ListingPage(
+            contact_id=contact_id, contact_name=contact.display_name, kind=kind, page=result
+        )

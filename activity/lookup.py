@@ -14,14 +14,18 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from activity.contacts import get_contact, remember_contact
-from activity.listings import page_key, prefetch_page
-from activity.models import LIST_KINDS, Candidates, ContactCard, NoMatch, Resolution, summary_delta
+from activity.models import (
+    LIST_KINDS,
+    Access,
+    Candidates,
+    ContactCard,
+    NoMatch,
+    Resolution,
+    summary_delta,
+)
 from activity.scoring import Trend, trend
 from activity.services import Services
 from spark import ActivitySummary, Contact, NotFound, classify
-from spark.client import RetryCallback
-from spark.ratelimit import token_key
 from storage import (
     Counters,
     cache_contact_query,
@@ -87,78 +91,58 @@ class Match:
     contact: Contact | None = None
 
 
-async def find(
-    services: Services,
-    *,
-    token: str,
-    team_id: str,
-    user_id: str,
-    text: str,
-    on_retry: RetryCallback | None = None,
-) -> Match | Candidates | NoMatch:
+async def find(services: Services, access: Access, text: str) -> Match | Candidates | NoMatch:
     """Turn typed text into one contact, several (ranked) or none, without fetching activity."""
     query = classify(text)  # InvalidQuery propagates: the caller explains it
     now = services.clock()
-    cached = cached_contact_id(services.db, team_id, user_id, text, now)
+    cached = cached_contact_id(services.db, access.team_id, access.user_id, text, now)
     if cached is not None:
         return Match(cached)
     page = await services.spark.search_contacts(
-        token, query, limit=MAX_CANDIDATES, on_retry=on_retry
+        access.token, query, limit=MAX_CANDIDATES, on_retry=access.on_retry
     )
     ranked = rank_contacts(text, page.items)
     for contact in ranked:
-        remember_contact(services, token, contact)
+        services.contacts.remember(access.token, contact)
     if not ranked:
         return NoMatch(text)
     if len(ranked) == 1:
         cache_contact_query(
-            services.db, team_id=team_id, user_id=user_id, query=text,
-            contact_id=ranked[0].id, now=now,
-        )  # fmt: skip
+            services.db,
+            team_id=access.team_id,
+            user_id=access.user_id,
+            query=text,
+            contact_id=ranked[0].id,
+            now=now,
+        )
         return Match(ranked[0].id, ranked[0])
     return Candidates(text, tuple(ranked[:MAX_CANDIDATES]), max(page.total_rows, len(ranked)))
 
 
-async def resolve(
-    services: Services,
-    *,
-    token: str,
-    team_id: str,
-    user_id: str,
-    text: str,
-    on_retry: RetryCallback | None = None,
-) -> Resolution:
+async def resolve(services: Services, access: Access, text: str) -> Resolution:
     """Turn typed text into a card (one match), a picker (several) or a no-match."""
-    found = await find(
-        services, token=token, team_id=team_id, user_id=user_id, text=text, on_retry=on_retry
-    )
+    found = await find(services, access, text)
     if not isinstance(found, Match):
         return found
     try:
         return await contact_card(
-            services, token=token, team_id=team_id, user_id=user_id, contact_id=found.contact_id,
-            contact=found.contact, query=text, on_retry=on_retry,
-        )  # fmt: skip
+            services, access, contact_id=found.contact_id, contact=found.contact, query=text
+        )
     except NotFound:
         if found.contact is not None:
             raise
         # The cached id is gone (deleted contact, or no longer this agent's): search afresh.
-        forget_contact_cache(services.db, team_id, user_id)
-        return await resolve(
-            services, token=token, team_id=team_id, user_id=user_id, text=text, on_retry=on_retry
-        )
+        forget_contact_cache(services.db, access.team_id, access.user_id)
+        return await resolve(services, access, text)
 
 
 async def contact_card(
     services: Services,
+    access: Access,
     *,
-    token: str,
-    team_id: str,
-    user_id: str,
     contact_id: str | None = None,
     contact: Contact | None = None,
     query: str | None = None,
-    on_retry: RetryCallback | None = None,
 ) -> ContactCard:
     """Fetch what the card shows, record today's snapshot and the lookup, and compute deltas."""
     if contact is None and contact_id is None:
@@ -167,18 +151,29 @@ async def contact_card(
     assert contact_id is not None
     # The card's own request goes first; the carousel's first pages are warmed behind it.
     summary_task = asyncio.ensure_future(
-        services.spark.activity_summary(token, contact_id, on_retry=on_retry)
+        services.spark.activity_summary(access.token, contact_id, on_retry=access.on_retry)
     )
     summary_task.add_done_callback(lambda task: task.cancelled() or task.exception())
     for kind in LIST_KINDS:
-        prefetch_page(services, token=token, contact_id=contact_id, kind=kind, page=1)
+        services.listings.prefetch(access.token, contact_id, kind, 1)
     if contact is None:
         contact, summary = await asyncio.gather(
-            get_contact(services, token, contact_id, on_retry), summary_task
+            services.contacts.get(access, contact_id), summary_task
         )
     else:
         summary = await summary_task
     assert contact is not None  # fetched above when the caller had none
+    return _record_and_compare(services, access, contact, summary, query)
+
+
+def _record_and_compare(
+    services: Services,
+    access: Access,
+    contact: Contact,
+    summary: ActivitySummary,
+    query: str | None,
+) -> ContactCard:
+    """Store today's snapshot and the lookup; compare with the latest earlier snapshot."""
     now = services.clock()
     today = now.date()
     baseline = latest_snapshot_before(services.db, contact.id, today)
@@ -186,9 +181,14 @@ async def contact_card(
         services.db, contact_id=contact.id, day=today, counters=to_counters(summary), now=now
     )
     record_lookup(
-        services.db, team_id=team_id, user_id=user_id, contact_id=contact.id,
-        display_name=contact.display_name, query=query or contact.display_name, now=now,
-    )  # fmt: skip
+        services.db,
+        team_id=access.team_id,
+        user_id=access.user_id,
+        contact_id=contact.id,
+        display_name=contact.display_name,
+        query=query or contact.display_name,
+        now=now,
+    )
     baseline_day, delta = None, None
     if baseline is not None:
         baseline_day, counters = baseline
@@ -213,11 +213,3 @@ def history(
 
 def contact_trend(services: Services, contact_id: str, today: dt.date) -> Trend:
     return trend(history(services, contact_id, today), today)
-
-
-def cached_page_count(services: Services, token: str, contact_id: str) -> int:
-    """How many first pages of this contact's lists are already cached (for tests and bench)."""
-    key = token_key(token)
-    return sum(
-        services.pages.peek(page_key(key, contact_id, kind, 1)) is not None for kind in LIST_KINDS
-    )

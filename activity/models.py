@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from activity.scoring import Engagement, Trend
 from spark import ActivitySummary, Contact, Listing, Page
+from spark.client import RetryCallback
 from spark.models import ListKind as ListKind  # the core speaks of it too
 
 LIST_KINDS: tuple[ListKind, ...] = ("viewed", "shared")
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking the core for something, and with which Flexmls access.
+
+    Built once per request by the handler's `Turn` (after it has checked who may use which
+    token) and handed down whole, so the core never juggles a token apart from its owner.
+    """
+
+    team_id: str
+    user_id: str
+    token: str = field(repr=False)
+    workspace: bool = False  # the token is the workspace-wide SPARK_ACCESS_TOKEN
+    # Told when Flexmls makes us wait (to say "still asking"); None where nobody is waiting.
+    on_retry: RetryCallback | None = field(default=None, compare=False, repr=False)
 
 
 def summary_delta(now: ActivitySummary, before: ActivitySummary) -> ActivitySummary:
@@ -119,3 +136,31 @@ class Digest:
             if entry.engagement is not None:
                 bands[entry.engagement.band] += 1
         return bands
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What `/activity status` and the Home tab know about an agent's Flexmls access."""
+
+    connected: bool = False  # the agent has their own connection
+    spark_user_name: str | None = None
+    kind: str | None = None  # "oauth" | "personal"
+    since: dt.datetime | None = None
+    broken: bool = False  # their connection stopped working; they must reconnect
+    workspace_token_available: bool = False  # a workspace-wide token is configured
+    workspace_token_allowed: bool = False  # the operator lets everyone use it
+    oauth_available: bool = False  # the OAuth connect flow is configured
+
+    @property
+    def has_connection(self) -> bool:
+        """True when the agent has a connection of their own, working or broken."""
+        return self.connected or self.broken
+
+    @property
+    def uses_workspace_token(self) -> bool:
+        """True when lookups fall back to the workspace's shared token."""
+        return (
+            (not self.connected or self.broken)
+            and self.workspace_token_available
+            and self.workspace_token_allowed
+        )

@@ -113,11 +113,15 @@ def engagement(history: History, today: dt.date) -> Engagement | None:
     shares = sum(g.listings_shared for g in week)
     opens = sum(g.manual_emails_opened + g.subscription_emails_opened for g in week)
     if views or shares or opens:
-        parts = [p for p in (
-            _plural(views, "listing view") if views else "",
-            _plural(shares, "listing shared") if shares else "",
-            _plural(opens, "e-mail open") if opens else "",
-        ) if p]  # fmt: skip
+        parts = [
+            p
+            for p in (
+                _plural(views, "listing view") if views else "",
+                _plural(shares, "listing shared") if shares else "",
+                _plural(opens, "e-mail open") if opens else "",
+            )
+            if p
+        ]
         what = ", ".join(parts) + " in the last 7 days"
     else:
         what = "no activity in the last 7 days"

@@ -1,28 +1,27 @@
-"""The services the core and the handlers share, built once by `bot.py` and injected."""
+"""The long-lived collaborators the core and the handlers share, built once and injected.
+
+`runtime.open_services` builds them with `assemble`; tests build them the same way.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from sqlite_utils import Database
 
 from activity.auth import TokenKeeper
-from activity.cache import AsyncCache
+from activity.contacts import ContactBook
+from activity.listings import ListingPages
 from settings import Settings
-from spark import Contact, Listing, Page, SparkClient
+from spark import SparkClient
 from storage import TokenCipher
 
 if TYPE_CHECKING:
     from spark.oauth import OAuthClient
-
-LISTING_PAGE_SIZE = 10  # a carousel holds at most 10 cards
-WORK_SLOTS = 16
-PAGE_TTL_S = 300.0  # a listing page stays fresh for a page flip or a prefetch
-CONTACT_TTL_S = 600.0  # a contact's name and details, for page headers
 
 
 def utc_now() -> dt.datetime:
@@ -34,20 +33,50 @@ class Services:
     settings: Settings
     db: Database
     cipher: TokenCipher
-    spark: SparkClient
+    keeper: TokenKeeper  # which token acts for whom; refreshes OAuth tokens
+    spark: SparkClient  # refreshes through `keeper`, counts each token against its API key
+    contacts: ContactBook
+    listings: ListingPages
     clock: Callable[[], dt.datetime] = utc_now
-    listing_layout: Literal["carousel", "sections"] = "carousel"
-    page_size: int = LISTING_PAGE_SIZE
-    pages: AsyncCache[Page[Listing]] = field(default_factory=lambda: AsyncCache(ttl=PAGE_TTL_S))
-    contacts: AsyncCache[Contact] = field(default_factory=lambda: AsyncCache(ttl=CONTACT_TTL_S))
-    # At most this many requests do their slow work at once; the rest wait their turn *after*
-    # their ack, so a burst never starves the event loop of the time acks need.
-    work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORK_SLOTS))
     oauth: OAuthClient | None = None
-    secret_key: bytes = b""  # derives the key that signs OAuth `state` values
-    keeper: TokenKeeper = field(init=False, repr=False)
+    secret_key: bytes = b""  # derives the keys that sign OAuth `state` values and cursors
 
-    def __post_init__(self) -> None:
-        self.keeper = TokenKeeper(self)
-        if self.spark.refresher is None:
-            self.spark.refresher = self.keeper.on_expired
+
+def assemble(
+    *,
+    settings: Settings,
+    db: Database,
+    cipher: TokenCipher,
+    http: httpx.AsyncClient,
+    clock: Callable[[], dt.datetime] = utc_now,
+    oauth: OAuthClient | None = None,
+    secret_key: bytes = b"",
+    **spark_options: Any,
+) -> Services:
+    """Build the services in dependency order: keeper, Spark client, the caches on top.
+
+    `spark_options` go to `SparkClient` (rate limiter, retry policy, timeouts); the base URL and
+    user agent come from `settings`.
+    """
+    keeper = TokenKeeper(settings=settings, db=db, cipher=cipher, oauth=oauth, clock=clock)
+    spark = SparkClient(
+        http,
+        base_url=settings.spark_api_url,
+        user_agent=settings.spark_user_agent,
+        refresher=keeper.on_expired,
+        key_of=keeper.key_for,
+        **spark_options,
+    )
+    contacts = ContactBook(spark)
+    return Services(
+        settings=settings,
+        db=db,
+        cipher=cipher,
+        keeper=keeper,
+        spark=spark,
+        contacts=contacts,
+        listings=ListingPages(spark, contacts),
+        clock=clock,
+        oauth=oauth,
+        secret_key=secret_key,
+    )

@@ -37,16 +37,15 @@ from blocks.actions import (
     encode_cursor,
     encode_digest_cursor,
 )
-from blocks.card import contact_card, share_place
+from blocks.card import card_message, share_place
 from blocks.connection import (
-    ConnectionStatus,
     checking_modal,
     connect_prompt,
     connected_dm,
     connected_modal,
-    connection_status,
     disconnected,
     linked_dm,
+    status_message,
     token_modal,
 )
 from blocks.digest import (
@@ -59,7 +58,7 @@ from blocks.digest import (
 )
 from blocks.help import help_message
 from blocks.home import home_view
-from blocks.listings import listing_page
+from blocks.listings import listings_message
 from blocks.message import Message
 from blocks.pages import LinkConfirmation, link_confirm_page, oauth_result_page
 from blocks.picker import contact_picker, no_match
@@ -77,7 +76,7 @@ from blocks.problems import (
     stranger_refused,
     token_typed,
 )
-from blocks.recent import recent_lookups
+from blocks.recent import recent_message
 from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
 
 __all__ = [
@@ -95,12 +94,11 @@ __all__ = [
     "TOKEN_INPUT_ACTION",
     "TOKEN_INPUT_BLOCK",
     "TOKEN_MODAL_CALLBACK",
-    "ConnectionStatus",
     "checking_modal",
     "connect_prompt",
     "connected_dm",
     "connected_modal",
-    "connection_status",
+    "status_message",
     "disconnected",
     "home_view",
     "LinkConfirmation",
@@ -122,7 +120,7 @@ __all__ = [
     "DigestCursor",
     "ListingsCursor",
     "Message",
-    "contact_card",
+    "card_message",
     "share_place",
     "contact_picker",
     "count_with_delta",
@@ -141,7 +139,7 @@ __all__ = [
     "help_message",
     "internal_error",
     "invalid_input",
-    "listing_page",
+    "listings_message",
     "money",
     "no_match",
     "guest_refused",
@@ -149,7 +147,7 @@ __all__ = [
     "number",
     "plain",
     "problem",
-    "recent_lookups",
+    "recent_message",
     "retrying_notice",
     "search_unavailable",
     "spark_problem",

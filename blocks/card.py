@@ -254,7 +254,39 @@ def _share_button(name: str, contact_id: str, place: str) -> ButtonElement:
     )
 
 
-def contact_card(
+def _counters(card: ContactCard) -> SectionBlock:
+    return SectionBlock(
+        fields=[
+            MarkdownTextObject(text=f"*{label}*\n{_counter_value(card, counter, rate)}")
+            for label, counter, rate in COUNTERS
+        ]
+    )
+
+
+def _card_actions(card: ContactCard, name: str, share_to: str) -> ActionsBlock:
+    """Viewed and Shared (opening the carousels), Share in channel, Refresh."""
+    contact, s = card.contact, card.summary
+    return ActionsBlock(
+        elements=[
+            button(
+                f"Viewed ({number(s.listings_viewed)})",
+                action_id(LISTINGS_PAGE, "viewed"),
+                encode_cursor(ListingsCursor("viewed", contact.id, 1)),
+                accessibility_label=f"Listings {name} viewed",
+            ),
+            button(
+                f"Shared ({number(s.listings_shared)})",
+                action_id(LISTINGS_PAGE, "shared"),
+                encode_cursor(ListingsCursor("shared", contact.id, 1)),
+                accessibility_label=f"Listings shared with {name}",
+            ),
+            _share_button(name, contact.id, share_to),
+            button("Refresh", REFRESH_CARD, contact.id),
+        ]
+    )
+
+
+def card_message(
     card: ContactCard, *, shared_by: str | None = None, share_to: str = "this conversation"
 ) -> Message:
     """The contact card; with `shared_by` (a Slack user id), the button-less shared copy.
@@ -268,15 +300,7 @@ def contact_card(
     name = clean(contact.display_name) or "(no name)"
     blocks: list[tuple[str, Block]] = [
         ("card_header", HeaderBlock(text=plain(name, HEADER_TEXT))),
-        (
-            "card_counters",
-            SectionBlock(
-                fields=[
-                    MarkdownTextObject(text=f"*{label}*\n{_counter_value(card, counter, rate)}")
-                    for label, counter, rate in COUNTERS
-                ]
-            ),
-        ),
+        ("card_counters", _counters(card)),
     ]
     if _any_email(card.summary):
         blocks.append(("card_privacy", ContextBlock(elements=[PlainTextObject(text=PRIVACY_NOTE)])))
@@ -295,29 +319,6 @@ def contact_card(
         line = f"Shared by {who} · data as of {slack_date(card.looked_up_at)}"
         blocks.append(("card_shared", ContextBlock(elements=[MarkdownTextObject(text=line)])))
     elif is_contact_id(contact.id):
-        s = card.summary
-        blocks.append(
-            (
-                "card_actions",
-                ActionsBlock(
-                    elements=[
-                        button(
-                            f"Viewed ({number(s.listings_viewed)})",
-                            action_id(LISTINGS_PAGE, "viewed"),
-                            encode_cursor(ListingsCursor("viewed", contact.id, 1)),
-                            accessibility_label=f"Listings {name} viewed",
-                        ),
-                        button(
-                            f"Shared ({number(s.listings_shared)})",
-                            action_id(LISTINGS_PAGE, "shared"),
-                            encode_cursor(ListingsCursor("shared", contact.id, 1)),
-                            accessibility_label=f"Listings shared with {name}",
-                        ),
-                        _share_button(name, contact.id, share_to),
-                        button("Refresh", REFRESH_CARD, contact.id),
-                    ]
-                ),
-            )
-        )
+        blocks.append(("card_actions", _card_actions(card, name, share_to)))
     fallback_name = user_mrkdwn(name, 200, fallback="(no name)")
     return finish(_fallback(card, fallback_name, shared_by is not None), *blocks)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -27,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from activity.models import ConnectionStatus
 from blocks.actions import (
     CONNECT_OAUTH,
     CONNECT_PASTE,
@@ -65,34 +65,6 @@ TOKEN_HELP = (
 )
 TOKEN_PRIVACY = "Stored encrypted; never shown again, never logged."
 TOKEN_ERROR_FALLBACK = "That token didn't work."
-
-
-@dataclass(frozen=True)
-class ConnectionStatus:
-    """What `/activity status` and the Home tab know about an agent's Flexmls access."""
-
-    connected: bool = False  # the agent has their own connection
-    spark_user_name: str | None = None
-    kind: str | None = None  # "oauth" | "personal"
-    since: dt.datetime | None = None
-    broken: bool = False  # their connection stopped working; they must reconnect
-    workspace_token_available: bool = False  # a workspace-wide token is configured
-    workspace_token_allowed: bool = False  # the operator lets everyone use it
-    oauth_available: bool = False  # the OAuth connect flow is configured
-
-    @property
-    def has_connection(self) -> bool:
-        """True when the agent has a connection of their own, working or broken."""
-        return self.connected or self.broken
-
-    @property
-    def uses_workspace_token(self) -> bool:
-        """True when lookups fall back to the workspace's shared token."""
-        return (
-            (not self.connected or self.broken)
-            and self.workspace_token_available
-            and self.workspace_token_allowed
-        )
 
 
 def slack_day(moment: dt.datetime) -> str:
@@ -212,7 +184,7 @@ def connect_prompt(authorize_url: str | None, *, oauth_available: bool) -> Messa
     )
 
 
-def connection_status(status: ConnectionStatus) -> Message:
+def status_message(status: ConnectionStatus) -> Message:
     """`/activity status`: connected (as whom, how, since), broken, workspace token, or nothing."""
     body, fallback = connection_lines(status)
     blocks: list[tuple[str, Block]] = [

@@ -24,15 +24,15 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from activity.models import ConnectionStatus
 from blocks.connection import (
-    ConnectionStatus,
     connection_lines,
     disconnect_button,
     paste_button,
 )
 from blocks.help import help_message
 from blocks.message import identified
-from blocks.recent import recent_lookups
+from blocks.recent import recent_message
 from blocks.text import user_mrkdwn
 from storage.digests import Subscription
 from storage.lookups import RecentLookup
@@ -113,7 +113,7 @@ def home_view(
     ]
     blocks = [identified(role, block).to_dict() for role, block in own]
     blocks.append(DividerBlock(block_id="home_divider_1").to_dict())
-    blocks += recent_lookups(recent).blocks
+    blocks += recent_message(recent).blocks
     blocks.append(DividerBlock(block_id="home_divider_2").to_dict())
     blocks += [identified(role, block).to_dict() for role, block in _digest_blocks(subscriptions)]
     blocks.append(DividerBlock(block_id="home_divider_3").to_dict())

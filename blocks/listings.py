@@ -184,7 +184,7 @@ def _listing_summary(listing: Listing) -> str:
     return f"{escape_mrkdwn(money(listing.price))} {user_mrkdwn(listing.address, 200)}"
 
 
-def listing_page(view: ListingPage, *, layout: Layout = "carousel") -> Message:
+def listings_message(view: ListingPage, *, layout: Layout = "carousel") -> Message:
     """One page of a contact's viewed or shared listings, with Prev/Next and Back to card."""
     if layout not in ("carousel", "sections"):
         raise ValueError(f"unknown layout {layout!r}")

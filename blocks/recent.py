@@ -21,7 +21,7 @@ MAX_RECENT = 10
 EMPTY = "You haven't looked anyone up yet. Try `/activity jane doe`."
 
 
-def recent_lookups(items: Sequence[RecentLookup]) -> Message:
+def recent_message(items: Sequence[RecentLookup]) -> Message:
     """A header and up to ten buttons that reopen a contact's card; a tip when there are none."""
     shown = [item for item in items if is_contact_id(item.contact_id)][:MAX_RECENT]
     header = ("recent_header", HeaderBlock(text=plain("Your recent lookups", 150)))

@@ -73,8 +73,9 @@ class ConsoleSession:
 
     async def _show_replies(self, seen: int) -> None:
         try:
-            await self.slack.wait_for(lambda r: _is_reply(r) and self._index(r) >= seen,
-                                      timeout=FIRST_REPLY_TIMEOUT_S)  # fmt: skip
+            await self.slack.wait_for(
+                lambda r: _is_reply(r) and self._index(r) >= seen, timeout=FIRST_REPLY_TIMEOUT_S
+            )
         except TimeoutError:
             self.out.print("[dim](no reply)[/dim]")
             return
@@ -123,6 +124,35 @@ def _ts() -> str:
     return f"{time.time():.6f}"
 
 
+async def _start_demo_sandbox(stack: AsyncExitStack, settings: Settings, out: Console) -> Settings:
+    """Start the Spark sandbox in-process; the demo keeps its own database and key, apart
+    from a real installation's."""
+    from devtools.sandbox import DEMO_TOKEN, Sandbox
+
+    sandbox = await stack.enter_async_context(Sandbox())
+    out.print(f"[dim]Spark sandbox (demo brokerage) at {sandbox.url}[/dim]")
+    return dataclasses.replace(
+        settings,
+        spark_api_url=sandbox.url,
+        spark_access_token=DEMO_TOKEN,
+        database_path=settings.data_dir / "demo" / "activity.db",
+        token_encryption_key=None,
+    )
+
+
+async def _read_lines(
+    session: ConsoleSession, stdin: TextIO, out: Console, *, interactive: bool
+) -> int:
+    """Hand each typed line to the session until end of input or `quit`."""
+    while True:
+        if interactive:
+            out.print("[bold]>[/bold] ", end="")
+        line = await asyncio.to_thread(stdin.readline)
+        if not line or line.strip().lower() in ("quit", "exit"):
+            return 0
+        await session.handle(line)
+
+
 async def run_console(
     settings: Settings,
     *,
@@ -135,16 +165,7 @@ async def run_console(
     interactive = stdin.isatty()
     async with AsyncExitStack() as stack:
         if demo:
-            from devtools.sandbox import DEMO_TOKEN, Sandbox
-
-            sandbox = await stack.enter_async_context(Sandbox())
-            # The demo keeps its own database and key, apart from a real installation's.
-            settings = dataclasses.replace(
-                settings, spark_api_url=sandbox.url, spark_access_token=DEMO_TOKEN,
-                database_path=settings.data_dir / "demo" / "activity.db",
-                token_encryption_key=None,
-            )  # fmt: skip
-            out.print(f"[dim]Spark sandbox (demo brokerage) at {sandbox.url}[/dim]")
+            settings = await _start_demo_sandbox(stack, settings, out)
         if not settings.spark_access_token:
             out.print("No Spark token: set SPARK_ACCESS_TOKEN in .env, or run with --demo.")
             return 2
@@ -152,25 +173,28 @@ async def run_console(
         slack.set_user(CONSOLE_USER, name="you", real_name="You (console)")
         secret = secrets.token_hex(16)
         settings = dataclasses.replace(
-            settings, slack_bot_token=slack.bot_token, slack_signing_secret=secret,
-            slack_api_url=slack.api_url, slack_app_token=None,
-        )  # fmt: skip
+            settings,
+            slack_bot_token=slack.bot_token,
+            slack_signing_secret=secret,
+            slack_api_url=slack.api_url,
+            slack_app_token=None,
+        )
         services = await stack.enter_async_context(open_services(settings))
         bot = await start_http(services, host="127.0.0.1", port=0)
         stack.push_async_callback(bot.stop)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=60))
-        sender = SlackSender(http, f"{bot.url}/slack/events", secret, standin=slack,
-                             user_id=CONSOLE_USER, channel_id=CONSOLE_CHANNEL)  # fmt: skip
+        sender = SlackSender(
+            http,
+            f"{bot.url}/slack/events",
+            secret,
+            standin=slack,
+            user_id=CONSOLE_USER,
+            channel_id=CONSOLE_CHANNEL,
+        )
         session = ConsoleSession(sender, slack, out)
         if interactive:
-            out.print("Type [bold]/activity jane doe[/bold], [bold]@bot jane[/bold] or "
-                      "[bold]help[/bold]; a number clicks a button; Ctrl-D quits.")  # fmt: skip
-        while True:
-            if interactive:
-                out.print("[bold]>[/bold] ", end="")
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
-                return 0
-            if line.strip().lower() in ("quit", "exit"):
-                return 0
-            await session.handle(line)
+            out.print(
+                "Type [bold]/activity jane doe[/bold], [bold]@bot jane[/bold] or "
+                "[bold]help[/bold]; a number clicks a button; Ctrl-D quits."
+            )
+        return await _read_lines(session, stdin, out, interactive=interactive)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -9,14 +10,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from activity.services import Services
-from handlers import actions, commands, home, mentions, views
+from handlers import actions, commands, home, mentions, views  # the surfaces
 from handlers.people import ASKER, Asker, People, is_foreign, request_teams
 
 log = logging.getLogger(__name__)
+WORK_SLOTS = 16  # requests doing their slow work at once (see `Asker.admission`)
 
 
 def register(app: AsyncApp, services: Services) -> None:
     people = People(clock=lambda: services.clock().timestamp())
+    admission = asyncio.Semaphore(WORK_SLOTS)
 
     async def gate(
         context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -24,7 +27,8 @@ def register(app: AsyncApp, services: Services) -> None:
         """Note, without any I/O, whether the request comes from outside the installed team."""
         result = context.authorize_result
         installed = (result.team_id if result is not None else None) or context.team_id or ""
-        context[ASKER] = Asker(installed, is_foreign(installed, request_teams(body)), people)
+        stranger = is_foreign(installed, request_teams(body))
+        context[ASKER] = Asker(installed, stranger, people, admission)
         await next()
 
     app.use(gate)

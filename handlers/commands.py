@@ -9,31 +9,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.services import Services
-from blocks import Message
 from handlers.dispatch import answer
 from handlers.people import asker_of
-from handlers.turn import Turn
+from handlers.turn import Turn, ephemeral
 
 COMMAND = "/activity"
-
-
-log = logging.getLogger(__name__)
-
-
-async def reply_via(respond: AsyncRespond, message: Message, **options: Any) -> None:
-    """Post to the response URL; Slack refusing it (expired, used up, 5xx) is logged, not lost."""
-    response = await respond(**message.as_kwargs(), **options)
-    status = getattr(response, "status_code", 200)
-    if status >= 400:
-        log.warning("Slack refused a reply at the response URL (HTTP %s: %s)", status,
-                    str(getattr(response, "body", ""))[:80])  # fmt: skip
-
-
-def ephemeral(respond: AsyncRespond, *, replace: bool = False):
-    async def send(message: Message) -> None:
-        await reply_via(respond, message, response_type="ephemeral", replace_original=replace)
-
-    return send
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -48,10 +28,17 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()  # first, and with no I/O: Slack gives us 3 seconds
         reply = ephemeral(respond)
         turn = Turn(
-            services, command.get("team_id", ""), command.get("user_id", ""), reply, reply, logger,
-            channel_id=command.get("channel_id", ""), client=client,
-            channel_name=command.get("channel_name", ""), asker=asker_of(context),
-        )  # fmt: skip
+            services,
+            command.get("team_id", ""),
+            command.get("user_id", ""),
+            reply,
+            reply,
+            logger,
+            channel_id=command.get("channel_id", ""),
+            client=client,
+            channel_name=command.get("channel_name", ""),
+            asker=asker_of(context),
+        )
         await answer(turn, command.get("text", ""))
 
     app.command(COMMAND)(on_activity)

@@ -1,4 +1,6 @@
-"""The `/activity` grammar, shared by the slash command, mentions and the console.
+"""The `/activity` grammar, shared by the slash command and mentions.
+
+The console goes through the same path: it sends signed slash commands to the running bot.
 
 Each subcommand is registered with its usage line, so `/activity help` is generated from the
 same table that routes the text.
@@ -9,30 +11,29 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import handlers.digests as digest_commands
 import redaction
 from activity import connections
-from activity.listings import listing_page as fetch_listing_page
 from activity.lookup import Match, find, resolve
 from activity.models import Candidates, ContactCard, ListKind, Resolution
 from blocks import (
     Message,
+    card_message,
     connect_prompt,
-    connection_status,
-    contact_card,
     contact_picker,
     disconnected,
     help_message,
     invalid_input,
-    listing_page,
+    listings_message,
     no_match,
-    recent_lookups,
+    recent_message,
     share_place,
+    status_message,
     token_typed,
 )
-from handlers import digests as digest_commands
 from handlers.slack_text import split_verb, unescape
 from handlers.turn import Turn
-from storage import recent_lookups as load_recent_lookups
+from storage import recent_lookups
 
 Action = Callable[[Turn, str], Awaitable[None]]
 
@@ -47,26 +48,20 @@ class Subcommand:
 
 def render_resolution(turn: Turn, result: Resolution) -> Message:
     if isinstance(result, ContactCard):
-        return contact_card(result, share_to=share_place(turn.channel_name))
+        return card_message(result, share_to=share_place(turn.channel_name))
     if isinstance(result, Candidates):
         return contact_picker(result)
     return no_match(result.query)
 
 
 async def lookup(turn: Turn, text: str) -> None:
-    result = await resolve(
-        turn.services, token=await turn.token(), team_id=turn.team_id, user_id=turn.user_id,
-        text=text, on_retry=turn.on_retry,
-    )  # fmt: skip
+    result = await resolve(turn.services, await turn.access(), text)
     await turn.reply(render_resolution(turn, result))
 
 
 async def show_listings(turn: Turn, kind: ListKind, contact_id: str, page: int = 1) -> None:
-    view = await fetch_listing_page(
-        turn.services, token=await turn.token(), contact_id=contact_id, kind=kind, page=page,
-        on_retry=turn.on_retry,
-    )  # fmt: skip
-    await turn.reply(listing_page(view, layout=turn.services.listing_layout))
+    view = await turn.services.listings.page(await turn.access(), contact_id, kind, page)
+    await turn.reply(listings_message(view, layout=turn.services.settings.listing_layout))
 
 
 def _list_command(kind: ListKind) -> Action:
@@ -78,10 +73,7 @@ def _list_command(kind: ListKind) -> Action:
                 )
             )
             return
-        found = await find(
-            turn.services, token=await turn.token(), team_id=turn.team_id, user_id=turn.user_id,
-            text=text, on_retry=turn.on_retry,
-        )  # fmt: skip
+        found = await find(turn.services, await turn.access(), text)
         if isinstance(found, Match):
             await show_listings(turn, kind, found.contact_id)
         elif isinstance(found, Candidates):
@@ -94,8 +86,8 @@ def _list_command(kind: ListKind) -> Action:
 
 async def show_recent(turn: Turn, _: str) -> None:
     await turn.credential()  # past lookups name clients: only for who may look them up now
-    items = load_recent_lookups(turn.services.db, turn.team_id, turn.user_id)
-    await turn.reply(recent_lookups(items))
+    items = recent_lookups(turn.services.db, turn.team_id, turn.user_id)
+    await turn.reply(recent_message(items))
 
 
 async def connect(turn: Turn, _: str) -> None:
@@ -104,9 +96,8 @@ async def connect(turn: Turn, _: str) -> None:
 
 
 async def status(turn: Turn, _: str) -> None:
-    await turn.reply(
-        connection_status(connections.connection_status(turn.services, turn.team_id, turn.user_id))
-    )
+    status = connections.connection_status(turn.services, turn.team_id, turn.user_id)
+    await turn.reply(status_message(status))
 
 
 async def disconnect(turn: Turn, _: str) -> None:

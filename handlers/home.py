@@ -63,8 +63,16 @@ def register(app: AsyncApp, services: Services) -> None:
         async def nowhere(_: Message) -> None:  # the Home tab is the answer; nothing to reply
             return None
 
-        turn = Turn(services, team_id, user_id, nowhere, nowhere, logger, client=client,
-                    asker=asker_of(context))  # fmt: skip
+        turn = Turn(
+            services,
+            team_id,
+            user_id,
+            nowhere,
+            nowhere,
+            logger,
+            client=client,
+            asker=asker_of(context),
+        )
         try:
             await turn.admit()
         except Stranger:

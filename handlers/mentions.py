@@ -45,9 +45,16 @@ def register(app: AsyncApp, services: Services) -> None:
 
         team_id = body.get("team_id") or event.get("team") or ""
         turn = Turn(
-            services, team_id, user, reply, reply, logger, channel_id=channel, client=client,
+            services,
+            team_id,
+            user,
+            reply,
+            reply,
+            logger,
+            channel_id=channel,
+            client=client,
             asker=asker_of(context),
-        )  # fmt: skip
+        )
         await answer(turn, strip_bot_mention(event.get("text", ""), context.bot_user_id))
 
     app.event("app_mention")(on_mention)

@@ -32,6 +32,7 @@ from activity.connections import (
     AlreadyLinked,
     LinkOffer,
     LinkRejected,
+    PendingLink,
     PendingLinks,
     SlackAccount,
     SlackUserRefused,
@@ -214,78 +215,113 @@ async def _form_fields(request: web.Request) -> tuple[str, str] | None:
     return token, action
 
 
-def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
-    pending = PendingLinks()
+class SignInPages:
+    """The OAuth callback (GET: the confirmation page) and its form (POST: Link or Cancel)."""
 
-    async def callback(request: web.Request) -> web.Response:
+    def __init__(self, services: Services, client: AsyncWebClient) -> None:
+        self.services = services
+        self.client = client
+        self.pending = PendingLinks()
+
+    async def callback(self, request: web.Request) -> web.Response:
         query = request.query
         state = query.get("state", "")
         if query.get("error"):
             with contextlib.suppress(StateRejected):
-                claim_state(services, state)  # a refused sign-in still uses up its link
+                claim_state(self.services, state)  # a refused sign-in still uses up its link
             return _page(False, "Flexmls wasn't connected", f"Nothing was stored. {AGAIN}")
         try:
-            offer = await begin_oauth(services, pending, state, query.get("code", ""))
+            offer = await begin_oauth(self.services, self.pending, state, query.get("code", ""))
         except StateRejected as refusal:
             return _page(False, "This link can't be used", str(refusal), status=400)
         except RefreshFailed:
-            return _page(False, "Flexmls didn't accept the sign-in",
-                         "The sign-in code was rejected. Run /activity connect in Slack again.", status=400)  # fmt: skip
+            return _page(
+                False,
+                "Flexmls didn't accept the sign-in",
+                "The sign-in code was rejected. Run /activity connect in Slack again.",
+                status=400,
+            )
         except OAuthConfigError:
             log.error("Flexmls rejected our OAuth client credentials: check SPARK_CLIENT_ID/SECRET")
-            return _page(False, "Flexmls sign-in is misconfigured",
-                         "Tell your Slack admin: the app's Flexmls client settings were rejected.", status=502)  # fmt: skip
+            return _page(
+                False,
+                "Flexmls sign-in is misconfigured",
+                "Tell your Slack admin: the app's Flexmls client settings were rejected.",
+                status=502,
+            )
         except SparkError as error:
             log.warning("OAuth callback failed talking to Flexmls (%s)", type(error).__name__)
-            return _page(False, "Couldn't reach Flexmls", f"Flexmls didn't answer. {AGAIN}", status=502)  # fmt: skip
-        return _html(link_confirm_page(await _confirmation(services, client, offer)))
+            return _page(
+                False, "Couldn't reach Flexmls", f"Flexmls didn't answer. {AGAIN}", status=502
+            )
+        return _html(link_confirm_page(await _confirmation(self.services, self.client, offer)))
 
-    async def decide(request: web.Request) -> web.Response:
+    async def decide(self, request: web.Request) -> web.Response:
         fields = await _form_fields(request)
         if fields is None or fields[1] not in ("Link", "Cancel"):
-            return _page(False, "This page can't be used",
-                         f"Nothing was linked. {AGAIN}", status=400)  # fmt: skip
+            return _page(
+                False, "This page can't be used", f"Nothing was linked. {AGAIN}", status=400
+            )
         token, action = fields
         if action == "Cancel":
-            try:
-                cancel_link(services, pending, token)
-            except LinkRejected as refusal:
-                return _page(False, "Nothing was linked", str(refusal), status=400)
-            return _page(True, "Nothing was linked",
-                         "Flexmls was not connected. You can close this tab.")  # fmt: skip
+            return self._cancel(token)
+        return await self._link(token)
+
+    def _cancel(self, token: str) -> web.Response:
         try:
-            team_id, user_id = link_owner(services, pending, token)
+            cancel_link(self.services, self.pending, token)
+        except LinkRejected as refusal:
+            return _page(False, "Nothing was linked", str(refusal), status=400)
+        return _page(
+            True, "Nothing was linked", "Flexmls was not connected. You can close this tab."
+        )
+
+    async def _link(self, token: str) -> web.Response:
+        """Store the link, after checking the form, the Slack user (again) and the account."""
+        services, client = self.services, self.client
+        try:
+            team_id, user_id = link_owner(services, self.pending, token)
         except LinkRejected as refusal:
             return _page(False, "Nothing was linked", str(refusal), status=400)
         try:
             await _check_user(client, team_id, user_id)
         except SlackUserRefused as refusal:
             with contextlib.suppress(LinkRejected):
-                cancel_link(services, pending, token)  # the sign-in's tokens are dropped
+                cancel_link(services, self.pending, token)  # the sign-in's tokens are dropped
             return _page(False, "This Slack account can't be linked", str(refusal), status=403)
         except Exception as error:  # Slack unreachable: the page still works in a minute
             log.warning("users.info failed at Link (%s)", type(error).__name__)
             return _page(False, "Couldn't check with Slack", SLACK_DOWN, status=503)
         is_new = newly_linked(services, team_id, user_id)
         try:
-            link = confirm_link(services, pending, token)
+            link = confirm_link(services, self.pending, token)
         except AlreadyLinked as refusal:
             return _page(False, "Already linked to someone else", str(refusal), status=409)
         except LinkRejected as refusal:
             return _page(False, "Nothing was linked", str(refusal), status=400)
-        try:
-            await client.chat_postMessage(
-                channel=link.user_id, **linked_dm(link.account.name).as_kwargs()
-            )
-        except Exception:
-            log.exception("Linked, but could not DM the user")
-        if is_new(link.account.id):
-            await tell_email_owners(client, link.account, link.team_id, link.user_id)
+        await self._tell_linked(link, first_time=is_new(link.account.id))
         return _page(
             True,
             f"Connected as {link.account.name}",
             "You can close this tab and go back to Slack.",
         )
 
+    async def _tell_linked(self, link: PendingLink, *, first_time: bool) -> None:
+        """A DM to the person who linked; the e-mail's owner hears of a new account once."""
+        try:
+            await self.client.chat_postMessage(
+                channel=link.user_id, **linked_dm(link.account.name).as_kwargs()
+            )
+        except Exception:
+            log.exception("Linked, but could not DM the user")
+        if first_time:
+            await tell_email_owners(self.client, link.account, link.team_id, link.user_id)
+
+
+def routes(services: Services, client: AsyncWebClient) -> list[web.RouteDef]:
+    pages = SignInPages(services, client)
     # No HEAD: a HEAD request would run the callback and use up the state for nothing.
-    return [web.get(CALLBACK_PATH, callback, allow_head=False), web.post(CALLBACK_PATH, decide)]
+    return [
+        web.get(CALLBACK_PATH, pages.callback, allow_head=False),
+        web.post(CALLBACK_PATH, pages.decide),
+    ]

@@ -16,6 +16,7 @@ token. When Slack can't answer, the person is treated as a guest.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -115,17 +116,21 @@ class People:
 
 @dataclass(frozen=True)
 class Asker:
-    """What the gate learnt about a request before any listener ran (no I/O)."""
+    """What the gate learnt about a request before any listener ran (no I/O), and the app's
+    means to check and admit the person: the `users.info` cache and the work slots."""
 
     installed_team: str
     stranger: bool
     people: People
+    # At most this many requests do their slow work at once; the rest wait their turn *after*
+    # their ack, so a burst never starves the event loop of the time acks need.
+    admission: asyncio.Semaphore
 
 
 def asker_of(context: Any) -> Asker:
     """The gate's finding for this request; a request the gate did not see is a stranger's."""
     found = context.get(ASKER) if hasattr(context, "get") else None
-    return found if isinstance(found, Asker) else Asker("", True, People())
+    return found if isinstance(found, Asker) else Asker("", True, People(), asyncio.Semaphore(1))
 
 
 def request_teams(body: dict[str, Any]) -> list[str | None]:

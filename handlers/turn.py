@@ -1,8 +1,10 @@
 """One request's conversation with the user: who asked, how to reply, and the error net.
 
-Handlers build a `Turn` with the reply functions of their surface (respond for commands and
-clicks, chat.postEphemeral for mentions) and run the work inside `turn.guard()`: every failure
-becomes one friendly message, never a traceback and never silence.
+Every surface (command, click, mention, App Home) builds one `Turn` with the reply functions
+of its surface (the response URL for commands and clicks, chat.postEphemeral for mentions, the
+DM for App Home clicks) and runs the work inside `turn.guard()`: every failure becomes one
+friendly message, never a traceback and never silence. The work asks `turn.access()` for the
+one value the core needs: who is asking and with which Flexmls token.
 
 Who may ask: `turn.admit()` refuses people from outside the installed workspace (Slack Connect
 strangers) before anything else happens, and `turn.credential()` serves guests only with their
@@ -16,10 +18,13 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity.auth import ConnectionBroken, Credential, NotConnected
+from activity.models import Access
 from activity.services import Services
 from blocks import (
     BadActionValue,
@@ -54,6 +59,27 @@ NOTICE_THRESHOLD_S = 1.5  # shorter waits are not worth a message
 log = logging.getLogger(__name__)
 
 
+async def reply_via(respond: AsyncRespond, message: Message, **options: Any) -> None:
+    """Post to the response URL; Slack refusing it (expired, used up, 5xx) is logged, not lost."""
+    response = await respond(**message.as_kwargs(), **options)
+    status = getattr(response, "status_code", 200)
+    if status >= 400:
+        log.warning(
+            "Slack refused a reply at the response URL (HTTP %s: %s)",
+            status,
+            str(getattr(response, "body", ""))[:80],
+        )
+
+
+def ephemeral(respond: AsyncRespond, *, replace: bool = False) -> Reply:
+    """A reply through the response URL that only the asker sees."""
+
+    async def send(message: Message) -> None:
+        await reply_via(respond, message, response_type="ephemeral", replace_original=replace)
+
+    return send
+
+
 @dataclass
 class Turn:
     services: Services
@@ -70,6 +96,11 @@ class Turn:
     asker: Asker = field(kw_only=True)  # what the gate learnt: installed team, stranger or not
     # The Spark budget's priority for this turn's requests: commands INTERACTIVE, clicks CLICK.
     priority: Priority = field(default=Priority.INTERACTIVE, kw_only=True)
+    # Clicks: the response URL (absent for App Home clicks), the trigger for a modal, and
+    # whether the clicked message is an ephemeral one.
+    respond: AsyncRespond | None = field(default=None, kw_only=True)
+    trigger_id: str = field(default="", kw_only=True)
+    in_ephemeral: bool = field(default=False, kw_only=True)
     _credential: Credential | None = field(default=None, repr=False)
     _noticed: bool = False
 
@@ -107,9 +138,30 @@ class Turn:
             self._credential = credential
         return self._credential
 
-    async def token(self) -> str:
-        """The Spark token of the person who asked (refreshed first if it is about to expire)."""
-        return (await self.credential()).token
+    async def access(self) -> Access:
+        """Who is asking and with which token (refreshed first if about to expire), for the core."""
+        credential = await self.credential()
+        return Access(
+            self.team_id,
+            self.user_id,
+            credential.token,
+            credential.workspace,
+            on_retry=self.on_retry,
+        )
+
+    async def post_in_channel(self, message: Message) -> None:
+        """A new message everyone in the channel sees; the asker's own copy stays as it is."""
+        if self.respond is None:
+            await self.reply(message)
+            return
+        await reply_via(self.respond, message, response_type="in_channel", replace_original=False)
+
+    async def post_privately(self, message: Message, *, replace: bool = False) -> None:
+        """A private message for the asker: new, or (`replace`) in place of the clicked one."""
+        if self.respond is None:
+            await self.reply(message)
+            return
+        await reply_via(self.respond, message, response_type="ephemeral", replace_original=replace)
 
     async def on_retry(self, error: SparkError, delay: float) -> None:
         """Tell the user once when Flexmls makes us wait noticeably."""
@@ -133,7 +185,7 @@ class Turn:
         """
         owner = f"{self.team_id}:{self.user_id}"
         with working_as(self.priority, owner, max_wait=INTERACTIVE_MAX_WAIT):
-            async with self.services.work, self._net():
+            async with self.asker.admission, self._net():
                 yield
 
     @asynccontextmanager

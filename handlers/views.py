@@ -42,9 +42,13 @@ def _pasted(view: object) -> str | None:
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_token_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-        context: AsyncBoltContext, logger: logging.Logger,
-    ) -> None:  # fmt: skip
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        logger: logging.Logger,
+    ) -> None:
         text = _pasted(view)
         asker = asker_of(context)
         if asker.stranger:

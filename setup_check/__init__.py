@@ -33,8 +33,13 @@ async def run_checks(
     storage = check_storage(settings)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
         # One attempt per call: a check reports what happens, it doesn't retry it away.
-        slack = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
-                               session=session, timeout=10, retry_handlers=[])  # fmt: skip
+        slack = AsyncWebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            session=session,
+            timeout=10,
+            retry_handlers=[],
+        )
         rows = await check_slack(settings, slack)
     if settings.spark_access_token:
         token, source = settings.spark_access_token, "SPARK_ACCESS_TOKEN"

@@ -81,11 +81,14 @@ async def check_spark(
     oauth_rows = 2 if settings.oauth_enabled else 0
     rows: list[CheckResult] = []
     if token is None:
-        rows.append(CheckResult.warn(
-            "Spark API", "no token to test with",
-            "Set SPARK_ACCESS_TOKEN, or connect one agent with /activity connect, and run the "
-            "check again.",
-        ))  # fmt: skip
+        rows.append(
+            CheckResult.warn(
+                "Spark API",
+                "no token to test with",
+                "Set SPARK_ACCESS_TOKEN, or connect one agent with /activity connect, and run the "
+                "check again.",
+            )
+        )
     else:
         probe = Probe(probe_client(http, settings), token, budget - oauth_rows)
         rows += await _api_rows(settings, probe, token_source)
@@ -107,8 +110,10 @@ async def _api_rows(settings: Settings, probe: Probe, token_source: str) -> list
     try:
         account = (await probe.get("/my/account")).results
     except SparkError as error:
-        return [_account_failure(name, settings, error),
-                *(CheckResult.skip(r, "needs Spark") for r in (ROLE_ROW, *SEARCH_ROWS))]  # fmt: skip
+        return [
+            _account_failure(name, settings, error),
+            *(CheckResult.skip(r, "needs Spark") for r in (ROLE_ROW, *SEARCH_ROWS)),
+        ]
     record = account[0] if account and isinstance(account[0], Mapping) else {}
     who = record.get("Name") or record.get("Id") or "unknown account"
     office = record.get("Office")  # spark_api.md §9: `Office`, not `OfficeName`
@@ -121,14 +126,24 @@ async def _api_rows(settings: Settings, probe: Probe, token_source: str) -> list
 
 def _account_failure(name: str, settings: Settings, error: SparkError) -> CheckResult:
     if isinstance(error, InvalidToken | TokenExpired):
-        return CheckResult.fail(name, f"the token was rejected ({_code(error)})",
-                                "Put a valid SPARK_ACCESS_TOKEN in .env (or have the agent "
-                                "reconnect).", configuration=True)  # fmt: skip
+        return CheckResult.fail(
+            name,
+            f"the token was rejected ({_code(error)})",
+            "Put a valid SPARK_ACCESS_TOKEN in .env (or have the agent reconnect).",
+            configuration=True,
+        )
     if isinstance(error, SparkUnavailable):
-        return CheckResult.fail(name, f"could not reach Spark at {settings.spark_api_url} ({error.message})",
-                                "Check the network, a proxy, or SPARK_API_URL.")  # fmt: skip
-    return CheckResult.fail(name, f"Spark refused /v1/my/account: {error}",
-                            "Flexmls refused with the code shown: ask FBS support what it means for your API key.", configuration=True)  # fmt: skip
+        return CheckResult.fail(
+            name,
+            f"could not reach Spark at {settings.spark_api_url} ({error.message})",
+            "Check the network, a proxy, or SPARK_API_URL.",
+        )
+    return CheckResult.fail(
+        name,
+        f"Spark refused /v1/my/account: {error}",
+        "Flexmls refused with the code shown: ask FBS support what it means for your API key.",
+        configuration=True,
+    )
 
 
 def _code(error: SparkError) -> str:
@@ -148,19 +163,28 @@ async def _one_contact_id(probe: Probe) -> str | None:
 
 async def _role_row(probe: Probe, contact_id: str | None) -> CheckResult:
     if contact_id is None:
-        return CheckResult.warn(ROLE_ROW, "no contact to try it on",
-                                "Add one contact in Flexmls and run the check again.")  # fmt: skip
+        return CheckResult.warn(
+            ROLE_ROW,
+            "no contact to try it on",
+            "Add one contact in Flexmls and run the check again.",
+        )
     try:
         await probe.get(f"/contacts/{contact_id}/activity")
     except PermissionDenied as error:
         if error.code == 1500:
             return CheckResult.fail(
-                ROLE_ROW, "the token's API key lacks the Private role (403/1500)",
+                ROLE_ROW,
+                "the token's API key lacks the Private role (403/1500)",
                 "Contacts: Activity needs a key with the Private role: ask FBS to enable it "
-                "for this key, or use a token from a key that has it.", configuration=True,
-            )  # fmt: skip
-        return CheckResult.fail(ROLE_ROW, f"refused: {error}", "Flexmls refused with the code shown: ask FBS support what it means for your API key.",
-                                configuration=True)  # fmt: skip
+                "for this key, or use a token from a key that has it.",
+                configuration=True,
+            )
+        return CheckResult.fail(
+            ROLE_ROW,
+            f"refused: {error}",
+            "Flexmls refused with the code shown: ask FBS support what it means for your API key.",
+            configuration=True,
+        )
     except SparkError as error:
         return CheckResult.fail(ROLE_ROW, f"/contacts/<Id>/activity failed: {error}")
     return CheckResult.ok(ROLE_ROW, "/contacts/<Id>/activity answers")
@@ -168,8 +192,10 @@ async def _role_row(probe: Probe, contact_id: str | None) -> CheckResult:
 
 async def _search_rows(probe: Probe, contact_id: str | None) -> list[CheckResult]:
     email = await _try(probe, "/contacts", _filter(f"PrimaryEmail Eq '{NOTHING_EMAIL}'"))
-    names = {f: await _try(probe, "/contacts", _filter(f"{f} Eq '{NOTHING_PREFIX}'"))
-             for f in NAME_FIELDS}  # fmt: skip
+    names = {
+        f: await _try(probe, "/contacts", _filter(f"{f} Eq '{NOTHING_PREFIX}'"))
+        for f in NAME_FIELDS
+    }
     phone = await _try(probe, "/contacts", _filter(f"PrimaryPhoneNumber Eq '{NOTHING_PHONE}'"))
     if contact_id is None:
         ident_row = CheckResult.warn("Search: contact id", "no contact to try it on")
@@ -214,8 +240,11 @@ def _search_row(name: str, error: SparkError | None, how: str) -> CheckResult:
     if error is None:
         return CheckResult.ok(name, f"works ({how})")
     if _not_available(error):
-        return CheckResult.warn(name, f"not available on this account ({_short(error)})",
-                                "Agents are told this kind of search isn't available.")  # fmt: skip
+        return CheckResult.warn(
+            name,
+            f"not available on this account ({_short(error)})",
+            "Agents are told this kind of search isn't available.",
+        )
     return CheckResult.fail(name, f"error ({_short(error)})")
 
 
@@ -227,11 +256,17 @@ def _name_row(results: Mapping[str, SparkError | None]) -> CheckResult:
     if broken:
         return CheckResult.fail(name, f"error ({_short(broken[0])})")
     if not working:
-        return CheckResult.fail(name, f"no name field is filterable ({', '.join(refused)})",
-                                "Agents can still look up by e-mail, id or tag.")  # fmt: skip
+        return CheckResult.fail(
+            name,
+            f"no name field is filterable ({', '.join(refused)})",
+            "Agents can still look up by e-mail, id or tag.",
+        )
     if refused:
-        return CheckResult.warn(name, f"works on {', '.join(working)}; not filterable: "
-                                f"{', '.join(refused)}", "Name lookups use the fields that work.")  # fmt: skip
+        return CheckResult.warn(
+            name,
+            f"works on {', '.join(working)}; not filterable: {', '.join(refused)}",
+            "Name lookups use the fields that work.",
+        )
     return CheckResult.ok(name, f"works ({', '.join(working)})")
 
 
@@ -246,8 +281,12 @@ def rate_limit_row(settings: Settings) -> CheckResult:
     source = "default; SPARK_RATE_LIMIT changes it" if configured is None else "SPARK_RATE_LIMIT"
     text = f"{requests:,} requests / {seconds:g} s per API key ({source})"
     if requests / seconds > 4000 / 300:
-        return CheckResult.warn(name, text, "Spark allows 1,500 per 5 minutes for IDX keys and "
-                                "4,000 for VOW/Broker Back Office keys: lower SPARK_RATE_LIMIT.")  # fmt: skip
+        return CheckResult.warn(
+            name,
+            text,
+            "Spark allows 1,500 per 5 minutes for IDX keys and "
+            "4,000 for VOW/Broker Back Office keys: lower SPARK_RATE_LIMIT.",
+        )
     return CheckResult.ok(name, text)
 
 
@@ -277,11 +316,15 @@ AUTHORIZE_ROW = "OAuth authorize page"
 
 async def oauth_rows_for(settings: Settings, http: httpx.AsyncClient) -> list[CheckResult]:
     oauth = OAuthClient(
-        http, auth_url=settings.spark_auth_url, api_url=settings.spark_api_url,
-        client_id=settings.spark_client_id or "", client_secret=settings.spark_client_secret or "",
-        redirect_uri=settings.spark_redirect_uri or "", flow=settings.spark_oauth_grant,
+        http,
+        auth_url=settings.spark_auth_url,
+        api_url=settings.spark_api_url,
+        client_id=settings.spark_client_id or "",
+        client_secret=settings.spark_client_secret or "",
+        redirect_uri=settings.spark_redirect_uri or "",
+        flow=settings.spark_oauth_grant,
         user_agent=settings.spark_user_agent,
-    )  # fmt: skip
+    )
     return [await _token_row(oauth), await _authorize_row(oauth, http, settings)]
 
 
@@ -292,12 +335,18 @@ async def _token_row(oauth: OAuthClient) -> CheckResult:
     except RefreshFailed:
         return CheckResult.ok(TOKEN_ROW, "answers; client id and secret accepted")
     except OAuthConfigError:
-        return CheckResult.fail(TOKEN_ROW, "Spark rejected the client id or secret",
-                                "Check SPARK_CLIENT_ID and SPARK_CLIENT_SECRET (your Spark "
-                                "OAuth key's details).", configuration=True)  # fmt: skip
+        return CheckResult.fail(
+            TOKEN_ROW,
+            "Spark rejected the client id or secret",
+            "Check SPARK_CLIENT_ID and SPARK_CLIENT_SECRET (your Spark OAuth key's details).",
+            configuration=True,
+        )
     except SparkUnavailable as error:
-        return CheckResult.fail(TOKEN_ROW, f"could not reach it ({error.message})",
-                                "Check the network, a proxy, SPARK_AUTH_URL / SPARK_API_URL.")  # fmt: skip
+        return CheckResult.fail(
+            TOKEN_ROW,
+            f"could not reach it ({error.message})",
+            "Check the network, a proxy, SPARK_AUTH_URL / SPARK_API_URL.",
+        )
     except SparkError as error:
         return CheckResult.warn(TOKEN_ROW, f"unexpected answer ({error})")
     return CheckResult.warn(TOKEN_ROW, "accepted a made-up code (not a real Spark?)")
@@ -311,17 +360,26 @@ async def _authorize_row(
     try:
         response = await http.get(url, follow_redirects=False, timeout=10.0)
     except httpx.HTTPError as error:
-        return CheckResult.fail(AUTHORIZE_ROW, f"{host} did not answer ({type(error).__name__})",
-                                "Check SPARK_AUTH_URL and the network.")  # fmt: skip
+        return CheckResult.fail(
+            AUTHORIZE_ROW,
+            f"{host} did not answer ({type(error).__name__})",
+            "Check SPARK_AUTH_URL and the network.",
+        )
     if response.status_code >= 500:
         return CheckResult.fail(AUTHORIZE_ROW, f"{host} answered HTTP {response.status_code}")
     redirect = settings.spark_redirect_uri or ""
     parts = urllib.parse.urlsplit(redirect)
     local = parts.hostname in ("127.0.0.1", "localhost")
     if parts.scheme != "https" and not local:
-        return CheckResult.warn(AUTHORIZE_ROW, f"{host} answers, but SPARK_REDIRECT_URI is not https",
-                                "Use https://<your-host>/spark/oauth/callback.")  # fmt: skip
+        return CheckResult.warn(
+            AUTHORIZE_ROW,
+            f"{host} answers, but SPARK_REDIRECT_URI is not https",
+            "Use https://<your-host>/spark/oauth/callback.",
+        )
     if not parts.path.endswith("/spark/oauth/callback"):
-        return CheckResult.warn(AUTHORIZE_ROW, f"{host} answers, but SPARK_REDIRECT_URI doesn't end "
-                                "in /spark/oauth/callback", "The bot serves the callback there.")  # fmt: skip
+        return CheckResult.warn(
+            AUTHORIZE_ROW,
+            f"{host} answers, but SPARK_REDIRECT_URI doesn't end in /spark/oauth/callback",
+            "The bot serves the callback there.",
+        )
     return CheckResult.ok(AUTHORIZE_ROW, f"{host} answers (HTTP {response.status_code})")

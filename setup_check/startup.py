@@ -109,8 +109,9 @@ async def with_retries(
             delay = backoff.delay(retry)
             if clock() - started + delay > retry_for:
                 raise
-            log.warning("%s did not answer (%s); retry %d in %.0f s", what, describe(error),
-                        retry, delay)  # fmt: skip
+            log.warning(
+                "%s did not answer (%s); retry %d in %.0f s", what, describe(error), retry, delay
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_stopped(stop), delay)
             if stop is not None and stop.is_set():

@@ -34,12 +34,17 @@ def check_storage(settings: Settings) -> StorageCheck:
     try:
         db = open_database(path)
     except (sqlite3.Error, OSError) as error:
-        return StorageCheck([
-            CheckResult.fail(DB_ROW, f"{path} can't be opened ({error})",
-                             "Point DATABASE_PATH at a file in a folder the bot may write to.",
-                             configuration=True),
-            CheckResult.skip(KEY_ROW, "needs the database"),
-        ])  # fmt: skip
+        return StorageCheck(
+            [
+                CheckResult.fail(
+                    DB_ROW,
+                    f"{path} can't be opened ({error})",
+                    "Point DATABASE_PATH at a file in a folder the bot may write to.",
+                    configuration=True,
+                ),
+                CheckResult.skip(KEY_ROW, "needs the database"),
+            ]
+        )
     try:
         writable = _writable_row(db, str(path))
         key = _key_check(db, settings)
@@ -58,9 +63,12 @@ def _writable_row(db: Database, path: str) -> CheckResult:
         finally:
             db.execute("ROLLBACK")
     except sqlite3.Error as error:
-        return CheckResult.fail(DB_ROW, f"{path} is not writable ({error})",
-                                "Let the bot's user write the file and its folder, or change "
-                                "DATABASE_PATH.", configuration=True)  # fmt: skip
+        return CheckResult.fail(
+            DB_ROW,
+            f"{path} is not writable ({error})",
+            "Let the bot's user write the file and its folder, or change DATABASE_PATH.",
+            configuration=True,
+        )
     return CheckResult.ok(DB_ROW, f"{path} writable")
 
 
@@ -68,11 +76,20 @@ def _key_check(db: Database, settings: Settings) -> StorageCheck:
     try:
         key = load_checked_key(db, settings.data_dir, settings.token_encryption_key)
     except KeyLost as error:
-        return StorageCheck([CheckResult.fail(KEY_ROW, "can't decrypt the stored Flexmls tokens",
-                                              str(error), configuration=True)])  # fmt: skip
+        return StorageCheck(
+            [
+                CheckResult.fail(
+                    KEY_ROW,
+                    "can't decrypt the stored Flexmls tokens",
+                    str(error),
+                    configuration=True,
+                )
+            ]
+        )
     except ValueError as error:  # a TOKEN_ENCRYPTION_KEY that is not a Fernet key
-        return StorageCheck([CheckResult.fail(KEY_ROW, str(error), "Fix TOKEN_ENCRYPTION_KEY.",
-                                              configuration=True)])  # fmt: skip
+        return StorageCheck(
+            [CheckResult.fail(KEY_ROW, str(error), "Fix TOKEN_ENCRYPTION_KEY.", configuration=True)]
+        )
     cipher = TokenCipher(key)
     check = check_token_key(db, cipher)
     if not check.stored:

@@ -9,8 +9,9 @@ of its own; it is handed an `httpx.AsyncClient` (keep-alive, one per process) an
   a typed `SparkError` for anything but success;
 - bounded retries: `RateLimited` honours `Retry-After`, `SparkUnavailable`/timeouts back off
   exponentially with jitter, all within an overall deadline; nothing else is retried;
-- refresh-once: on `TokenExpired` an injected refresher is called (concurrent requests on the
-  same token share one refresh) and the request is replayed once with the new token;
+- refresh-once: on `TokenExpired` an injected refresher is called (it, not the client, makes
+  concurrent requests on one token share one refresh) and the request is replayed once with
+  the new token;
 - one budget per Spark API key (`RateLimiter` of `spark.budget.Budget`s): the injected
   `key_of` resolver says which key a token counts against, and the `Work` in the context
   (`spark.budget.working_as`) gives each request its priority, owner and how long it may wait;
@@ -28,7 +29,6 @@ import random
 import re
 import time
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -75,6 +75,7 @@ Refresher = Callable[[str], Awaitable[str]]
 RetryCallback = Callable[[SparkError, float], Awaitable[None]]
 
 MAX_PAGE_SIZE = 25
+MAX_TAG_LENGTH = 100  # a Flexmls contact tag name, as we accept it
 SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -188,8 +189,6 @@ class SparkClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._refreshing: dict[str, asyncio.Future[str]] = {}
-        self._refreshed: OrderedDict[str, str] = OrderedDict()
         self.requests_sent = 0
         # What each API key's Flexmls lets us filter on (spark/search.py), learnt per key.
         self.contact_search = ContactSearch(key_of=lambda token: self.key_of(token).name)
@@ -225,23 +224,13 @@ class SparkClient:
         return envelope
 
     async def _refresh(self, token: str) -> str:
-        """Exchange an expired token for a fresh one; concurrent callers share one refresh."""
-        if token in self._refreshed:
-            return self._refreshed[token]
-        pending = self._refreshing.get(token)
-        if pending is None:
-            assert self.refresher is not None
-            pending = asyncio.ensure_future(self.refresher(token))
-            self._refreshing[token] = pending
-            try:
-                new_token = await asyncio.shield(pending)
-            finally:
-                self._refreshing.pop(token, None)
-            self._refreshed[token] = new_token
-            while len(self._refreshed) > 256:
-                self._refreshed.popitem(last=False)
-            return new_token
-        return await asyncio.shield(pending)
+        """Exchange an expired token for a fresh one through the injected refresher.
+
+        Concurrent requests on the same expired token each ask; the refresher (the token
+        keeper) serialises them per connection, so Flexmls sees one refresh.
+        """
+        assert self.refresher is not None
+        return await self.refresher(token)
 
     def _retry_delay(self, error: SparkError, retry: int) -> float:
         if isinstance(error, RateLimited) and error.retry_after is not None:
@@ -266,8 +255,11 @@ class SparkClient:
         if error.retry_after is None or pause > allowed:
             raise FlexmlsBusy(
                 "Over the Spark rate limit; the key is cooling down",
-                retry_in=pause, status=error.status, code=error.code, request_id=error.request_id,
-            )  # fmt: skip
+                retry_in=pause,
+                status=error.status,
+                code=error.code,
+                request_id=error.request_id,
+            )
         return pause
 
     async def get(
@@ -289,49 +281,61 @@ class SparkClient:
         while True:
             try:
                 return await self._send_once(token, path, params, key, work)
-            except TokenExpired:
-                if refreshed or self.refresher is None:
-                    raise
-                token = await self._refresh(token)
-                refreshed = True
-            except InvalidToken as error:
-                # FBS's PHP client re-authenticates on 1000 as well as 1020 (spark_api.md §9):
-                # an OAuth token gets one refresh before the agent is asked to reconnect.
-                if error.code != 1000 or refreshed or self.refresher is None:
-                    raise
-                if not token_key_info.oauth:
+            except (TokenExpired, InvalidToken) as error:
+                if refreshed or not self._refreshable(error, token_key_info):
                     raise
                 token = await self._refresh(token)
                 refreshed = True
             except FlexmlsBusy:
                 raise  # our own budget said no: nothing was sent, nothing to retry
-            except (RateLimited, SparkUnavailable) as error:
+            except RateLimited as error:
                 retries += 1
-                elapsed = self._clock() - started
-                if isinstance(error, RateLimited):
-                    background = work.priority is Priority.BACKGROUND
-                    if retries >= self.retry.attempts * (3 if background else 1):
-                        self.limiter.budget(key).penalise(error.retry_after)
-                        raise error
-                    delay = self._after_429(error, key, work, elapsed)
-                    # The budget holds the request until the pause ends; no sleep here.
-                    if on_retry is not None:
-                        await on_retry(error, delay)
-                    log.info(
-                        "Spark 429 on %s; key paused %.1fs, retry %d (request %s)",
-                        path, delay, retries, error.request_id,
-                    )  # fmt: skip
-                    continue
+                delay = self._retry_429(error, key, work, retries, self._clock() - started)
+                # The budget holds the request until the pause ends; no sleep here.
+                if on_retry is not None:
+                    await on_retry(error, delay)
+                log.info(
+                    "Spark 429 on %s; key paused %.1fs, retry %d (request %s)",
+                    path,
+                    delay,
+                    retries,
+                    error.request_id,
+                )
+            except SparkUnavailable as error:
+                retries += 1
                 delay = self._retry_delay(error, retries)
+                elapsed = self._clock() - started
                 if retries >= self.retry.attempts or elapsed + delay > self.retry.deadline:
                     raise
                 log.info(
                     "Spark %s on %s; retry %d in %.2fs (request %s)",
-                    type(error).__name__, path, retries, delay, error.request_id,
-                )  # fmt: skip
+                    type(error).__name__,
+                    path,
+                    retries,
+                    delay,
+                    error.request_id,
+                )
                 if on_retry is not None:
                     await on_retry(error, delay)
                 await self._sleep(delay)
+
+    def _refreshable(self, error: SparkError, key: TokenKey) -> bool:
+        """Whether a refresh may help: always on 1020; on 1000 only for an OAuth token (FBS's
+        PHP client re-authenticates on both, spark_api.md §9)."""
+        if self.refresher is None:
+            return False
+        return isinstance(error, TokenExpired) or (error.code == 1000 and key.oauth)
+
+    def _retry_429(
+        self, error: RateLimited, key: str, work: Work, retries: int, elapsed: float
+    ) -> float:
+        """How long the key pauses before this request is retried; raises `error` once the
+        request has had its tries (background work gets three times as many)."""
+        background = work.priority is Priority.BACKGROUND
+        if retries >= self.retry.attempts * (3 if background else 1):
+            self.limiter.budget(key).penalise(error.retry_after)
+            raise error
+        return self._after_429(error, key, work, elapsed)
 
     async def _get_page(
         self,
@@ -394,9 +398,14 @@ class SparkClient:
 
         async def fetch(params: Mapping[str, Any]) -> Page[Contact]:
             return await self._get_page(
-                token, "/contacts", params, parse_contact, page=page, limit=limit,
+                token,
+                "/contacts",
+                params,
+                parse_contact,
+                page=page,
+                limit=limit,
                 on_retry=on_retry,
-            )  # fmt: skip
+            )
 
         return await self.contact_search.search(token, query, fetch, fall_through=page <= 1)
 
@@ -427,8 +436,8 @@ class SparkClient:
         on_retry: RetryCallback | None = None,
     ) -> Page[Contact]:
         tag = tag.strip()
-        if not tag or len(tag) > 100:
-            raise SparkError("A tag name is 1 to 100 characters")
+        if not tag or len(tag) > MAX_TAG_LENGTH:
+            raise SparkError(f"A tag name is 1 to {MAX_TAG_LENGTH} characters")
         path = "/contacts/tags/" + urllib.parse.quote(tag, safe="")
         return await self._get_page(
             token, path, {}, parse_contact, page=page, limit=limit, on_retry=on_retry

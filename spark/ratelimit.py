@@ -60,9 +60,13 @@ class RateLimiter:
         budget = self._budgets.get(key)
         if budget is None:
             budget = Budget(
-                self.limit, self._window_s, reserve=self.reserve, margin=self._margin,
-                clock=self._clock, sleep=self._sleep,
-            )  # fmt: skip
+                self.limit,
+                self._window_s,
+                reserve=self.reserve,
+                margin=self._margin,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
             self._budgets[key] = budget
         return budget
 

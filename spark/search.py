@@ -249,9 +249,13 @@ class ContactSearch:
         raise last_error
 
     async def _with_display_names(
-        self, token: str, query: ContactQuery, page: Page[Contact], fetch: FetchPage,
+        self,
+        token: str,
+        query: ContactQuery,
+        page: Page[Contact],
+        fetch: FetchPage,
         known: KeyKnowledge,
-    ) -> Page[Contact]:  # fmt: skip
+    ) -> Page[Contact]:
         """`page` plus the DisplayName-only contacts the words search finds (one more request)."""
         if NAME_WORDS.name in known.dead or "DisplayName" in known.unfilterable:
             return page

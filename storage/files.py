@@ -35,8 +35,12 @@ def make_private(path: Path) -> bool:
     try:
         os.chmod(path, PRIVATE_MODE)
     except OSError as error:
-        log.warning("%s is readable by others (mode %o) and can't be tightened: %s",
-                    path, mode, error.strerror)  # fmt: skip
+        log.warning(
+            "%s is readable by others (mode %o) and can't be tightened: %s",
+            path,
+            mode,
+            error.strerror,
+        )
         return False
     log.warning("%s was readable by others (mode %o); set it to 0600", path, mode)
     return True

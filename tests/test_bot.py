@@ -38,8 +38,13 @@ def free_port() -> int:
 
 def test_sandbox_command_serves_spark_over_http(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "sandbox", "--port", str(port)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py"), "sandbox", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -65,9 +70,15 @@ def test_sandbox_command_serves_spark_over_http(tmp_path):
 
 
 def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "console", "--demo"], cwd=tmp_path,
-                          input="/activity janet doe\n1\n\n@bot nobody-by-this-name-zz\n", capture_output=True,
-                          text=True, timeout=90, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "console", "--demo"],
+        cwd=tmp_path,
+        input="/activity janet doe\n1\n\n@bot nobody-by-this-name-zz\n",
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     card_at = out.index("Janet Doe")
@@ -86,11 +97,23 @@ def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_pat
 def store_a_connection(data_dir: Path, key: bytes, user_id: str = "U1") -> None:
     db = open_database(data_dir / "activity.db")
     try:
-        save_connection(db, TokenCipher(key), Connection(
-            team_id="T1", user_id=user_id, access_token="access", refresh_token=None,
-            expires_at=None, spark_user_id="S1", spark_user_name="Joe", kind="personal",
-            status="ok", connected_at=STORED_AT, updated_at=STORED_AT,
-        ))  # fmt: skip
+        save_connection(
+            db,
+            TokenCipher(key),
+            Connection(
+                team_id="T1",
+                user_id=user_id,
+                access_token="access",
+                refresh_token=None,
+                expires_at=None,
+                spark_user_id="S1",
+                spark_user_name="Joe",
+                kind="personal",
+                status="ok",
+                connected_at=STORED_AT,
+                updated_at=STORED_AT,
+            ),
+        )
     finally:
         db.close()
 
@@ -112,9 +135,15 @@ def run_bot(tmp_path: Path, *args: str, stdin: str | None = None, **env: str):
         "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # nothing listens there
         "DATABASE_PATH": str(tmp_path / "data" / "activity.db"),
     }
-    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], cwd=tmp_path,
-                          input=stdin, capture_output=True, text=True, timeout=60,
-                          env={**base, **env})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args],
+        cwd=tmp_path,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, **env},
+    )
 
 
 def test_serve_refuses_to_start_when_the_key_file_was_lost(tmp_path):
@@ -167,8 +196,9 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize(("typed", "code", "left"), [("y\n", 0, 0), ("yes\n", 0, 0),
-                                                     ("n\n", 1, 1), ("\n", 1, 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("typed", "code", "left"), [("y\n", 0, 0), ("yes\n", 0, 0), ("n\n", 1, 1), ("\n", 1, 1)]
+)
 def test_forget_tokens_asks_on_a_terminal(tmp_path, capsys, typed, code, left):
     data = tmp_path / "data"
     store_a_connection(data, Fernet.generate_key())
@@ -185,8 +215,9 @@ def test_forget_tokens_with_nothing_stored(tmp_path, capsys):
 
 
 def test_forget_tokens_is_in_the_help():
-    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "--help"], capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "--help"], capture_output=True, text=True, timeout=60
+    )
     assert "forget-tokens" in done.stdout
 
 
@@ -199,10 +230,14 @@ async def test_socket_mode_starts_without_a_signing_secret(tmp_path):
     from settings import load_settings
 
     async with SlackStandin() as slack:
-        settings = load_settings({
-            "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_APP_TOKEN": "xapp-1-test",
-            "SLACK_API_URL": slack.api_url, "DATABASE_PATH": str(tmp_path / "a.db"),
-        })  # fmt: skip
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": slack.bot_token,
+                "SLACK_APP_TOKEN": "xapp-1-test",
+                "SLACK_API_URL": slack.api_url,
+                "DATABASE_PATH": str(tmp_path / "a.db"),
+            }
+        )
         async with open_services(settings) as services:
             bot = await start_http(services, host="127.0.0.1", port=0, socket_mode=True)
             try:
@@ -220,8 +255,13 @@ def test_serve_with_a_wrong_bot_token_says_which_setting_and_exits_2(tmp_path):
     from devtools.slack_standin.server import SlackStandinThread
 
     with SlackStandinThread() as slack:
-        done = run_bot(tmp_path, "serve", SLACK_API_URL=slack.api_url,
-                       SLACK_BOT_TOKEN="xoxb-wrong-token", PORT=str(free_port()))  # fmt: skip
+        done = run_bot(
+            tmp_path,
+            "serve",
+            SLACK_API_URL=slack.api_url,
+            SLACK_BOT_TOKEN="xoxb-wrong-token",
+            PORT=str(free_port()),
+        )
         attempts = len(slack.calls("auth.test"))
     assert done.returncode == 2, done.stderr
     assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in done.stderr
@@ -248,9 +288,14 @@ def test_serve_stops_at_once_on_sigterm_while_retrying(tmp_path):
            "SLACK_SIGNING_SECRET": "secret", "PORT": str(free_port()),
            "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
            "DATABASE_PATH": str(tmp_path / "data" / "activity.db")}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "serve", "--retry-for", "600"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py"), "serve", "--retry-for", "600"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         lines: list[str] = []
@@ -272,9 +317,14 @@ def test_socket_mode_with_a_bot_token_as_app_token_fails_fast(tmp_path):
 
     with SlackStandinThread() as slack:
         started = time.monotonic()
-        done = run_bot(tmp_path, "serve", SLACK_API_URL=slack.api_url,
-                       SLACK_BOT_TOKEN=slack.standin.bot_token,
-                       SLACK_APP_TOKEN="xoxb-pasted-in-the-wrong-place", PORT=str(free_port()))  # fmt: skip
+        done = run_bot(
+            tmp_path,
+            "serve",
+            SLACK_API_URL=slack.api_url,
+            SLACK_BOT_TOKEN=slack.standin.bot_token,
+            SLACK_APP_TOKEN="xoxb-pasted-in-the-wrong-place",
+            PORT=str(free_port()),
+        )
         attempts = len(slack.calls("apps.connections.open"))
     assert done.returncode == 2, done.stderr
     assert "Slack rejected SLACK_APP_TOKEN (not_allowed_token_type)" in done.stderr
@@ -297,10 +347,14 @@ async def test_a_port_in_use_is_one_clear_line_not_a_traceback(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         async with SlackStandin() as slack:
-            settings = load_settings({
-                "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": "s",
-                "SLACK_API_URL": slack.api_url, "DATABASE_PATH": str(tmp_path / "a.db"),
-            })  # fmt: skip
+            settings = load_settings(
+                {
+                    "SLACK_BOT_TOKEN": slack.bot_token,
+                    "SLACK_SIGNING_SECRET": "s",
+                    "SLACK_API_URL": slack.api_url,
+                    "DATABASE_PATH": str(tmp_path / "a.db"),
+                }
+            )
             async with open_services(settings) as services:
                 with pytest.raises(StartupError) as refused:
                     await start_http(services, host="127.0.0.1", port=port)

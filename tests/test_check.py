@@ -87,10 +87,23 @@ async def test_a_healthy_setup_passes_every_row_within_the_request_budget(tmp_pa
         sent = spark_requests(sandbox)
     assert code == 0, table
     assert all(r.status is Status.OK for r in rows.values()), table
-    for name in ("Slack bot token", "Slack scopes", "Slack mode (HTTP)", "Spark API",
-                 "Private role (activity)", "Search: e-mail", "Search: name", "Search: phone",
-                 "Search: contact id", "Search: tags", "Rate limit", "OAuth token endpoint",
-                 "OAuth authorize page", "Database", "Encryption key"):  # fmt: skip
+    for name in (
+        "Slack bot token",
+        "Slack scopes",
+        "Slack mode (HTTP)",
+        "Spark API",
+        "Private role (activity)",
+        "Search: e-mail",
+        "Search: name",
+        "Search: phone",
+        "Search: contact id",
+        "Search: tags",
+        "Rate limit",
+        "OAuth token endpoint",
+        "OAuth authorize page",
+        "Database",
+        "Encryption key",
+    ):
         assert "OK" in line(table, name)
     assert "Avery Agent" in rows["Spark API"].detail
     assert "all 10 present" in rows["Slack scopes"].detail
@@ -144,11 +157,14 @@ async def test_slack_unreachable_fails_as_an_outage(tmp_path):
     assert "Could not reach Slack" in rows["Slack bot token"].fix
 
 
-@pytest.mark.parametrize(("app_token", "status", "error"), [
-    (DEFAULT_APP_TOKEN, Status.OK, None),
-    ("xoxb-standin", Status.FAIL, "not_allowed_token_type"),  # the bot token pasted there
-    ("xapp-1-revoked", Status.FAIL, "invalid_auth"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("app_token", "status", "error"),
+    [
+        (DEFAULT_APP_TOKEN, Status.OK, None),
+        ("xoxb-standin", Status.FAIL, "not_allowed_token_type"),  # the bot token pasted there
+        ("xapp-1-revoked", Status.FAIL, "invalid_auth"),
+    ],
+)
 async def test_socket_mode_checks_the_app_token(tmp_path, app_token, status, error):
     async with Sandbox() as sandbox, SlackStandin() as slack:
         env = env_for(
@@ -227,8 +243,10 @@ async def test_a_rejected_spark_token_is_a_configuration_error(tmp_path):
     assert "token was rejected" in rows["Spark API"].detail
 
 
-@pytest.mark.parametrize("dialect", ["default", {"unfilterable": ["PrimaryPhoneNumber"]},
-                                     {"orderby": "rejected"}, "strict"])  # fmt: skip
+@pytest.mark.parametrize(
+    "dialect",
+    ["default", {"unfilterable": ["PrimaryPhoneNumber"]}, {"orderby": "rejected"}, "strict"],
+)
 async def test_each_sandbox_dialect_reports_what_works(tmp_path, dialect):
     """Which searches work is read from the account (spark_api.md §9), in every dialect."""
     async with Sandbox(dialect=dialect) as sandbox, SlackStandin() as slack:
@@ -259,11 +277,23 @@ async def test_each_sandbox_dialect_reports_what_works(tmp_path, dialect):
 def store_a_connection(db_path: Path, key: bytes) -> None:
     db = open_database(db_path)
     try:
-        save_connection(db, TokenCipher(key), Connection(
-            team_id="T1", user_id="U1", access_token=DEMO_TOKEN, refresh_token=None,
-            expires_at=None, spark_user_id="S1", spark_user_name="Avery", kind="personal",
-            status="ok", connected_at=STORED_AT, updated_at=STORED_AT,
-        ))  # fmt: skip
+        save_connection(
+            db,
+            TokenCipher(key),
+            Connection(
+                team_id="T1",
+                user_id="U1",
+                access_token=DEMO_TOKEN,
+                refresh_token=None,
+                expires_at=None,
+                spark_user_id="S1",
+                spark_user_name="Avery",
+                kind="personal",
+                status="ok",
+                connected_at=STORED_AT,
+                updated_at=STORED_AT,
+            ),
+        )
     finally:
         db.close()
 
@@ -285,8 +315,9 @@ async def test_without_a_workspace_token_the_latest_agent_token_is_used(tmp_path
     key = Fernet.generate_key()
     store_a_connection(tmp_path / "data" / "activity.db", key)
     async with Sandbox() as sandbox, SlackStandin() as slack:
-        env = env_for(sandbox, slack, tmp_path, SPARK_ACCESS_TOKEN=None,
-                      TOKEN_ENCRYPTION_KEY=key.decode())  # fmt: skip
+        env = env_for(
+            sandbox, slack, tmp_path, SPARK_ACCESS_TOKEN=None, TOKEN_ENCRYPTION_KEY=key.decode()
+        )
         rows, table, code = await check(env)
     assert code == 0, table
     assert "most recently connected agent" in rows["Spark API"].detail
@@ -310,8 +341,14 @@ def test_bot_py_check_prints_the_table_and_exits_with_its_code(tmp_path):
     with SandboxThread() as sandbox, SlackStandinThread(scopes=DEFAULT_SCOPES[:-1]) as slack:
         env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "200",
                **env_for(sandbox, slack, tmp_path)}  # fmt: skip
-        done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "check"], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bot.py"), "check"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "missing: team:read" in line(done.stdout, "Slack scopes")
     assert "OK" in line(done.stdout, "Private role")

@@ -39,10 +39,13 @@ def test_oauth_is_enabled_only_with_all_three_values():
     assert load_settings({**base, "SPARK_REDIRECT_URI": "https://x/cb"}).oauth_enabled
 
 
-@pytest.mark.parametrize(("env", "missing"), [
-    ({}, "SLACK_BOT_TOKEN"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+    ],
+)
 def test_missing_slack_credentials_are_named(env, missing):
     with pytest.raises(SettingsError, match=missing) as info:
         load_settings(env).require_slack()
@@ -64,8 +67,14 @@ def test_malformed_values_are_refused(env, name):
 
 
 def test_secrets_are_not_in_repr():
-    s = load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-1", "SPARK_ACCESS_TOKEN": "spark-secret-2",
-                       "SLACK_SIGNING_SECRET": "sign-3", "TOKEN_ENCRYPTION_KEY": "key-4"})  # fmt: skip
+    s = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-secret-1",
+            "SPARK_ACCESS_TOKEN": "spark-secret-2",
+            "SLACK_SIGNING_SECRET": "sign-3",
+            "TOKEN_ENCRYPTION_KEY": "key-4",
+        }
+    )
     text = repr(s)
     for secret in ("xoxb-secret-1", "spark-secret-2", "sign-3", "key-4"):
         assert secret not in text
@@ -73,8 +82,14 @@ def test_secrets_are_not_in_repr():
 
 def test_bot_prints_one_line_not_a_traceback_when_a_required_value_is_missing(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "serve"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "SLACK_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
@@ -94,10 +109,12 @@ def test_workspace_token_is_for_all_unless_per_user_connections_are_configured()
 
 @pytest.mark.parametrize(
     ("env", "name"),
-    [({"WORKSPACE_TOKEN_FOR_ALL": "maybe"}, "WORKSPACE_TOKEN_FOR_ALL"),
-     ({"SPARK_OAUTH_GRANT": "saml"}, "SPARK_OAUTH_GRANT"),
-     ({"LISTING_LAYOUT": "grid"}, "LISTING_LAYOUT")],
-)  # fmt: skip
+    [
+        ({"WORKSPACE_TOKEN_FOR_ALL": "maybe"}, "WORKSPACE_TOKEN_FOR_ALL"),
+        ({"SPARK_OAUTH_GRANT": "saml"}, "SPARK_OAUTH_GRANT"),
+        ({"LISTING_LAYOUT": "grid"}, "LISTING_LAYOUT"),
+    ],
+)
 def test_operator_switches_are_validated(env, name):
     with pytest.raises(SettingsError, match=name):
         load_settings(env)

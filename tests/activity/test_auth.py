@@ -18,13 +18,25 @@ TEAM, USER = "T1", "U1"
 
 def connect(services, tokens: dict, *, kind: str = "oauth") -> None:
     now = services.clock()
-    save_connection(services.db, services.cipher, Connection(
-        team_id=TEAM, user_id=USER, access_token=tokens["access_token"],
-        refresh_token=tokens.get("refresh_token"),
-        expires_at=now + dt.timedelta(seconds=tokens.get("expires_in", 86400)) if kind == "oauth" else None,
-        spark_user_id=DEMO_ACCOUNT_ID, spark_user_name="Avery Agent", kind=kind, status="ok",
-        connected_at=now, updated_at=now,
-    ))  # fmt: skip
+    save_connection(
+        services.db,
+        services.cipher,
+        Connection(
+            team_id=TEAM,
+            user_id=USER,
+            access_token=tokens["access_token"],
+            refresh_token=tokens.get("refresh_token"),
+            expires_at=now + dt.timedelta(seconds=tokens.get("expires_in", 86400))
+            if kind == "oauth"
+            else None,
+            spark_user_id=DEMO_ACCOUNT_ID,
+            spark_user_name="Avery Agent",
+            kind=kind,
+            status="ok",
+            connected_at=now,
+            updated_at=now,
+        ),
+    )
 
 
 def grants(sandbox) -> int:
@@ -87,6 +99,19 @@ async def test_spark_saying_expired_triggers_a_refresh_and_a_replay(services, sa
         get_connection(services.db, services.cipher, TEAM, USER).access_token
         != tokens["access_token"]
     )
+
+
+async def test_requests_that_all_hit_an_expired_token_share_one_refresh(services, sandbox):
+    """The keeper is the one place that de-duplicates refreshes (the Spark client asks it for
+    each request that got 1020)."""
+    connect(services, sandbox.state.issue_tokens(DEMO_ACCOUNT_ID))
+    credential = await services.keeper.credential(TEAM, USER)
+    sandbox.add_fault(kind="expire_token", token=credential.token)
+    accounts = await asyncio.gather(
+        *(services.spark.my_account(credential.token) for _ in range(5))
+    )
+    assert {account.id for account in accounts} == {DEMO_ACCOUNT_ID}
+    assert grants(sandbox) == 1
 
 
 async def test_a_rejected_refresh_marks_the_connection_broken(services, sandbox, clock):

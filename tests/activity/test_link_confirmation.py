@@ -40,7 +40,10 @@ async def test_begin_stores_nothing_and_keeps_the_tokens_in_memory(services, san
     pending = PendingLinks()
     offer = await offer_for(services, sandbox, pending)
     assert (offer.user_id, offer.account.id, offer.account.name) == (
-        USER, SECOND_ACCOUNT_ID, "Blake Broker")  # fmt: skip
+        USER,
+        SECOND_ACCOUNT_ID,
+        "Blake Broker",
+    )
     assert offer.expires_at == clock() + LINK_TTL
     assert stored(services) is None and len(pending) == 1
     assert list(services.db["spark_connections"].rows) == []
@@ -117,8 +120,13 @@ NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 
 
 def parked(minutes: float = 10) -> PendingLink:
-    return PendingLink(TEAM, USER, Account("A1", "Avery Agent"),
-                       TokenSet("secret-access", "secret-refresh", None), NOW + dt.timedelta(minutes=minutes))  # fmt: skip
+    return PendingLink(
+        TEAM,
+        USER,
+        Account("A1", "Avery Agent"),
+        TokenSet("secret-access", "secret-refresh", None),
+        NOW + dt.timedelta(minutes=minutes),
+    )
 
 
 def test_pending_links_are_bounded_oldest_first_and_expired_first():

@@ -6,18 +6,22 @@ import asyncio
 
 import pytest
 
-from activity.lookup import cached_page_count, contact_card, rank_contacts, resolve
-from activity.models import Candidates, ContactCard, NoMatch
+from activity.lookup import contact_card, rank_contacts, resolve
+from activity.models import LIST_KINDS, Access, Candidates, ContactCard, NoMatch
 from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
 from spark import Contact, InvalidQuery, NotFound
 from storage import recent_lookups, snapshot_on
-from tests.activity.conftest import spark_paths
+from tests.helpers.sandbox import spark_paths
 
 TEAM, USER = "T1", "U1"
 
 
+def first_pages_cached(services, contact_id: str) -> int:
+    return sum(services.listings.cached(DEMO_TOKEN, contact_id, kind, 1) for kind in LIST_KINDS)
+
+
 async def test_namesakes_give_a_picker_exact_matches_first(services):
-    result = await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="jane doe")
+    result = await resolve(services, Access(TEAM, USER, DEMO_TOKEN), "jane doe")
     assert isinstance(result, Candidates)
     names = [c.display_name for c in result.contacts]
     assert names[:2] == ["Jane Doe", "Jane Doe"]
@@ -27,7 +31,7 @@ async def test_namesakes_give_a_picker_exact_matches_first(services):
 
 async def test_one_match_gives_the_card_and_records_snapshot_and_lookup(services, sandbox, clock):
     janet = sandbox.state.brokerage.notable["janet_doe"]
-    card = await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="janet doe")
+    card = await resolve(services, Access(TEAM, USER, DEMO_TOKEN), "janet doe")
     assert isinstance(card, ContactCard)
     assert card.contact.id == janet.id
     expected = sandbox.state.brokerage.activity(janet.id, clock().date())
@@ -42,13 +46,9 @@ async def test_one_match_gives_the_card_and_records_snapshot_and_lookup(services
 
 async def test_next_day_shows_the_change_since_yesterday(services, sandbox, clock):
     heavy = sandbox.state.brokerage.notable["heavy_viewer"]
-    first = await contact_card(
-        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=heavy.id
-    )
+    first = await contact_card(services, Access(TEAM, USER, DEMO_TOKEN), contact_id=heavy.id)
     clock.advance(days=1)
-    second = await contact_card(
-        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=heavy.id
-    )
+    second = await contact_card(services, Access(TEAM, USER, DEMO_TOKEN), contact_id=heavy.id)
     assert second.baseline_day == first.looked_up_at.date()
     assert (
         second.delta.listings_viewed
@@ -58,27 +58,23 @@ async def test_next_day_shows_the_change_since_yesterday(services, sandbox, cloc
 
 
 async def test_no_match(services):
-    result = await resolve(
-        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="Zebediah Quux"
-    )
+    result = await resolve(services, Access(TEAM, USER, DEMO_TOKEN), "Zebediah Quux")
     assert result == NoMatch("Zebediah Quux")
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 5000, "\u202e\x00"])
 async def test_unsearchable_text_is_refused_before_any_request(services, sandbox, text):
     with pytest.raises(InvalidQuery):
-        await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text=text)
+        await resolve(services, Access(TEAM, USER, DEMO_TOKEN), text)
     assert spark_paths(sandbox) == []
 
 
 async def test_a_repeated_query_skips_the_search(services, sandbox):
-    await resolve(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="janet doe")
+    await resolve(services, Access(TEAM, USER, DEMO_TOKEN), "janet doe")
     await asyncio.sleep(0.05)  # let the prefetches land
     sandbox.state.reset_stats()
     before = len(spark_paths(sandbox))
-    card = await resolve(
-        services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, text="  Janet   DOE "
-    )
+    card = await resolve(services, Access(TEAM, USER, DEMO_TOKEN), "  Janet   DOE ")
     paths = spark_paths(sandbox)[before:]
     assert isinstance(card, ContactCard)
     assert not any(p == "/v1/contacts" for p in paths)  # no search
@@ -87,23 +83,21 @@ async def test_a_repeated_query_skips_the_search(services, sandbox):
 
 async def test_the_card_prefetches_the_first_listing_pages(services, sandbox):
     heavy = sandbox.state.brokerage.notable["heavy_viewer"]
-    await contact_card(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=heavy.id)
+    await contact_card(services, Access(TEAM, USER, DEMO_TOKEN), contact_id=heavy.id)
     for _ in range(50):
-        if cached_page_count(services, DEMO_TOKEN, heavy.id) == 2:
+        if first_pages_cached(services, heavy.id) == 2:
             break
         await asyncio.sleep(0.02)
-    assert cached_page_count(services, DEMO_TOKEN, heavy.id) == 2
+    assert first_pages_cached(services, heavy.id) == 2
 
 
 async def test_another_agents_contact_is_not_found_even_if_cached_for_someone_else(
     services, sandbox
 ):
     jane = sandbox.state.brokerage.notable["jane_doe"]
-    await contact_card(services, token=DEMO_TOKEN, team_id=TEAM, user_id=USER, contact_id=jane.id)
+    await contact_card(services, Access(TEAM, USER, DEMO_TOKEN), contact_id=jane.id)
     with pytest.raises(NotFound):
-        await contact_card(
-            services, token=SECOND_AGENT_TOKEN, team_id=TEAM, user_id="U2", contact_id=jane.id
-        )
+        await contact_card(services, Access(TEAM, "U2", SECOND_AGENT_TOKEN), contact_id=jane.id)
 
 
 def test_ranking_is_exact_then_prefix_then_others_accent_insensitive():

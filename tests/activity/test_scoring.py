@@ -26,8 +26,12 @@ def day(n: int) -> dt.date:
 
 
 def totals(viewed=0, shared=0, manual_opened=0, sub_opened=0) -> ActivitySummary:
-    return ActivitySummary(listings_viewed=viewed, listings_shared=shared,
-                           manual_emails_opened=manual_opened, subscription_emails_opened=sub_opened)  # fmt: skip
+    return ActivitySummary(
+        listings_viewed=viewed,
+        listings_shared=shared,
+        manual_emails_opened=manual_opened,
+        subscription_emails_opened=sub_opened,
+    )
 
 
 def test_no_score_without_two_snapshots():

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activity.models import ContactCard
-from blocks import ListingsCursor, contact_card, decode_contact_id, decode_cursor
+from blocks import ListingsCursor, card_message, decode_contact_id, decode_cursor
 from spark.models import ActivitySummary
-from tests.blocks.conftest import (
+from tests.helpers.blocks import (
     HOSTILE_NAMES,
     NOW,
     all_texts,
@@ -46,7 +46,7 @@ def contexts(message) -> list[str]:
 
 
 def test_typical_card() -> None:
-    message = contact_card(make_card(delta=DELTA))
+    message = card_message(make_card(delta=DELTA))
     assert_valid_message(message)
     assert block_types(message) == ["header", "section", "context", "context", "context", "actions"]
     assert message.blocks[0]["text"]["text"] == "Jane Doe"
@@ -68,13 +68,13 @@ def test_typical_card() -> None:
 
 
 def test_open_rates_without_a_delta() -> None:
-    message = contact_card(make_card())
+    message = card_message(make_card())
     assert "*E-mails opened*\n8 (80%)" in fields(message)
     assert "First lookup: changes since yesterday show from tomorrow." in contexts(message)
 
 
 def test_card_buttons_carry_cursors_and_contact_ids() -> None:
-    message = contact_card(make_card())
+    message = card_message(make_card())
     found = {b["action_id"]: b for b in buttons(message)}
     assert [b["text"]["text"] for b in found.values()] == [
         "Viewed (143)",
@@ -93,7 +93,7 @@ def test_card_buttons_carry_cursors_and_contact_ids() -> None:
 
 
 def test_zero_activity() -> None:
-    message = contact_card(make_card(summary=ActivitySummary()))
+    message = card_message(make_card(summary=ActivitySummary()))
     assert_valid_message(message)
     assert "*E-mails opened*\n0" in fields(message)
     assert not any("mail privacy" in n for n in contexts(message))
@@ -101,13 +101,13 @@ def test_zero_activity() -> None:
 
 
 def test_no_change_since_yesterday() -> None:
-    message = contact_card(make_card(delta=ActivitySummary()))
+    message = card_message(make_card(delta=ActivitySummary()))
     assert "No change since yesterday" in contexts(message)
     assert "(+" not in " ".join(fields(message))
 
 
 def test_negative_delta_uses_a_minus_sign() -> None:
-    message = contact_card(make_card(delta=ActivitySummary(listings_viewed=-2)))
+    message = card_message(make_card(delta=ActivitySummary(listings_viewed=-2)))
     assert "*Listings viewed*\n143 (−2)" in fields(message)
     assert "Since yesterday: −2 viewed" in contexts(message)
 
@@ -130,14 +130,14 @@ def test_baseline_day_wording(baseline: dt.date | None, phrase: str) -> None:
         baseline_day=baseline,
         delta=DELTA,
     )
-    assert any(n.startswith(phrase + ":") for n in contexts(contact_card(card)))
+    assert any(n.startswith(phrase + ":") for n in contexts(card_message(card)))
 
 
 def test_huge_counts() -> None:
     huge = make_summary(
         viewed=10**12, shared=10**12, sent=10**12, opened=10**12, sub_sent=10**12, sub_opened=1
     )
-    message = contact_card(make_card(summary=huge, delta=huge))
+    message = card_message(make_card(summary=huge, delta=huge))
     assert_valid_message(message)
     assert "*Listings viewed*\n1,000,000,000,000 (+1,000,000,000,000)" in fields(message)
     assert "Viewed (1,000,000,000,000)" in [b["text"]["text"] for b in buttons(message)]
@@ -152,14 +152,14 @@ def test_huge_counts() -> None:
     ],
 )
 def test_missing_email_or_phone(email: str | None, phone: str | None, expected: str | None) -> None:
-    message = contact_card(make_card(make_contact(email=email, phone=phone)))
+    message = card_message(make_card(make_contact(email=email, phone=phone)))
     assert_valid_message(message)
     reach = [b for b in message.blocks if b["block_id"].startswith("card_reach.")]
     assert [b["elements"][0]["text"] for b in reach] == ([expected] if expected else [])
 
 
 def test_shared_card_has_no_buttons_and_names_the_sharer() -> None:
-    message = contact_card(make_card(delta=DELTA), shared_by="U0123ABC")
+    message = card_message(make_card(delta=DELTA), shared_by="U0123ABC")
     assert_valid_message(message)
     assert "actions" not in block_types(message)
     assert buttons(message) == []
@@ -173,7 +173,7 @@ def test_shared_card_has_no_buttons_and_names_the_sharer() -> None:
 
 def test_naive_lookup_times_are_read_as_utc() -> None:
     naive = NOW.replace(tzinfo=None)
-    message = contact_card(make_card(looked_up_at=naive), shared_by="U0123ABC")
+    message = card_message(make_card(looked_up_at=naive), shared_by="U0123ABC")
     assert f"<!date^{int(NOW.timestamp())}^" in " ".join(contexts(message))
 
 
@@ -182,7 +182,7 @@ def test_naive_lookup_times_are_read_as_utc() -> None:
     ["U123>", "<!channel>", "u0123abc", "U0123ABC|x", "C0123ABC", "U1", "", "U" + "A" * 30],
 )
 def test_forged_sharer_is_not_rendered_as_a_mention(forged: str) -> None:
-    message = contact_card(make_card(), shared_by=forged)
+    message = card_message(make_card(), shared_by=forged)
     assert_valid_message(message)
     assert buttons(message) == []
     assert not any("<@" in t for t in mrkdwn_texts(message))
@@ -190,16 +190,16 @@ def test_forged_sharer_is_not_rendered_as_a_mention(forged: str) -> None:
 
 
 def test_ids_change_with_content_and_stay_put_without_change() -> None:
-    first = contact_card(make_card())
-    again = contact_card(make_card())
-    refreshed = contact_card(make_card(summary=make_summary(viewed=144)))
+    first = card_message(make_card())
+    again = card_message(make_card())
+    refreshed = card_message(make_card(summary=make_summary(viewed=144)))
     ids = [b["block_id"] for b in first.blocks]
     assert ids == [b["block_id"] for b in again.blocks]
     assert ids[1] != refreshed.blocks[1]["block_id"]
 
 
 def test_contact_id_unfit_for_a_button_gives_no_buttons() -> None:
-    message = contact_card(make_card(make_contact(contact_id="not an id")))
+    message = card_message(make_card(make_contact(contact_id="not an id")))
     assert_valid_message(message)
     assert buttons(message) == []
 
@@ -208,14 +208,14 @@ def test_contact_id_unfit_for_a_button_gives_no_buttons() -> None:
 def test_hostile_names(name: str) -> None:
     contact = make_contact(name, email=name, phone=name)
     for shared_by in (None, "U0123ABC"):
-        message = contact_card(make_card(contact, delta=DELTA), shared_by=shared_by)
+        message = card_message(make_card(contact, delta=DELTA), shared_by=shared_by)
         assert_valid_message(message)
         assert_no_formatting_from(name, message)
         assert len(message.blocks[0]["text"]["text"]) <= 150
 
 
 def test_hostile_name_is_shown_literally_in_the_header() -> None:
-    message = contact_card(make_card(make_contact("<!channel> *Jane*")))
+    message = card_message(make_card(make_contact("<!channel> *Jane*")))
     assert message.blocks[0]["text"] == {
         "type": "plain_text",
         "text": "<!channel> *Jane*",
@@ -225,7 +225,7 @@ def test_hostile_name_is_shown_literally_in_the_header() -> None:
 
 
 def test_five_thousand_character_name_is_truncated_everywhere() -> None:
-    message = contact_card(make_card(make_contact("J" * 5000)))
+    message = card_message(make_card(make_contact("J" * 5000)))
     assert_valid_message(message)
     assert message.blocks[0]["text"]["text"] == "J" * 149 + "…"
     assert all(len(t) <= 3000 for t in all_texts(message))
@@ -239,5 +239,5 @@ def test_five_thousand_character_name_is_truncated_everywhere() -> None:
 )
 def test_any_name_gives_a_valid_card(name: str, email: str | None, shared_by: str | None) -> None:
     contact = make_contact(name, email=email)
-    message = contact_card(make_card(contact, delta=DELTA), shared_by=shared_by)
+    message = card_message(make_card(contact, delta=DELTA), shared_by=shared_by)
     assert_valid_message(message)

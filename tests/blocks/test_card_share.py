@@ -7,9 +7,9 @@ import json
 import pytest
 
 from activity.scoring import Trend
-from blocks import contact_card, share_place
+from blocks import card_message, share_place
 from blocks.card import FIRST_LOOKUP, NO_SCORE_YET
-from tests.blocks.conftest import all_texts, assert_valid_message, buttons, make_card
+from tests.helpers.blocks import all_texts, assert_valid_message, buttons, make_card
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_share_place_names_what_slack_sent(channel_name, place):
 
 
 def test_the_share_button_asks_first_and_fits_slacks_limits():
-    message = contact_card(make_card(), share_to="#" + "x" * 400)
+    message = card_message(make_card(), share_to="#" + "x" * 400)
     assert_valid_message(message)
     (share,) = [b for b in buttons(message) if b["action_id"] == "share_card"]
     confirm = share["confirm"]
@@ -40,8 +40,8 @@ def test_the_share_button_asks_first_and_fits_slacks_limits():
 
 def test_the_shared_copy_has_no_reach_line_and_no_first_day_notes():
     card = make_card(trend=Trend(week=None, month=None, sparkline=None, engagement=None))
-    private = contact_card(card)
-    shared = contact_card(card, shared_by="U0SHARER")
+    private = card_message(card)
+    shared = card_message(card, shared_by="U0SHARER")
     assert_valid_message(shared)
     assert "jane@example.org" in json.dumps(private.blocks)
     assert FIRST_LOOKUP in all_texts(private) and NO_SCORE_YET in all_texts(private)

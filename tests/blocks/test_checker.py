@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks import Message
-from tests.blocks.conftest import assert_no_formatting_from, assert_valid_message
+from tests.helpers.blocks import assert_no_formatting_from, assert_valid_message
 
 
 def section(text: str, block_id: str = "s") -> dict:

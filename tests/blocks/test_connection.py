@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from activity.models import ConnectionStatus
 from blocks import (
     CONNECT_OAUTH,
     CONNECT_OAUTH_RE,
@@ -17,19 +18,18 @@ from blocks import (
     TOKEN_INPUT_ACTION,
     TOKEN_INPUT_BLOCK,
     TOKEN_MODAL_CALLBACK,
-    ConnectionStatus,
     checking_modal,
     connect_prompt,
     connected_dm,
     connected_modal,
-    connection_status,
     disconnected,
     home_view,
+    status_message,
     token_modal,
 )
 from storage.digests import Subscription
 from storage.lookups import RecentLookup
-from tests.blocks.conftest import (
+from tests.helpers.blocks import (
     HOSTILE_NAMES,
     NOW,
     all_texts,
@@ -279,7 +279,7 @@ def test_connect_prompt_when_oauth_is_not_configured() -> None:
 def test_status_in_every_state(
     status: ConnectionStatus, words: str, has_disconnect: bool, workspace: bool
 ) -> None:
-    message = connection_status(status)
+    message = status_message(status)
     assert_valid_message(message)
     assert words in message.blocks[0]["text"]["text"]
     found = buttons(message)
@@ -296,29 +296,29 @@ def test_status_in_every_state(
 
 
 def test_status_fallback_text_reads_plainly() -> None:
-    assert connection_status(CONNECTED).text == (
+    assert status_message(CONNECTED).text == (
         "Connected to Flexmls as Avery Agent (signed in with Flexmls) since 2026-11-01."
     )
-    assert connection_status(BROKEN).text == (
+    assert status_message(BROKEN).text == (
         "Your Flexmls connection as Avery Agent stopped working. Flexmls no longer accepts the "
         "saved sign-in; reconnect with /activity connect."
     )
-    assert connection_status(WORKSPACE).text == (
+    assert status_message(WORKSPACE).text == (
         "Not connected. Lookups use the workspace's shared Flexmls token."
     )
-    assert connection_status(NOTHING).text == "Not connected. Connect to look contacts up."
+    assert status_message(NOTHING).text == "Not connected. Connect to look contacts up."
 
 
 def test_status_date_of_a_naive_datetime_is_taken_as_utc() -> None:
     status = ConnectionStatus(connected=True, since=SINCE.replace(tzinfo=None))
-    assert SINCE_MARKUP in connection_status(status).blocks[0]["text"]["text"]
+    assert SINCE_MARKUP in status_message(status).blocks[0]["text"]["text"]
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 @pytest.mark.parametrize("state", [CONNECTED, BROKEN], ids=["connected", "broken"])
 def test_status_with_a_hostile_flexmls_name(name: str, state: ConnectionStatus) -> None:
     status = ConnectionStatus(**{**state.__dict__, "spark_user_name": name})
-    message = connection_status(status)
+    message = status_message(status)
     assert_valid_message(message)
     assert_no_formatting_from(name, message)
 
@@ -478,7 +478,7 @@ def test_home_connection_section_in_every_state(
     assert view["blocks"][0]["type"] == "header"
     assert view["blocks"][0]["text"]["text"] == "Activity bot"
     assert words in view["blocks"][1]["text"]["text"]
-    assert view["blocks"][1]["text"]["text"] == connection_status(status).blocks[0]["text"]["text"]
+    assert view["blocks"][1]["text"]["text"] == status_message(status).blocks[0]["text"]["text"]
     found = view_buttons(view)
     assert all("url" not in b for b in found)  # no single-use sign-in link on Home
     ids = [b["action_id"] for b in found]

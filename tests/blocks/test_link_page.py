@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from html.parser import HTMLParser
 
 import pytest
 
 from blocks import LinkConfirmation, link_confirm_page, linked_dm
 from blocks.text import clean
-from tests.blocks.conftest import HOSTILE_NAMES, assert_no_formatting_from, assert_valid_message
+from tests.helpers.blocks import HOSTILE_NAMES, assert_no_formatting_from, assert_valid_message
+from tests.helpers.pages import ALLOWED_TAGS, Parsed
 
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "div", "h1", "p",
-                "dl", "dt", "dd", "form", "input", "button"}  # fmt: skip
 PAGE = LinkConfirmation(
     flexmls_name="Blake Broker",
     slack_user_id="U0ASKER",
@@ -21,29 +19,6 @@ PAGE = LinkConfirmation(
     form_token="eyJhIjoxfQ.c2lnbmF0dXJl",
     form_action="/spark/oauth/callback",
 )
-
-
-class Parsed(HTMLParser):
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.dd: list[str] = []
-        self._in_dd = False
-        self.feed(source)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        self._in_dd = tag == "dd"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_dd = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_dd:
-            self.dd.append(data)
-
-    def all(self, tag: str) -> list[dict[str, str | None]]:
-        return [attrs for name, attrs in self.tags if name == tag]
 
 
 def test_the_page_names_the_account_the_slack_user_and_the_workspace() -> None:
@@ -86,9 +61,16 @@ HOSTILE_HTML = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
 
 @pytest.mark.parametrize("text", HOSTILE_NAMES + HOSTILE_HTML)
 def test_hostile_names_and_tokens_are_shown_as_text(text: str) -> None:
-    hostile = LinkConfirmation(flexmls_name=text, slack_user_id="U1", slack_username=text,
-                               workspace=text, form_token=text, form_action=text,
-                               flexmls_email=f"{text}@{text}", slack_email=text)  # fmt: skip
+    hostile = LinkConfirmation(
+        flexmls_name=text,
+        slack_user_id="U1",
+        slack_username=text,
+        workspace=text,
+        form_token=text,
+        form_action=text,
+        flexmls_email=f"{text}@{text}",
+        slack_email=text,
+    )
     source = link_confirm_page(hostile)
     page = Parsed(source)
     assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS

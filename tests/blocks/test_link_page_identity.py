@@ -10,8 +10,8 @@ import pytest
 from blocks import link_confirm_page
 from blocks.connection import linked_elsewhere_dm
 from blocks.pages import SAME_EMAIL_LINE, LinkConfirmation, mask_email
-from tests.blocks.conftest import HOSTILE_NAMES, assert_no_formatting_from, assert_valid_message
-from tests.blocks.test_link_page import ALLOWED_TAGS, Parsed
+from tests.helpers.blocks import HOSTILE_NAMES, assert_no_formatting_from, assert_valid_message
+from tests.helpers.pages import ALLOWED_TAGS, Parsed
 
 PAGE = LinkConfirmation(
     flexmls_name="Blake Broker",
@@ -50,8 +50,13 @@ def text_of(page: LinkConfirmation) -> str:
 
 def test_the_page_lists_both_masked_emails_and_never_a_whole_one() -> None:
     parsed = Parsed(link_confirm_page(PAGE))
-    assert parsed.dd == ["Blake Broker", "b•••@example.com", "@ada (U0ASKER)",
-                         "a•••@brokerage.com", "Front Range Realty"]  # fmt: skip
+    assert parsed.dd == [
+        "Blake Broker",
+        "b•••@example.com",
+        "@ada (U0ASKER)",
+        "a•••@brokerage.com",
+        "Front Range Realty",
+    ]
     source = text_of(PAGE)
     assert "blake.broker@" not in source and "ada@" not in source
 
@@ -70,9 +75,9 @@ def test_the_same_email_gets_the_check_line_and_no_warning() -> None:
 
 
 @pytest.mark.parametrize(
-    ("slack_email", "flexmls_email"), [(None, "blake.broker@example.com"), ("ada@b.co", None),
-                                       (None, None)],
-)  # fmt: skip
+    ("slack_email", "flexmls_email"),
+    [(None, "blake.broker@example.com"), ("ada@b.co", None), (None, None)],
+)
 def test_emails_that_cannot_be_compared_get_the_warning_and_are_left_out(
     slack_email: str | None, flexmls_email: str | None
 ) -> None:
@@ -91,8 +96,9 @@ def test_without_a_username_the_warning_names_the_user_id() -> None:
 
 @pytest.mark.parametrize("text", HOSTILE_NAMES + ("<script>alert(1)</script>",))
 def test_hostile_emails_and_usernames_stay_text(text: str) -> None:
-    page = dataclasses.replace(PAGE, slack_username=text, slack_email=f"{text}@{text}",
-                               flexmls_email=f"a@{text}")  # fmt: skip
+    page = dataclasses.replace(
+        PAGE, slack_username=text, slack_email=f"{text}@{text}", flexmls_email=f"a@{text}"
+    )
     source = link_confirm_page(page)
     assert {tag for tag, _ in Parsed(source).tags} <= ALLOWED_TAGS
     assert "<script" not in source

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from blocks import ListingsCursor, decode_contact_id, decode_cursor, listing_page
-from tests.blocks.conftest import (
+from blocks import ListingsCursor, decode_contact_id, decode_cursor, listings_message
+from tests.helpers.blocks import (
     HOSTILE_NAMES,
     assert_no_formatting_from,
     assert_valid_message,
@@ -25,7 +25,7 @@ def nav(message) -> dict[str, str]:
 
 
 def test_typical_carousel_page() -> None:
-    message = listing_page(make_view())
+    message = listings_message(make_view())
     assert_valid_message(message)
     assert block_types(message) == ["header", "context", "carousel", "actions"]
     assert message.blocks[0]["text"]["text"] == "Listings Jane Doe viewed"
@@ -47,7 +47,7 @@ def test_typical_carousel_page() -> None:
 
 
 def test_typical_sections_page() -> None:
-    message = listing_page(make_view(), layout="sections")
+    message = listings_message(make_view(), layout="sections")
     assert_valid_message(message)
     assert block_types(message) == ["header", "context"] + ["section"] * 10 + ["actions"]
     first = message.blocks[2]
@@ -73,7 +73,7 @@ def test_typical_sections_page() -> None:
 def test_paging_buttons(
     layout: str, kind: str, page: int, total_pages: int, expected: list[str]
 ) -> None:
-    message = listing_page(
+    message = listings_message(
         make_view(kind=kind, page=page, total_pages=total_pages),
         layout=layout,  # type: ignore[arg-type]
     )
@@ -108,7 +108,7 @@ def test_paging_buttons(
 )
 def test_empty_list(layout: str, kind: str, line: str) -> None:
     view = make_view((), kind=kind, page=1, total_pages=0, total_rows=0)
-    message = listing_page(view, layout=layout)  # type: ignore[arg-type]
+    message = listings_message(view, layout=layout)  # type: ignore[arg-type]
     assert_valid_message(message)
     assert block_types(message) == ["header", "section", "actions"]
     assert message.blocks[1]["text"]["text"] == line
@@ -117,7 +117,7 @@ def test_empty_list(layout: str, kind: str, line: str) -> None:
 
 
 def test_empty_page_past_the_end_offers_the_first_page() -> None:
-    message = listing_page(make_view((), page=16, total_pages=15))
+    message = listings_message(make_view((), page=16, total_pages=15))
     assert_valid_message(message)
     assert list(nav(message)) == ["listings_page:first", "open_card:back"]
     assert decode_cursor(nav(message)["listings_page:first"]).page == 1
@@ -125,7 +125,7 @@ def test_empty_page_past_the_end_offers_the_first_page() -> None:
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_single_listing_page(layout: str) -> None:
-    message = listing_page(
+    message = listings_message(
         make_view((make_listing(),), page=1, total_pages=1, total_rows=1),
         layout=layout,  # type: ignore[arg-type]
     )
@@ -148,7 +148,7 @@ def test_missing_photo_price_address_and_facts(layout: str) -> None:
         baths=None,
         area=None,
     )
-    message = listing_page(make_view((bare,)), layout=layout)  # type: ignore[arg-type]
+    message = listings_message(make_view((bare,)), layout=layout)  # type: ignore[arg-type]
     assert_valid_message(message)
     assert "image" not in str(message.blocks)
     if layout == "carousel":
@@ -163,7 +163,7 @@ def test_missing_photo_price_address_and_facts(layout: str) -> None:
 
 def test_partial_facts_are_omitted() -> None:
     listing = make_listing(beds=None, area=None, status=None)
-    message = listing_page(make_view((listing,)))
+    message = listings_message(make_view((listing,)))
     assert message.blocks[2]["elements"][0]["body"]["text"] == "2.5 ba · MLS #24-1187"
 
 
@@ -172,7 +172,7 @@ def test_unusable_photo_urls_are_dropped() -> None:
         make_listing(1, photo_url="https://photos.example/" + "x" * 3000),
         make_listing(2, photo_url="javascript:alert(1)"),
     )
-    message = listing_page(make_view(listings))
+    message = listings_message(make_view(listings))
     assert_valid_message(message)
     assert all("hero_image" not in c for c in message.blocks[2]["elements"])
 
@@ -181,7 +181,7 @@ def test_unusable_photo_urls_are_dropped() -> None:
 @pytest.mark.parametrize("text", HOSTILE_NAMES)
 def test_hostile_addresses_statuses_and_names(layout: str, text: str) -> None:
     listing = make_listing(street=text, city=text, status=text, mls_number=text)
-    message = listing_page(make_view((listing,) * 10, name=text), layout=layout)  # type: ignore[arg-type]
+    message = listings_message(make_view((listing,) * 10, name=text), layout=layout)  # type: ignore[arg-type]
     assert_valid_message(message)
     assert_no_formatting_from(text, message)
 
@@ -189,14 +189,14 @@ def test_hostile_addresses_statuses_and_names(layout: str, text: str) -> None:
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_oversized_page_stays_within_slack_limits(layout: str) -> None:
     listings = tuple(make_listing(i) for i in range(1, 61))
-    message = listing_page(make_view(listings), layout=layout)  # type: ignore[arg-type]
+    message = listings_message(make_view(listings), layout=layout)  # type: ignore[arg-type]
     assert_valid_message(message)
     assert "Showing the first 40 of 60 on this page." in str(message.blocks)
 
 
 def test_block_ids_change_with_the_page() -> None:
-    page_2 = listing_page(make_view(page=2))
-    page_3 = listing_page(make_view(page=3))
+    page_2 = listings_message(make_view(page=2))
+    page_3 = listings_message(make_view(page=3))
     ids_2 = {b["block_id"] for b in page_2.blocks}
     ids_3 = {b["block_id"] for b in page_3.blocks}
     assert ids_2.isdisjoint(ids_3)
@@ -204,25 +204,35 @@ def test_block_ids_change_with_the_page() -> None:
 
 
 def test_contact_id_unfit_for_a_button_gives_no_buttons() -> None:
-    message = listing_page(make_view(contact_id="bad id"))
+    message = listings_message(make_view(contact_id="bad id"))
     assert_valid_message(message)
     assert buttons(message) == []
 
 
 def test_unknown_layout_is_refused() -> None:
     with pytest.raises(ValueError):
-        listing_page(make_view(), layout="grid")  # type: ignore[arg-type]
+        listings_message(make_view(), layout="grid")  # type: ignore[arg-type]
 
 
 def test_a_listing_with_its_address_only_in_parts_shows_its_street() -> None:
     from spark.models import parse_listing
 
     listing = parse_listing(
-        {"Id": "20200101000000000000000007",
-         "StandardFields": {"StreetNumber": "77", "StreetDirPrefix": "S", "StreetName": "Quebec",
-                            "StreetSuffix": "St", "City": "Denver", "StateOrProvince": "CO",
-                            "PostalCode": "80220", "ListPrice": 500000, "ListingId": "24-77"}}
-    )  # fmt: skip
-    message = listing_page(make_view((listing,), page=1, total_pages=1, total_rows=1))
+        {
+            "Id": "20200101000000000000000007",
+            "StandardFields": {
+                "StreetNumber": "77",
+                "StreetDirPrefix": "S",
+                "StreetName": "Quebec",
+                "StreetSuffix": "St",
+                "City": "Denver",
+                "StateOrProvince": "CO",
+                "PostalCode": "80220",
+                "ListPrice": 500000,
+                "ListingId": "24-77",
+            },
+        }
+    )
+    message = listings_message(make_view((listing,), page=1, total_pages=1, total_rows=1))
     assert_valid_message(message)
     assert "77 S Quebec St, Denver, CO 80220" in str(message.blocks)

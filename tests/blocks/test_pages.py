@@ -8,7 +8,7 @@ import pytest
 
 from blocks import oauth_result_page
 from blocks.text import clean
-from tests.blocks.conftest import HOSTILE_NAMES
+from tests.helpers.blocks import HOSTILE_NAMES
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "div", "h1", "p"}
 

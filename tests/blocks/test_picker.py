@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from activity.models import Candidates
 from blocks import contact_picker, decode_contact_id, no_match
-from tests.blocks.conftest import (
+from tests.helpers.blocks import (
     HOSTILE_NAMES,
     assert_no_formatting_from,
     assert_valid_message,

@@ -29,7 +29,7 @@ from spark.errors import (
     SparkUnavailable,
     TokenExpired,
 )
-from tests.blocks.conftest import (
+from tests.helpers.blocks import (
     HOSTILE_NAMES,
     all_texts,
     assert_no_formatting_from,

@@ -6,15 +6,15 @@ import datetime as dt
 
 import pytest
 
+from activity.models import ConnectionStatus
 from blocks import (
-    ConnectionStatus,
     decode_contact_id,
     help_message,
     home_view,
-    recent_lookups,
+    recent_message,
 )
 from storage.lookups import RecentLookup
-from tests.blocks.conftest import (
+from tests.helpers.blocks import (
     HOSTILE_NAMES,
     NOW,
     assert_no_formatting_from,
@@ -44,7 +44,7 @@ def lookup(name: str, contact_id: str, minutes: int = 0) -> RecentLookup:
 
 
 def test_recent_lookups() -> None:
-    message = recent_lookups([lookup("Jane Doe", "C1"), lookup("John Roe", "C2", 5)])
+    message = recent_message([lookup("Jane Doe", "C1"), lookup("John Roe", "C2", 5)])
     assert_valid_message(message)
     assert block_types(message) == ["header", "actions"]
     assert message.blocks[0]["text"]["text"] == "Your recent lookups"
@@ -57,7 +57,7 @@ def test_recent_lookups() -> None:
 
 def test_at_most_ten_recent_lookups_with_short_labels() -> None:
     items = [lookup(f"Contact with a very long name number {i}", f"C{i}") for i in range(20)]
-    message = recent_lookups(items)
+    message = recent_message(items)
     assert_valid_message(message)
     labels = [b["text"]["text"] for b in buttons(message)]
     assert len(labels) == 10
@@ -65,7 +65,7 @@ def test_at_most_ten_recent_lookups_with_short_labels() -> None:
 
 
 def test_no_recent_lookups() -> None:
-    message = recent_lookups([])
+    message = recent_message([])
     assert_valid_message(message)
     assert message.blocks[-1]["text"]["text"] == (
         "You haven't looked anyone up yet. Try `/activity jane doe`."
@@ -75,7 +75,7 @@ def test_no_recent_lookups() -> None:
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_recent_lookups_with_hostile_names(name: str) -> None:
-    message = recent_lookups([lookup(name, "C1"), lookup("x", "bad id")])
+    message = recent_message([lookup(name, "C1"), lookup("x", "bad id")])
     assert_valid_message(message)
     assert_no_formatting_from(name, message)
     assert len(buttons(message)) == 1

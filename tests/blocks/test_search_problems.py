@@ -5,7 +5,7 @@ import pytest
 from blocks import search_unavailable
 from spark.search import SearchUnavailable
 from spark.sparkql import QueryKind
-from tests.blocks.conftest import assert_valid_message
+from tests.helpers.blocks import assert_valid_message
 
 
 @pytest.mark.parametrize(

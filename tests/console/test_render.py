@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from activity.models import Candidates
-from blocks import contact_card, contact_picker, help_message, listing_page, problem
+from blocks import card_message, contact_picker, help_message, listings_message, problem
 from console import ConsoleButton, RenderedMessage, mrkdwn_text, render_message
 from spark.models import ActivitySummary
-from tests.blocks.conftest import make_card, make_contact, make_listing, make_view
+from tests.helpers.blocks import make_card, make_contact, make_listing, make_view
 
 
 def show(rendered: RenderedMessage) -> str:
@@ -28,7 +28,7 @@ def lines(rendered: RenderedMessage) -> list[str]:
 
 
 def test_contact_card() -> None:
-    message = contact_card(make_card(delta=ActivitySummary(listings_viewed=6)))
+    message = card_message(make_card(delta=ActivitySummary(listings_viewed=6)))
     rendered = render_message(message.text, message.blocks)
     out = lines(rendered)
     assert out[0] == "Jane Doe"
@@ -53,14 +53,14 @@ def test_contact_card() -> None:
 
 
 def test_first_number_continues_the_numbering() -> None:
-    message = contact_card(make_card())
+    message = card_message(make_card())
     rendered = render_message(message.text, message.blocks, first_number=5)
     assert [b.number for b in rendered.buttons] == [5, 6, 7, 8]
     assert "[5] Viewed (143)" in show(rendered)
 
 
 def test_shared_card_mentions_and_dates() -> None:
-    message = contact_card(make_card(), shared_by="U0123ABC")
+    message = card_message(make_card(), shared_by="U0123ABC")
     rendered = render_message(message.text, message.blocks)
     assert "Shared by @U0123ABC · data as of 2026-11-24 09:30 UTC" in lines(rendered)
     assert rendered.buttons == []
@@ -78,7 +78,7 @@ def test_hostile_names_come_out_literally() -> None:
 
 def test_carousel_cards_are_panels() -> None:
     listings = (make_listing(1), make_listing(2, photo_url=None))
-    message = listing_page(make_view(listings))
+    message = listings_message(make_view(listings))
     rendered = render_message(message.text, message.blocks)
     out = show(rendered)
     assert "Listings Jane Doe viewed" in out
@@ -97,7 +97,9 @@ def test_carousel_cards_are_panels() -> None:
 
 
 def test_sections_layout_with_photo_markers() -> None:
-    message = listing_page(make_view((make_listing(1),), page=1, total_pages=1), layout="sections")
+    message = listings_message(
+        make_view((make_listing(1),), page=1, total_pages=1), layout="sections"
+    )
     out = lines(render_message(message.text, message.blocks))
     assert out[2:7] == [
         "[photo]",

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from devtools.slack_standin import app_home_opened_event, app_mention_event
-from tests.e2e.conftest import button, buttons, texts
+from devtools.slack_standin.messages import buttons, texts
+from tests.helpers.stack import button
 
 
 def page_numbers(message) -> tuple[int, int]:
@@ -87,8 +88,13 @@ async def test_sharing_posts_a_public_copy_without_buttons_and_keeps_the_private
 
 
 async def test_a_mention_in_a_thread_is_answered_ephemerally_in_that_thread(stack):
-    event = app_mention_event(text="<@U0BOT> activity janet doe", user="U0AGENT1", channel="C0GENERAL",
-                              ts="1700000100.000200", thread_ts="1700000000.000100")  # fmt: skip
+    event = app_mention_event(
+        text="<@U0BOT> activity janet doe",
+        user="U0AGENT1",
+        channel="C0GENERAL",
+        ts="1700000100.000200",
+        thread_ts="1700000000.000100",
+    )
     sent = await stack.sender.event(event)
     assert sent.response.status_code == 200
     posted = await stack.slack.wait_for(lambda r: r.method == "chat.postEphemeral")

@@ -7,16 +7,17 @@ import io
 import json
 import logging
 import urllib.parse
-from html.parser import HTMLParser
 
 import httpx
 import pytest
 
 import redaction
 from devtools.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, SECOND_AGENT_TOKEN
-from devtools.slack_standin import FORM_CONTENT_TYPE, app_home_opened_event
+from devtools.slack_standin import app_home_opened_event
+from devtools.slack_standin.messages import buttons, texts
 from storage import get_connection
-from tests.e2e.conftest import OAUTH_ENV, SIGNING_SECRET, button, buttons, texts
+from tests.helpers.connect import LinkForms, paste
+from tests.helpers.stack import OAUTH_ENV, SIGNING_SECRET, button
 
 pytestmark = pytest.mark.parametrize("bot_env", [OAUTH_ENV])
 AGENT, OTHER = "U0AGENT1", "U0AGENT2"
@@ -34,25 +35,6 @@ async def follow(url: str, **extra: str) -> httpx.Response:
         url += "&" + urllib.parse.urlencode(extra)
     async with httpx.AsyncClient() as http:
         return await http.get(url)
-
-
-class LinkForms(HTMLParser):
-    """The forms of the "Link this Flexmls account?" page: {button value: (action, form_token)}."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: dict[str, tuple[str, str]] = {}
-        self._action = self._token = ""
-        self.feed(source)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self._action, self._token = values.get("action", ""), ""
-        elif tag == "input" and values.get("name") == "form_token":
-            self._token = values.get("value", "")
-        elif tag == "button" and values.get("name") == "action":
-            self.forms[values["value"]] = (self._action, self._token)
 
 
 async def choose(bot_url: str, page: httpx.Response, choice: str = "Link") -> httpx.Response:
@@ -78,39 +60,6 @@ async def oauth_connect(stack, user_id: str = AGENT) -> httpx.Response:
     confirm = await sign_in(stack, user_id)
     assert confirm.status_code == 200, confirm.text
     return await choose(stack.bot.url, confirm, "Link")
-
-
-def submission_body(token_text: str, user_id: str = AGENT, view_id: str = "V0TOKEN") -> str:
-    payload = {
-        "type": "view_submission",
-        "team": {"id": "T0STANDIN", "domain": "standin"},
-        "user": {"id": user_id, "team_id": "T0STANDIN", "username": "agent"},
-        "api_app_id": "A0ACTIVITY",
-        "trigger_id": "1337.42.abcd",
-        "view": {
-            "id": view_id, "type": "modal", "callback_id": "connect_token", "team_id": "T0STANDIN",
-            "state": {"values": {"token_input": {"token": {"type": "plain_text_input", "value": token_text}}}},
-        },
-    }  # fmt: skip
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
-
-
-async def open_token_modal(stack, user_id: str = AGENT) -> str:
-    """Click "Paste a token" under `/activity connect`; the id of the modal Slack opened."""
-    prompt = await stack.reply_to(
-        (await stack.sender.command("connect", user_id=user_id)).response_url
-    )
-    paste_button = button(prompt, "connect_paste")
-    opened_before = len(stack.slack.calls("views.open"))
-    await stack.sender.action(paste_button["action_id"], paste_button["value"], user_id=user_id,
-                              trigger_id="1337.42.abcd")  # fmt: skip
-    await stack.slack.wait_for_count(lambda r: r.method == "views.open", opened_before + 1)
-    return stack.slack.views()[-1]["id"]
-
-
-async def paste(stack, token_text: str, user_id: str = AGENT) -> httpx.Response:
-    view_id = await open_token_modal(stack, user_id)
-    return await stack.sender.post(submission_body(token_text, user_id, view_id), FORM_CONTENT_TYPE)
 
 
 def page_text(response: httpx.Response) -> str:
@@ -285,9 +234,15 @@ async def test_a_revoked_refresh_token_asks_the_user_to_reconnect(stack, bot_env
     services = stack.bot.services
     stored = get_connection(services.db, services.cipher, "T0STANDIN", AGENT)
     async with httpx.AsyncClient() as http:  # someone else uses (and so rotates) the refresh token
-        rotated = await http.post(f"{stack.sandbox.url}/v1/oauth2/grant", json={
-            "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
-            "grant_type": "refresh_token", "refresh_token": stored.refresh_token})  # fmt: skip
+        rotated = await http.post(
+            f"{stack.sandbox.url}/v1/oauth2/grant",
+            json={
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret": DEMO_CLIENT_SECRET,
+                "grant_type": "refresh_token",
+                "refresh_token": stored.refresh_token,
+            },
+        )
     assert rotated.status_code == 200
     stack.clock.advance(days=2)
     first = await stack.reply_to((await stack.sender.command("janet doe")).response_url)
@@ -308,8 +263,11 @@ async def test_another_agent_cannot_read_a_contact_through_a_forged_button(stack
         (await stack.sender.command("janet doe", user_id=AGENT)).response_url
     )
     janet_id = button(card, "refresh_card")["value"]
-    for action_id, value in (("open_card:1", janet_id), ("listings_page:viewed", f"v1|viewed|{janet_id}|1"),
-                             ("share_card", janet_id)):  # fmt: skip
+    for action_id, value in (
+        ("open_card:1", janet_id),
+        ("listings_page:viewed", f"v1|viewed|{janet_id}|1"),
+        ("share_card", janet_id),
+    ):
         clicked = await stack.sender.action(action_id, value, user_id=OTHER)
         reply = await stack.reply_to(clicked.response_url)
         assert "isn't available" in texts(reply)

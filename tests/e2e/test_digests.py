@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from activity.digests import run_pass
+from devtools.slack_standin.messages import texts
+from handlers.poster import SlackPoster
 from modes import digest_now
-from handlers.digests import SlackPoster
-from tests.e2e.conftest import button, texts
+from tests.helpers.stack import button
 
 SALES = "<#C0SALES|sales>"
 
@@ -47,8 +48,13 @@ async def test_subscribe_deliver_and_open_a_card_from_the_digest(stack):
     assert (await run_digests(stack)).posted == 0  # once a day
 
     card_button = button(digest, "digest_open")
-    clicked = await stack.sender.action(card_button["action_id"], card_button["value"], user_id="U0AGENT2",
-                                        is_ephemeral=False, message_ts="1700000000.000100")  # fmt: skip
+    clicked = await stack.sender.action(
+        card_button["action_id"],
+        card_button["value"],
+        user_id="U0AGENT2",
+        is_ephemeral=False,
+        message_ts="1700000000.000100",
+    )
     card = await stack.reply_to(clicked.response_url)
     assert card["response_type"] == "ephemeral" and card["replace_original"] is False
     assert card["blocks"][0]["type"] == "header"
@@ -66,8 +72,13 @@ async def test_a_big_book_pages_with_more(stack):
     (digest,) = posted_digests(stack)
     more = button(digest, "digest_more")
     assert more["text"]["text"] == "More"
-    clicked = await stack.sender.action(more["action_id"], more["value"], channel_id="C0SALES",
-                                        is_ephemeral=False, message_ts="1700000000.000200")  # fmt: skip
+    clicked = await stack.sender.action(
+        more["action_id"],
+        more["value"],
+        channel_id="C0SALES",
+        is_ephemeral=False,
+        message_ts="1700000000.000200",
+    )
     page = await stack.reply_to(clicked.response_url)
     assert "page 1 of" in texts(page).lower()
     nxt = button(page, "digest_more:next")  # on the ephemeral page, in the same channel
@@ -94,8 +105,12 @@ async def test_list_and_remove_only_by_the_subscriber_or_an_admin(stack):
 
 
 async def test_bad_digest_arguments_get_a_hint(stack):
-    for words, hint in (("banana", "don't understand"), ("25:00", "25:00"),
-                        ("#notachannel", "Slack's suggestions"), ("tag:", "Say which tag")):  # fmt: skip
+    for words, hint in (
+        ("banana", "don't understand"),
+        ("25:00", "25:00"),
+        ("#notachannel", "Slack's suggestions"),
+        ("tag:", "Say which tag"),
+    ):
         reply = await subscribe(stack, words)
         assert hint in texts(reply), texts(reply)
     assert (

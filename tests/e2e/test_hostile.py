@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from devtools.sandbox import SECOND_ACCOUNT_ID
-from tests.e2e.conftest import texts
+from devtools.slack_standin.messages import texts
 
 ODD_TEXT = [
     "",

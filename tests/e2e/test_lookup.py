@@ -10,7 +10,8 @@ import pytest
 
 from devtools.sandbox import NO_ROLE_TOKEN, Dialect
 from devtools.slack_standin import slash_command_body
-from tests.e2e.conftest import button, buttons, texts
+from devtools.slack_standin.messages import buttons, texts
+from tests.helpers.stack import button
 
 # Every lookup test runs against the lenient sandbox and the strictest dialect (no `_orderby`,
 # only DisplayName/PrimaryEmail filterable, case-sensitive `Eq`, contacts with DisplayName only;

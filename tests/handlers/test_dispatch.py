@@ -7,7 +7,7 @@ from unittest.mock import AsyncMock
 import pytest
 
 import handlers.dispatch as dispatch
-from tests.handlers.test_turn import make_turn
+from tests.helpers.turn import make_turn
 
 
 def texts(mock: AsyncMock) -> str:

@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from unittest.mock import AsyncMock, MagicMock, create_autospec
+from unittest.mock import AsyncMock
 
 import pytest
 
-from activity.auth import ConnectionBroken, Credential, NotConnected, TokenKeeper
+from activity.auth import ConnectionBroken, Credential, NotConnected
 from blocks import BadActionValue, Message
-from handlers.people import Asker, People, Person
-from handlers.turn import Turn
 from spark import InvalidQuery, RateLimited
 from spark.budget import Priority, current_work
-
-TEAM = "T0STANDIN"
-
-
-def person(**overrides) -> Person:
-    fields = {"user_id": "U1", "team_id": TEAM, "guest": False, "stranger": False, "known": True}
-    fields.update(overrides)
-    return Person(**fields)
-
-
-def make_turn(
-    *,
-    own: Credential | None = None,
-    workspace: Credential | None = None,
-    who: Person | None = None,
-    stranger: bool = False,
-    team_id: str = TEAM,
-    priority: Priority = Priority.INTERACTIVE,
-) -> tuple[Turn, AsyncMock, MagicMock]:
-    keeper = create_autospec(TokenKeeper, instance=True)
-    keeper.own_credential.return_value = own
-    keeper.workspace_credential.return_value = workspace
-    people = create_autospec(People, instance=True)
-    people.get.return_value = who or person()
-    services = MagicMock()
-    services.keeper = keeper
-    services.work = asyncio.Semaphore(1)
-    notify = AsyncMock()
-    turn = Turn(services, team_id, "U1", AsyncMock(), notify, client=MagicMock(),
-                asker=Asker(TEAM, stranger, people), priority=priority)  # fmt: skip
-    return turn, notify, people
+from tests.helpers.turn import TEAM, make_turn, person
 
 
 def told(notify: AsyncMock) -> str:
@@ -55,7 +22,7 @@ def told(notify: AsyncMock) -> str:
 async def test_a_member_without_a_connection_gets_the_workspace_token():
     shared = Credential("ws-token-123456", workspace=True)
     turn, _, _ = make_turn(workspace=shared)
-    assert await turn.token() == "ws-token-123456"
+    assert (await turn.access()).token == "ws-token-123456"
 
 
 async def test_own_connection_wins_and_slack_is_still_asked_who_it_is():
@@ -77,7 +44,7 @@ async def test_own_connection_wins_and_slack_is_still_asked_who_it_is():
 async def test_only_a_certain_member_gets_the_workspace_token(who, refusal):
     turn, notify, _ = make_turn(workspace=Credential("ws-1234567", workspace=True), who=who)
     async with turn.guard():
-        await turn.token()
+        await turn.access()
     assert refusal in told(notify)
 
 

@@ -50,9 +50,15 @@ async def process(
     *args: str, env: dict[str, str], url: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bot.py"), *args, env=env, cwd=env["HOME"],
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        sys.executable,
+        str(ROOT / "bot.py"),
+        *args,
+        env=env,
+        cwd=env["HOME"],
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         await _wait_healthy(url, proc)
         yield proc

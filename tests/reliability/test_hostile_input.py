@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 import blocks.actions
 from blocks import Message
-from tests.blocks.conftest import (
-    _check_block,
+from devtools.slack_standin.messages import texts
+from tests.helpers.blocks import (
     assert_valid_message,
     assert_valid_view,
+    check_block,
     walk_text_objects,
 )
-from tests.reliability.conftest import texts
 
 SENDER = "U0AGENT1"
 STALE = "out of date or damaged"
@@ -89,7 +89,7 @@ def assert_safe_reply(reply: dict[str, Any], raw: str) -> None:
     """Valid Block Kit within limits; no live mention, markup or traceback from the input."""
     message = Message(text=reply["text"], blocks=tuple(reply.get("blocks") or ()))  # ≤ 50, ≤ 3000
     for block in message.blocks:
-        _check_block(block)  # Slack's per-block limits, on the message exactly as sent
+        check_block(block)  # Slack's per-block limits, on the message exactly as sent
     # The shared check (round trip, limits, no live <…>, no @channel/@here/@everyone), with the
     # bot's own channel links spelled out, since that helper knows only user mentions as ours.
     neutral = copy.deepcopy(reply)
@@ -131,7 +131,9 @@ def tokens(filter_text: str) -> list[tuple[str, str]]:
     return out
 
 
-LITERAL_ONLY = re.compile(r"^/v1/contacts(/[A-Za-z0-9_-]{1,64}(/activity(/listings/(viewed|shared))?)?)?$")  # fmt: skip
+LITERAL_ONLY = re.compile(
+    r"^/v1/contacts(/[A-Za-z0-9_-]{1,64}(/activity(/listings/(viewed|shared))?)?)?$"
+)
 
 
 def assert_well_formed_spark_requests(requests: list[Any]) -> None:
@@ -199,9 +201,17 @@ REAL_ID = "20130629233939827000004000"  # Janet Doe
 
 def test_every_action_prefix_is_covered():
     assert set(PREFIXES) == {
-        "contact_pick", "listings_page", "share_card", "refresh_card", "open_card",
-        "connect_oauth", "connect_paste", "disconnect", "digest_open", "digest_more",
-    }  # fmt: skip
+        "contact_pick",
+        "listings_page",
+        "share_card",
+        "refresh_card",
+        "open_card",
+        "connect_oauth",
+        "connect_paste",
+        "disconnect",
+        "digest_open",
+        "digest_more",
+    }
 
 
 def well_formed(prefix: str, value: str) -> bool:

@@ -41,10 +41,15 @@ async def load(tmp_path) -> AsyncIterator[Load]:
     async with (
         sandbox_process(tmp_path, latency_ms=40) as sandbox_url,
         SlackStandin() as slack,
-        bot_process(tmp_path, sandbox_url=sandbox_url, slack_api_url=slack.api_url,
-                    bot_token=slack.bot_token, secret=SECRET) as (bot_url, pid),
+        bot_process(
+            tmp_path,
+            sandbox_url=sandbox_url,
+            slack_api_url=slack.api_url,
+            bot_token=slack.bot_token,
+            secret=SECRET,
+        ) as (bot_url, pid),
         httpx.AsyncClient(timeout=30, transport=transport) as http,
-    ):  # fmt: skip
+    ):
         sender = SlackSender(http, f"{bot_url}/slack/events", SECRET, standin=slack)
         yield Load(slack, sender, pid)
 

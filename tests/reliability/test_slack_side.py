@@ -24,16 +24,10 @@ from devtools.slack_standin import (
     sign,
     slash_command_body,
 )
-from handlers.digests import SlackPoster
-from tests.reliability.conftest import (
-    OAUTH_ENV,
-    SIGNING_SECRET,
-    ReliabilityStack,
-    button,
-    buttons,
-    oauth_connect,
-    texts,
-)
+from devtools.slack_standin.messages import buttons, texts
+from handlers.poster import SlackPoster
+from tests.helpers.reliability import ReliabilityStack, oauth_connect
+from tests.helpers.stack import OAUTH_ENV, SIGNING_SECRET, button
 
 AGENT, NOBODY = "U0AGENT1", "U0NOBODY"
 SALES = "C0SALES"
@@ -90,7 +84,10 @@ def _unsigned(body: str) -> dict[str, Any]:
 
 
 def _signature_without_timestamp(body: str) -> dict[str, Any]:
-    return {"signed": False, "extra_headers": {"X-Slack-Signature": sign(SIGNING_SECRET, body)["X-Slack-Signature"]}}  # fmt: skip
+    return {
+        "signed": False,
+        "extra_headers": {"X-Slack-Signature": sign(SIGNING_SECRET, body)["X-Slack-Signature"]},
+    }
 
 
 def _timestamp_without_signature(body: str) -> dict[str, Any]:
@@ -229,8 +226,11 @@ async def test_a_click_by_a_user_with_no_connection_asks_them_to_connect(stack, 
     await stack.settle()
     clickable = [b for b in buttons(card) + buttons(page) if "value" in b and "url" not in b]
     assert {b["action_id"].split(":")[0] for b in clickable} >= {
-        "listings_page", "share_card", "refresh_card", "open_card"
-    }  # fmt: skip
+        "listings_page",
+        "share_card",
+        "refresh_card",
+        "open_card",
+    }
     for b in clickable:
         spark = len(stack.sandbox.requests)
         clicked = await stack.sender.action(b["action_id"], b["value"], user_id=NOBODY)

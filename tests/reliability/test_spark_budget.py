@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from devtools.sandbox import SECOND_ACCOUNT_ID
-from tests.e2e.conftest import button
-from tests.e2e.test_connections import LinkForms
-from tests.reliability.conftest import OAUTH_ENV, ReliabilityStack, oauth_connect, texts
+from devtools.slack_standin.messages import texts
+from tests.helpers.connect import LinkForms
+from tests.helpers.reliability import ReliabilityStack, oauth_connect
+from tests.helpers.stack import OAUTH_ENV, button
 
 AGENT, COLLEAGUE = "U0AGENT1", "U0AGENT2"
 DATA = "/v1/contacts*"
@@ -43,8 +44,10 @@ async def connect_second_account(stack: ReliabilityStack, user_id: str) -> None:
         authorize = await http.get(url)
         page = await http.get(authorize.headers["location"])
         action, token = LinkForms(page.text).forms["Link"]
-        linked = await http.post(urllib.parse.urljoin(stack.bot.url, action),
-                                 data={"form_token": token, "action": "Link"})  # fmt: skip
+        linked = await http.post(
+            urllib.parse.urljoin(stack.bot.url, action),
+            data={"form_token": token, "action": "Link"},
+        )
         assert linked.status_code == 200, linked.text
 
 
@@ -171,8 +174,9 @@ FORBIDDEN = {
 
 @pytest.mark.parametrize(("code", "expected"), FORBIDDEN.items(), ids=str)
 async def test_each_403_code_gets_its_own_message(stack, code, expected):
-    stack.sandbox.add_fault(kind="status", status=403, code=code, route=DATA,
-                            message="Spark's own words")  # fmt: skip
+    stack.sandbox.add_fault(
+        kind="status", status=403, code=code, route=DATA, message="Spark's own words"
+    )
     janet = stack.contact("janet_doe")
     sent = await stack.sender.command(janet.primary_email)
     await stack.reply_to(sent.response_url)

@@ -18,15 +18,11 @@ import pytest
 import activity.digests
 from activity.digests import PassReport, run_pass, schedule_for, stored_digest
 from devtools.sandbox import Sandbox
-from handlers.digests import SlackPoster
+from devtools.slack_standin.messages import texts
+from handlers.poster import SlackPoster
 from storage import delivery, list_subscriptions, record_lookup
-from tests.reliability.conftest import (
-    OAUTH_ENV,
-    REFUSED,
-    ReliabilityStack,
-    oauth_connect,
-    texts,
-)
+from tests.helpers.reliability import REFUSED, ReliabilityStack, oauth_connect
+from tests.helpers.stack import OAUTH_ENV
 
 AGENT = "U0AGENT1"
 TEAM = "T0STANDIN"
@@ -255,10 +251,14 @@ def follow(stack: ReliabilityStack) -> list[str]:
     for name in FOLLOWED:
         contact = stack.contact(name)
         record_lookup(
-            stack.bot.services.db, team_id=TEAM, user_id=AGENT, contact_id=contact.id,
-            display_name=contact.display_name, query=contact.display_name,
+            stack.bot.services.db,
+            team_id=TEAM,
+            user_id=AGENT,
+            contact_id=contact.id,
+            display_name=contact.display_name,
+            query=contact.display_name,
             now=stack.clock() - dt.timedelta(days=1),
-        )  # fmt: skip
+        )
         ids.append(contact.id)
     return ids
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from devtools.sandbox import DEMO_TOKEN, Sandbox
 from devtools.slack_standin import SlackStandin
+from devtools.slack_standin.messages import texts
 from storage import add_subscription, open_database, recent_lookups
-from tests.e2e.conftest import bot_env, clock, stack, texts  # noqa: F401  (fixtures)
+from tests.fixtures.stack import e2e_stack  # noqa: F401  (the plain e2e `stack`)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,18 +55,32 @@ async def test_a_database_locked_by_another_writer_for_seconds_loses_no_lookup(s
 
 async def run_digest_now(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bot.py"), "digest", "--now", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+        sys.executable,
+        str(ROOT / "bot.py"),
+        "digest",
+        "--now",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 async def test_a_process_killed_mid_digest_pass_posts_exactly_once_after_restart(tmp_path):
     db_path = tmp_path / "data" / "activity.db"
     async with Sandbox(latency_ms=150) as sandbox, SlackStandin() as slack:
         db = open_database(db_path)
-        add_subscription(db, team_id="T0STANDIN", user_id="U0AGENT1", channel_id="C0DIGEST",
-                         local_time="00:00", timezone="UTC", scope="all",
-                         now=dt.datetime.now(dt.UTC))  # fmt: skip
+        add_subscription(
+            db,
+            team_id="T0STANDIN",
+            user_id="U0AGENT1",
+            channel_id="C0DIGEST",
+            local_time="00:00",
+            timezone="UTC",
+            scope="all",
+            now=dt.datetime.now(dt.UTC),
+        )
         db.close()
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),

@@ -22,9 +22,10 @@ import pytest
 
 from activity.digests import MAX_PER_USER, run_pass, stored_digest
 from devtools.sandbox import DEMO_ACCOUNT_ID
-from handlers.digests import SlackPoster
+from devtools.slack_standin.messages import texts
+from handlers.poster import SlackPoster
 from storage import Connection, list_subscriptions, save_connection
-from tests.security.conftest import OAUTH_ENV, Stack, button, texts
+from tests.helpers.stack import OAUTH_ENV, Stack, button
 
 TEAM = "T0STANDIN"
 AGENT, BOARD_MEMBER = "U0AGENT1", "U0BOARD1"  # the attacker, and a member of the private board
@@ -75,8 +76,9 @@ def posted_in(stack: Stack, channel_id: str) -> list[dict[str, Any]]:
 
 async def board_digest(stack: Stack) -> dict[str, Any]:
     """The board member subscribes the private board to a digest of all contacts; it posts."""
-    reply = await command(stack, f"digest add {link(BOARD)} 07:00 all", user_id=BOARD_MEMBER,
-                          channel_id=BOARD)  # fmt: skip
+    reply = await command(
+        stack, f"digest add {link(BOARD)} 07:00 all", user_id=BOARD_MEMBER, channel_id=BOARD
+    )
     assert "Digest added" in texts(reply), texts(reply)
     await run_digests(stack)
     (digest,) = posted_in(stack, BOARD)
@@ -93,9 +95,14 @@ def board_names(stack: Stack, day: str) -> list[str]:
 
 
 async def click(stack: Stack, value: str, *, user_id: str, channel_id: str) -> dict[str, Any]:
-    clicked = await stack.sender.action("digest_more", value, user_id=user_id,
-                                        channel_id=channel_id, is_ephemeral=False,
-                                        message_ts="1700000000.000100")  # fmt: skip
+    clicked = await stack.sender.action(
+        "digest_more",
+        value,
+        user_id=user_id,
+        channel_id=channel_id,
+        is_ephemeral=False,
+        message_ts="1700000000.000100",
+    )
     return await stack.reply_to(clicked.response_url)
 
 
@@ -153,8 +160,9 @@ async def test_a_tampered_more_value_is_refused_even_in_the_right_channel(stack,
     await board_digest(stack)  # day 1
     first_day = button(posted_in(stack, BOARD)[0], "digest_more")["value"].split("|")[2]
     # A second digest in the board, so that every tampered value points at something real.
-    reply = await command(stack, f"digest add {link(BOARD)} 07:00 all", user_id=BOARD_MEMBER,
-                          channel_id=BOARD)  # fmt: skip
+    reply = await command(
+        stack, f"digest add {link(BOARD)} 07:00 all", user_id=BOARD_MEMBER, channel_id=BOARD
+    )
     assert "Digest added" in texts(reply), texts(reply)
     stack.clock.advance(days=1)
     await run_digests(stack)
@@ -162,8 +170,9 @@ async def test_a_tampered_more_value_is_refused_even_in_the_right_channel(stack,
     # #1 on day 1, to page 2, or to #2: all real pages of this channel, none signed for this.
     second = button(posted_in(stack, BOARD)[1], "digest_more")["value"]
 
-    reply = await click(stack, tamper(second, part, first_day), user_id=BOARD_MEMBER,
-                        channel_id=BOARD)  # fmt: skip
+    reply = await click(
+        stack, tamper(second, part, first_day), user_id=BOARD_MEMBER, channel_id=BOARD
+    )
     assert STALE in texts(reply), texts(reply)
     assert "page" not in texts(reply).lower()
 
@@ -174,8 +183,9 @@ async def test_the_genuine_more_click_in_the_digests_channel_pages_through(stack
     page = await click(stack, more["value"], user_id=BOARD_MEMBER, channel_id=BOARD)
     assert "page 1 of" in texts(page).lower(), texts(page)
     nxt = button(page, "digest_more:next")
-    clicked = await stack.sender.action(nxt["action_id"], nxt["value"], user_id=BOARD_MEMBER,
-                                        channel_id=BOARD)  # fmt: skip
+    clicked = await stack.sender.action(
+        nxt["action_id"], nxt["value"], user_id=BOARD_MEMBER, channel_id=BOARD
+    )
     second = await stack.reply_to(clicked.response_url)
     assert "page 2 of" in texts(second).lower() and second["replace_original"] is True
     # The Next button of that page is bound to the board too.
@@ -259,11 +269,23 @@ def connect_directly(stack: Stack, user_id: str) -> None:
     services = stack.bot.services
     tokens = stack.sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
     now = stack.clock()
-    save_connection(services.db, services.cipher, Connection(
-        team_id=TEAM, user_id=user_id, access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"], expires_at=None, spark_user_id=DEMO_ACCOUNT_ID,
-        spark_user_name="Avery Agent", kind="oauth", status="ok", connected_at=now, updated_at=now,
-    ))  # fmt: skip
+    save_connection(
+        services.db,
+        services.cipher,
+        Connection(
+            team_id=TEAM,
+            user_id=user_id,
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            expires_at=None,
+            spark_user_id=DEMO_ACCOUNT_ID,
+            spark_user_name="Avery Agent",
+            kind="oauth",
+            status="ok",
+            connected_at=now,
+            updated_at=now,
+        ),
+    )
 
 
 @pytest.mark.usefixtures("channels")

@@ -23,9 +23,10 @@ import pytest
 
 from activity.digests import PassReport, run_pass
 from devtools.sandbox import DEMO_ACCOUNT_ID
-from handlers.digests import SlackPoster
+from devtools.slack_standin.messages import texts
+from handlers.poster import SlackPoster
 from storage import Connection, save_connection
-from tests.security.conftest import Stack, texts
+from tests.helpers.stack import Stack
 
 TEAM = "T0STANDIN"
 AGENT, TEAMMATE, ADMIN = "U0AGENT1", "U0MATE01", "U0ADMIN1"
@@ -103,11 +104,23 @@ def connect_directly(stack: Stack, user_id: str) -> None:
     services = stack.bot.services
     tokens = stack.sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
     now = stack.clock()
-    save_connection(services.db, services.cipher, Connection(
-        team_id=TEAM, user_id=user_id, access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"], expires_at=None, spark_user_id=DEMO_ACCOUNT_ID,
-        spark_user_name="Avery Agent", kind="oauth", status="ok", connected_at=now, updated_at=now,
-    ))  # fmt: skip
+    save_connection(
+        services.db,
+        services.cipher,
+        Connection(
+            team_id=TEAM,
+            user_id=user_id,
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            expires_at=None,
+            spark_user_id=DEMO_ACCOUNT_ID,
+            spark_user_name="Avery Agent",
+            kind="oauth",
+            status="ok",
+            connected_at=now,
+            updated_at=now,
+        ),
+    )
 
 
 # -- the normal case ------------------------------------------------------------------------------
@@ -238,8 +251,9 @@ async def test_when_slack_cant_answer_nothing_is_posted_and_a_later_pass_retries
 @pytest.mark.usefixtures("workspace")
 async def test_digest_list_shows_your_own_and_an_admin_sees_all(stack):
     await subscribe_sales(stack)
-    reply = await command(stack, f"digest add <#{LISTINGS}|listings> 07:00 tag:Smith estate sale",
-                          user_id=TEAMMATE)  # fmt: skip
+    reply = await command(
+        stack, f"digest add <#{LISTINGS}|listings> 07:00 tag:Smith estate sale", user_id=TEAMMATE
+    )
     assert "Digest added" in texts(reply), texts(reply)
 
     mine = texts(await command(stack, "digest list"))

@@ -16,7 +16,7 @@ import pytest
 from devtools.slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
 from devtools.slack_standin.requests import sign
 from runtime import MAX_SLACK_BODY
-from tests.security.conftest import SIGNING_SECRET
+from tests.helpers.stack import SIGNING_SECRET
 
 UNPARSEABLE = [
     (b"\xff\xfe\x00garbage", FORM_CONTENT_TYPE),

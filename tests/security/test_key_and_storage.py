@@ -10,53 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import urllib.parse
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 
 from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
-from devtools.slack_standin import FORM_CONTENT_TYPE
+from devtools.slack_standin.messages import texts
 from runtime import open_services
 from storage import KeyLost, TokenCipher, get_connection, save_connection
 from storage.crypto import KEY_FILE_NAME
-from tests.security.conftest import OAUTH_ENV, button, texts
+from tests.helpers.connect import paste_and_wait
+from tests.helpers.stack import OAUTH_ENV
 
 pytestmark = pytest.mark.parametrize("bot_env", [OAUTH_ENV])
 TEAM, AGENT, OTHER = "T0STANDIN", "U0AGENT1", "U0AGENT2"
 WENT_WRONG = "something went wrong"
-
-
-def submission_body(token_text: str, user_id: str, view_id: str) -> str:
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "standin"},
-        "user": {"id": user_id, "team_id": TEAM, "username": "agent"},
-        "api_app_id": "A0ACTIVITY",
-        "trigger_id": "1337.42.abcd",
-        "view": {
-            "id": view_id, "type": "modal", "callback_id": "connect_token", "team_id": TEAM,
-            "state": {"values": {"token_input": {"token": {"type": "plain_text_input", "value": token_text}}}},
-        },
-    }  # fmt: skip
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
-
-
-async def paste(stack, token: str, user_id: str) -> httpx.Response:
-    """`/activity connect` → "Paste a token" → submit the modal; waits for the modal's answer."""
-    prompt = await stack.reply_to(
-        (await stack.sender.command("connect", user_id=user_id)).response_url
-    )
-    paste_button = button(prompt, "connect_paste")
-    opened, updated = len(stack.slack.calls("views.open")), len(stack.slack.calls("views.update"))
-    await stack.sender.action(paste_button["action_id"], paste_button["value"], user_id=user_id,
-                              trigger_id="1337.42.abcd")  # fmt: skip
-    await stack.slack.wait_for_count(lambda r: r.method == "views.open", opened + 1)
-    view_id = stack.slack.views()[-1]["id"]
-    ack = await stack.sender.post(submission_body(token, user_id, view_id), FORM_CONTENT_TYPE)
-    await stack.slack.wait_for_count(lambda r: r.method == "views.update", updated + 1)
-    return ack
 
 
 def last_modal(stack) -> str:
@@ -82,7 +50,7 @@ def as_if_written_with_another_key(stack, user_id: str) -> None:
 
 
 async def test_start_up_refuses_a_changed_token_encryption_key(stack, bot_env):
-    await paste(stack, SECOND_AGENT_TOKEN, AGENT)
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, AGENT)
     assert "Blake Broker" in last_modal(stack)
     settings = stack.bot.services.settings
     changed = dataclasses.replace(settings, token_encryption_key=Fernet.generate_key().decode())
@@ -98,7 +66,7 @@ async def test_start_up_refuses_a_changed_token_encryption_key(stack, bot_env):
 
 
 async def test_start_up_refuses_when_the_key_file_is_gone_and_restoring_it_works(stack, bot_env):
-    await paste(stack, SECOND_AGENT_TOKEN, AGENT)
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, AGENT)
     settings = stack.bot.services.settings
     key_file = settings.data_dir / KEY_FILE_NAME
     original = key_file.read_bytes()
@@ -118,8 +86,8 @@ async def test_start_up_refuses_when_the_key_file_is_gone_and_restoring_it_works
 
 
 async def test_an_unreadable_connection_answers_reconnect_and_reconnecting_works(stack, bot_env):
-    await paste(stack, DEMO_TOKEN, OTHER)
-    await paste(stack, SECOND_AGENT_TOKEN, AGENT)
+    await paste_and_wait(stack, DEMO_TOKEN, OTHER)
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, AGENT)
     as_if_written_with_another_key(stack, AGENT)
 
     lookup = await answer(stack, "janet doe", AGENT)
@@ -133,7 +101,7 @@ async def test_an_unreadable_connection_answers_reconnect_and_reconnecting_works
     async with open_services(stack.bot.services.settings):
         pass
 
-    ack = await paste(stack, SECOND_AGENT_TOKEN, AGENT)
+    ack = await paste_and_wait(stack, SECOND_AGENT_TOKEN, AGENT)
     assert ack.status_code == 200
     assert "Blake Broker" in last_modal(stack) and WENT_WRONG not in last_modal(stack).lower()
     repaired = connection(stack, AGENT)

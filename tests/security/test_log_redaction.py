@@ -38,8 +38,14 @@ def token_endpoint(request: httpx.Request) -> httpx.Response:
 
 async def test_tokens_from_an_oauth_exchange_are_redacted_everywhere_at_once(installed, caplog):
     async with httpx.AsyncClient(transport=httpx.MockTransport(token_endpoint)) as http:
-        oauth = OAuthClient(http, auth_url="https://auth.test", api_url="https://api.test",
-                            client_id="id", client_secret="secret-123456", redirect_uri="https://x/cb")  # fmt: skip
+        oauth = OAuthClient(
+            http,
+            auth_url="https://auth.test",
+            api_url="https://api.test",
+            client_id="id",
+            client_secret="secret-123456",
+            redirect_uri="https://x/cb",
+        )
         tokens = await oauth.exchange_code("one-time-code")
     assert tokens.access_token == ACCESS
     # A logger nobody configured, a handler (caplog's) added after install: still scrubbed.
@@ -72,7 +78,7 @@ def test_many_remembered_tokens_are_still_found_inside_other_text(installed, cap
 
 
 async def test_a_pasted_token_is_redacted_from_the_moment_it_is_pasted(stack, caplog):
-    from tests.e2e.test_connections import paste
+    from tests.helpers.connect import paste
 
     pasted = "pq9Pasted4Token7Value2Zz"
     stack.sandbox.state.tokens[pasted] = stack.sandbox.state.tokens[

@@ -24,9 +24,10 @@ import httpx
 import pytest
 
 from devtools.sandbox import DEMO_ACCOUNT_ID, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
+from devtools.slack_standin.messages import texts
 from storage import get_connection
-from tests.security.conftest import OAUTH_ENV, button, texts
-from tests.security.test_key_and_storage import paste
+from tests.helpers.connect import paste_and_wait
+from tests.helpers.stack import OAUTH_ENV, button
 
 pytestmark = pytest.mark.parametrize("bot_env", [OAUTH_ENV])
 
@@ -114,8 +115,9 @@ async def post(stack, path: str, body: str | bytes, content_type: str = FORM) ->
 
 async def choose(stack, page: httpx.Response, choice: str, token: str | None = None):
     path, real_token = form_of(page, choice)
-    body = urllib.parse.urlencode({"form_token": real_token if token is None else token,
-                                   "action": choice})  # fmt: skip
+    body = urllib.parse.urlencode(
+        {"form_token": real_token if token is None else token, "action": choice}
+    )
     return await post(stack, path, body)
 
 
@@ -161,8 +163,16 @@ def _tampered(token: str) -> list[str]:
     fields[2] = VICTIM  # same pending sign-in, someone else's Slack user
     other = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
     flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
-    return ["", "junk", ".", f"{body}.", f"{body}.{flipped}", f"{other}.{signature}",
-            f"{body}.{signature}x", token + "." + signature]  # fmt: skip
+    return [
+        "",
+        "junk",
+        ".",
+        f"{body}.",
+        f"{body}.{flipped}",
+        f"{other}.{signature}",
+        f"{body}.{signature}x",
+        token + "." + signature,
+    ]
 
 
 async def test_a_forged_form_token_is_refused(stack, bot_env, people):
@@ -235,7 +245,11 @@ async def test_an_account_linked_to_another_user_is_refused(stack, bot_env, peop
     assert connection(stack, ASKER) is None and dms_to(stack, ASKER) == []
     still = connection(stack, HOLDER)
     assert (still.access_token, still.refresh_token, still.spark_user_id, still.updated_at) == (
-        held.access_token, held.refresh_token, SECOND_ACCOUNT_ID, held.updated_at)  # fmt: skip
+        held.access_token,
+        held.refresh_token,
+        SECOND_ACCOUNT_ID,
+        held.updated_at,
+    )
     # Another Flexmls account for A is fine, and so is B linking its own account again.
     other = await forwarded_sign_in(stack, DEMO_ACCOUNT_ID)
     assert (await choose(stack, other, "Link")).status_code == 200
@@ -256,8 +270,12 @@ async def test_the_confirmation_page_cannot_be_cached_framed_or_scripted(stack, 
 
 
 async def test_hostile_slack_names_are_escaped_on_the_page(stack, bot_env, people):
-    stack.slack.set_user(ASKER, real_name="<script>alert(1)</script>", name='"><img src=x>',
-                         profile={"email": "<script>@x.co"})  # fmt: skip
+    stack.slack.set_user(
+        ASKER,
+        real_name="<script>alert(1)</script>",
+        name='"><img src=x>',
+        profile={"email": "<script>@x.co"},
+    )
     page = await forwarded_sign_in(stack)
     assert "<script" not in page.text and "<img" not in page.text
     assert "@&quot;&gt;&lt;img src=x&gt;" in page.text
@@ -287,8 +305,12 @@ def dressed_as_victim(stack, email: str | None = "ada@brokerage.example") -> Non
     if email is not None:
         profile["email"] = email
     stack.slack.set_user(ASKER, real_name="Val Victim", name="ada", profile=profile)
-    stack.slack.set_user(VICTIM, real_name="Val Victim", name="val",
-                         profile={"display_name": "val", "email": BLAKE_EMAIL})  # fmt: skip
+    stack.slack.set_user(
+        VICTIM,
+        real_name="Val Victim",
+        name="val",
+        profile={"display_name": "val", "email": BLAKE_EMAIL},
+    )
 
 
 @pytest.mark.parametrize("asker_email", ["ada@brokerage.example", None])
@@ -305,8 +327,9 @@ async def test_a_copied_name_does_not_pass_for_the_victim(stack, bot_env, people
 
 
 async def test_the_same_email_on_both_accounts_gets_the_check_line(stack, bot_env, people):
-    stack.slack.set_user(ASKER, real_name="Ada Asker", name="ada",
-                         profile={"email": "Blake.Broker@EXAMPLE.com"})  # fmt: skip
+    stack.slack.set_user(
+        ASKER, real_name="Ada Asker", name="ada", profile={"email": "Blake.Broker@EXAMPLE.com"}
+    )
     page = await forwarded_sign_in(stack)
     text = html.unescape(page.text)
     assert SAME in text and "Press Link only if" not in text
@@ -335,8 +358,7 @@ async def test_the_emails_owner_is_told_once_when_someone_else_links_their_accou
 
 
 async def test_linking_your_own_account_warns_nobody(stack, bot_env, people):
-    stack.slack.set_user(ASKER, real_name="Ada Asker", name="ada",
-                         profile={"email": BLAKE_EMAIL})  # fmt: skip
+    stack.slack.set_user(ASKER, real_name="Ada Asker", name="ada", profile={"email": BLAKE_EMAIL})
     page = await forwarded_sign_in(stack)
     assert (await choose(stack, page, "Link")).status_code == 200
     await stack.slack.wait_for(lambda r: r.method == "users.lookupByEmail")
@@ -345,9 +367,10 @@ async def test_linking_your_own_account_warns_nobody(stack, bot_env, people):
 
 
 @pytest.mark.parametrize(
-    "change", [{"deleted": True}, {"is_stranger": True}, {"team_id": "T0ELSEWHERE"}],
+    "change",
+    [{"deleted": True}, {"is_stranger": True}, {"team_id": "T0ELSEWHERE"}],
     ids=["deleted", "stranger", "other-team"],
-)  # fmt: skip
+)
 async def test_link_is_refused_when_the_slack_user_is_no_longer_a_member(
     stack, bot_env, people, change
 ):
@@ -376,16 +399,18 @@ async def test_link_waits_when_slack_cannot_be_asked(stack, bot_env, people):
     stack.slack.add_method("users.info", lambda body: {"ok": False, "error": "ratelimited"})
     later = await choose(stack, page, "Link")
     assert later.status_code == 503 and connection(stack, ASKER) is None
-    stack.slack.add_method("users.info", lambda body: {"user": {
-        "id": ASKER, "team_id": TEAM, "name": "ada", "deleted": False}})  # fmt: skip
+    stack.slack.add_method(
+        "users.info",
+        lambda body: {"user": {"id": ASKER, "team_id": TEAM, "name": "ada", "deleted": False}},
+    )
     assert (await choose(stack, page, "Link")).status_code == 200  # the page still works
 
 
 async def test_a_pasted_token_cannot_take_an_account_another_member_linked(stack, bot_env, people):
-    await paste(stack, SECOND_AGENT_TOKEN, HOLDER)  # Blake Broker, for Hal
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, HOLDER)  # Blake Broker, for Hal
     held = connection(stack, HOLDER)
     assert held.spark_user_id == SECOND_ACCOUNT_ID
-    await paste(stack, SECOND_AGENT_TOKEN, ASKER)  # A pastes the same account's token
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, ASKER)  # A pastes the same account's token
     updated = stack.slack.calls("views.update")[-1].body["view"]
     assert "already linked to another Slack user" in json.dumps(updated)
     assert updated["callback_id"] == "connect_token"  # the form again, with the error
@@ -405,7 +430,7 @@ async def test_a_non_ascii_state_is_refused_not_a_500(stack, bot_env, query):
 
 async def test_a_pasted_token_tells_the_emails_owner_too(stack, bot_env, people):
     dressed_as_victim(stack)
-    await paste(stack, SECOND_AGENT_TOKEN, ASKER)  # Blake Broker's token, pasted by A
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, ASKER)  # Blake Broker's token, pasted by A
     assert connection(stack, ASKER).spark_user_id == SECOND_ACCOUNT_ID
     warned = await stack.slack.wait_for(
         lambda r: r.method == "chat.postMessage" and r.body["channel"] == VICTIM

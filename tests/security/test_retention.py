@@ -20,10 +20,11 @@ import pytest
 from sqlite_utils import Database
 
 from activity.digests import run_pass
-from modes import digest_now
 from devtools.sandbox import DEMO_TOKEN, Sandbox
 from devtools.slack_standin import FORM_CONTENT_TYPE, SlackStandin
-from handlers.digests import SlackPoster
+from devtools.slack_standin.messages import texts
+from handlers.poster import SlackPoster
+from modes import digest_now
 from storage import (
     Counters,
     add_subscription,
@@ -36,7 +37,7 @@ from storage import (
     record_snapshot,
     save_oauth_state,
 )
-from tests.security.conftest import OAUTH_ENV, button, env_for, free_port, texts
+from tests.helpers.stack import OAUTH_ENV, button, env_for, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM, AGENT = "T0STANDIN", "U0AGENT1"
@@ -48,15 +49,39 @@ def seed(db: Database, now: dt.datetime, *, label: str, age: dt.timedelta) -> No
     then = now - age
     first_time_seen(db, f"E-{label}", then)
     save_oauth_state(db, f"state-{label}", TEAM, AGENT, then + dt.timedelta(minutes=10))
-    cache_contact_query(db, team_id=TEAM, user_id=AGENT, query=label, contact_id=f"C-{label}",
-                        now=then)  # fmt: skip
-    record_lookup(db, team_id=TEAM, user_id=AGENT, contact_id=f"C-{label}", display_name=label,
-                  query=label, now=then)  # fmt: skip
+    cache_contact_query(
+        db, team_id=TEAM, user_id=AGENT, query=label, contact_id=f"C-{label}", now=then
+    )
+    record_lookup(
+        db,
+        team_id=TEAM,
+        user_id=AGENT,
+        contact_id=f"C-{label}",
+        display_name=label,
+        query=label,
+        now=then,
+    )
     record_snapshot(db, contact_id=f"C-{label}", day=then.date(), counters=COUNTERS, now=then)
-    sub = add_subscription(db, team_id=TEAM, user_id=f"U-{label}", channel_id="C0NONE",
-                           local_time="23:59", timezone="UTC", scope="recent", now=then)  # fmt: skip
-    complete_delivery(db, sub.id, then.date(), then, message_ts=None, late=False,
-                      failed_contacts=0, outcome="skipped")  # fmt: skip
+    sub = add_subscription(
+        db,
+        team_id=TEAM,
+        user_id=f"U-{label}",
+        channel_id="C0NONE",
+        local_time="23:59",
+        timezone="UTC",
+        scope="recent",
+        now=then,
+    )
+    complete_delivery(
+        db,
+        sub.id,
+        then.date(),
+        then,
+        message_ts=None,
+        late=False,
+        failed_contacts=0,
+        outcome="skipped",
+    )
 
 
 def remaining(db: Database) -> dict[str, list[str]]:
@@ -107,20 +132,26 @@ async def wait_until(check, *, timeout: float, process: asyncio.subprocess.Proce
 
 async def test_the_running_bot_prunes_at_start_and_then_daily(tmp_path):
     async with Sandbox() as sandbox, SlackStandin() as slack:
-        env = env_for(sandbox, slack, tmp_path, HOST="127.0.0.1", PORT=str(free_port()),
-                      LOG_LEVEL="INFO")  # fmt: skip
+        env = env_for(
+            sandbox, slack, tmp_path, HOST="127.0.0.1", PORT=str(free_port()), LOG_LEVEL="INFO"
+        )
         db = open_database(env["DATABASE_PATH"])
         now = dt.datetime.now(dt.UTC)
         seed(db, now, label="stale", age=dt.timedelta(days=500))
         seed(db, now, label="fresh", age=dt.timedelta(minutes=1))
         process = await asyncio.create_subprocess_exec(
-            sys.executable, str(ROOT / "bot.py"), "serve", cwd=tmp_path,
+            sys.executable,
+            str(ROOT / "bot.py"),
+            "serve",
+            cwd=tmp_path,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), **env},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
-            await wait_until(lambda: remaining(db)["slack_events"] == ["E-fresh"], timeout=60,
-                             process=process)  # fmt: skip
+            await wait_until(
+                lambda: remaining(db)["slack_events"] == ["E-fresh"], timeout=60, process=process
+            )
             assert remaining(db) == {
                 "slack_events": ["E-fresh"],
                 "oauth_states": ["state-fresh"],
@@ -161,8 +192,9 @@ async def paste(stack, token: str) -> httpx.Response:
     )
     paste_button = button(prompt, "connect_paste")
     opened, updated = len(stack.slack.calls("views.open")), len(stack.slack.calls("views.update"))
-    await stack.sender.action(paste_button["action_id"], paste_button["value"], user_id=AGENT,
-                              trigger_id="1337.42.abcd")  # fmt: skip
+    await stack.sender.action(
+        paste_button["action_id"], paste_button["value"], user_id=AGENT, trigger_id="1337.42.abcd"
+    )
     await stack.slack.wait_for_count(lambda r: r.method == "views.open", opened + 1)
     view_id = stack.slack.views()[-1]["id"]
     ack = await stack.sender.post(submission_body(token, view_id), FORM_CONTENT_TYPE)
@@ -189,8 +221,16 @@ async def test_disconnect_pauses_the_digests_and_says_so_and_connecting_resumes_
     await stack.reply_to((await stack.sender.command("janet doe", user_id=AGENT)).response_url)
     services = stack.bot.services
     for channel in ("C0SALES", "C0TEAM"):
-        add_subscription(services.db, team_id=TEAM, user_id=AGENT, channel_id=channel,
-                         local_time="15:30", timezone="UTC", scope="recent", now=stack.clock())  # fmt: skip
+        add_subscription(
+            services.db,
+            team_id=TEAM,
+            user_id=AGENT,
+            channel_id=channel,
+            local_time="15:30",
+            timezone="UTC",
+            scope="recent",
+            now=stack.clock(),
+        )
 
     reply = texts(
         await stack.reply_to((await stack.sender.command("disconnect", user_id=AGENT)).response_url)

@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from tests.security.conftest import button, texts
+from devtools.slack_standin.messages import texts
+from tests.helpers.stack import button
 
 
 async def card_in(stack, channel_id: str, channel_name: str) -> dict:

@@ -19,6 +19,7 @@ from blocks import token_modal
 from devtools.sandbox import SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from devtools.sandbox.faults import token_fingerprint
 from devtools.slack_standin import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
+from devtools.slack_standin.messages import texts
 from devtools.slack_standin.requests import (
     app_home_opened_event,
     app_mention_event,
@@ -27,8 +28,7 @@ from devtools.slack_standin.requests import (
 )
 from handlers.people import PEOPLE_TTL_S
 from storage import Connection, get_connection, save_connection
-from tests.e2e.test_connections import submission_body
-from tests.security.conftest import texts
+from tests.helpers.connect import submission_body
 
 OUTSIDER_TEAM = "T0OUTSIDE"
 GUEST = "U0GUEST1"
@@ -43,11 +43,23 @@ def connect_directly(stack, user_id: str) -> None:
     """Give `user_id` their own Flexmls connection (Blake's account), as a paste would."""
     services = stack.bot.services
     now = stack.clock()
-    save_connection(services.db, services.cipher, Connection(
-        team_id="T0STANDIN", user_id=user_id, access_token=SECOND_AGENT_TOKEN, refresh_token=None,
-        expires_at=None, spark_user_id=SECOND_ACCOUNT_ID, spark_user_name="Blake Broker",
-        kind="personal", status="ok", connected_at=now, updated_at=now,
-    ))  # fmt: skip
+    save_connection(
+        services.db,
+        services.cipher,
+        Connection(
+            team_id="T0STANDIN",
+            user_id=user_id,
+            access_token=SECOND_AGENT_TOKEN,
+            refresh_token=None,
+            expires_at=None,
+            spark_user_id=SECOND_ACCOUNT_ID,
+            spark_user_name="Blake Broker",
+            kind="personal",
+            status="ok",
+            connected_at=now,
+            updated_at=now,
+        ),
+    )
 
 
 async def test_a_command_from_another_team_is_refused_without_asking_flexmls(stack):
@@ -67,9 +79,12 @@ async def test_even_help_is_refused_to_another_team(stack):
 async def test_a_click_by_a_user_of_another_team_is_refused(stack):
     # In a Slack Connect channel the payload's team can be ours while the user's is theirs.
     url = stack.slack.new_response_url()
-    body = block_action_body(action_id="open_card:1", value=stack.contact("janet_doe").id,
-                             response_url=url,
-                             user_id="U0OUTSIDE")  # fmt: skip
+    body = block_action_body(
+        action_id="open_card:1",
+        value=stack.contact("janet_doe").id,
+        response_url=url,
+        user_id="U0OUTSIDE",
+    )
     payload = json.loads(urllib.parse.parse_qs(body)["payload"][0])
     payload["user"]["team_id"] = OUTSIDER_TEAM
     before = spark_calls(stack)

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from activity.connections import looks_like_token
-from tests.security.conftest import texts
+from devtools.slack_standin.messages import texts
 
 TOKEN = "7k2mq9xw4hd8rt6vb3np5zc1"
 

@@ -9,7 +9,7 @@ import pytest
 
 from spark.budget import Budget, Priority, current_work, working_as
 from spark.errors import FlexmlsBusy, PrefetchSkipped, RateLimited
-from tests.spark.conftest import FakeClock
+from tests.helpers.spark import FakeClock
 
 
 def budget(clock: FakeClock, limit: int = 10, window: float = 60, **kw) -> Budget:
@@ -42,10 +42,12 @@ async def test_people_go_before_background_work_when_a_slot_frees(clock):
 
     # All queue before the slot frees, the digest first.
     results = await asyncio.gather(
-        take("digest", Priority.BACKGROUND), take("prefetch", Priority.PREFETCH),
-        take("click", Priority.CLICK), take("agent", Priority.INTERACTIVE),
+        take("digest", Priority.BACKGROUND),
+        take("prefetch", Priority.PREFETCH),
+        take("click", Priority.CLICK),
+        take("agent", Priority.INTERACTIVE),
         return_exceptions=True,
-    )  # fmt: skip
+    )
     assert isinstance(results[1], PrefetchSkipped)
     assert order == ["agent", "click", "digest"]
 

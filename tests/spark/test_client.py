@@ -21,7 +21,7 @@ from spark import (
 )
 from spark.budget import COOL_DOWN_MAX
 from spark.ratelimit import RateLimiter
-from tests.spark.conftest import Recorder, spark_error, spark_ok
+from tests.helpers.spark import Recorder, spark_error, spark_ok
 
 CONTACT_ID = "20101230223226074201000000"
 SUMMARY = {"ManualEmailsOpened": 8, "ManualEmailsSent": 10, "SubscriptionEmailsOpened": 80,
@@ -42,8 +42,12 @@ async def test_sends_spark_headers_and_an_explicit_timeout(make_client):
 
 
 async def test_listings_page_asks_for_paging_photo_and_compact_selection(make_client):
-    seen = Recorder(spark_ok([{"Id": "L1", "StandardFields": {"ListPrice": 1}}],
-                             {"TotalRows": 30, "PageSize": 25, "TotalPages": 2, "CurrentPage": 2}))  # fmt: skip
+    seen = Recorder(
+        spark_ok(
+            [{"Id": "L1", "StandardFields": {"ListPrice": 1}}],
+            {"TotalRows": 30, "PageSize": 25, "TotalPages": 2, "CurrentPage": 2},
+        )
+    )
     page = await make_client(seen).listings("tok", CONTACT_ID, "viewed", page=2, limit=99)
     url = seen.requests[0].url
     assert url.path == f"/v1/contacts/{CONTACT_ID}/activity/listings/viewed"
@@ -195,8 +199,13 @@ async def test_connection_refused_is_unavailable_without_leaking_the_url(make_cl
 
 
 async def test_expired_token_is_refreshed_once_and_replayed(make_client):
-    seen = Recorder(lambda r: spark_ok([SUMMARY]) if r.headers["authorization"] == "Bearer new"
-                    else spark_error(401, 1020, "Session token has expired"))  # fmt: skip
+    seen = Recorder(
+        lambda r: (
+            spark_ok([SUMMARY])
+            if r.headers["authorization"] == "Bearer new"
+            else spark_error(401, 1020, "Session token has expired")
+        )
+    )
     calls = []
 
     async def refresher(old):
@@ -235,30 +244,25 @@ async def test_refresh_failure_propagates(make_client):
         await make_client(Recorder(spark_error(401, 1020)), refresher=refresher).my_account("old")
 
 
-async def test_concurrent_requests_share_one_refresh(make_client):
+async def test_each_expired_request_asks_the_refresher_once_and_replays(make_client):
+    """The client adds no sharing of its own: the refresher (the token keeper) serialises
+    concurrent refreshes of one connection, see tests/activity/test_auth.py."""
+
     def handler(request):
         if request.headers["authorization"] == "Bearer new":
             return spark_ok([SUMMARY])
         return spark_error(401, 1020)
 
     calls = []
-    gate = asyncio.Event()
 
     async def refresher(old):
         calls.append(old)
-        await gate.wait()
         return "new"
 
     client = make_client(handler, refresher=refresher)
-    tasks = [asyncio.create_task(client.activity_summary("old", CONTACT_ID)) for _ in range(5)]
-    await asyncio.sleep(0.01)
-    gate.set()
-    results = await asyncio.gather(*tasks)
-    assert calls == ["old"]
+    results = await asyncio.gather(*(client.activity_summary("old", CONTACT_ID) for _ in range(3)))
+    assert calls == ["old", "old", "old"]
     assert all(r.listings_viewed == 80 for r in results)
-    # A request that started with the old token after the refresh reuses its result.
-    await client.activity_summary("old", CONTACT_ID)
-    assert calls == ["old"]
 
 
 async def test_every_request_takes_a_rate_limit_slot_for_its_token(make_client, clock):

@@ -18,7 +18,7 @@ from spark import (
     parse_envelope,
 )
 from spark.errors import SearchTooBroad, error_for, parse_retry_after
-from tests.spark.conftest import spark_error, spark_ok
+from tests.helpers.spark import spark_error, spark_ok
 
 
 @pytest.mark.parametrize(

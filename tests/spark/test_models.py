@@ -98,9 +98,15 @@ def test_listing_without_id_is_a_protocol_error(record):
 
 def test_activity_summary_counts_are_non_negative_integers():
     summary = parse_activity_summary(
-        {"ManualEmailsSent": "10", "ManualEmailsOpened": 8.0, "SubscriptionEmailsSent": -3,
-         "SubscriptionEmailsOpened": None, "ListingsViewed": "********", "ListingsShared": 81}
-    )  # fmt: skip
+        {
+            "ManualEmailsSent": "10",
+            "ManualEmailsOpened": 8.0,
+            "SubscriptionEmailsSent": -3,
+            "SubscriptionEmailsOpened": None,
+            "ListingsViewed": "********",
+            "ListingsShared": 81,
+        }
+    )
     assert summary == ActivitySummary(10, 8, 0, 0, 0, 81)
 
 
@@ -129,8 +135,13 @@ def test_account_takes_first_email():
 
 
 def test_page_reads_pagination():
-    page = parse_page([{"Id": "1"}], {"TotalRows": 78, "PageSize": 25, "TotalPages": 4, "CurrentPage": 2},
-                      parse_contact, page=2, limit=25)  # fmt: skip
+    page = parse_page(
+        [{"Id": "1"}],
+        {"TotalRows": 78, "PageSize": 25, "TotalPages": 4, "CurrentPage": 2},
+        parse_contact,
+        page=2,
+        limit=25,
+    )
     assert (page.total_rows, page.total_pages, page.current_page, page.has_prev, page.has_next) == (
         78,
         4,
@@ -179,14 +190,16 @@ def test_the_street_is_built_from_its_parts_when_the_unparsed_line_is_missing():
 @pytest.mark.parametrize(
     ("fields", "street"),
     [
-        ({"UnparsedFirstLineAddress": "9 Elm St", "StreetNumber": "1", "StreetName": "X"},
-         "9 Elm St"),  # the unparsed line wins
+        (
+            {"UnparsedFirstLineAddress": "9 Elm St", "StreetNumber": "1", "StreetName": "X"},
+            "9 Elm St",
+        ),  # the unparsed line wins
         ({"StreetNumber": "12", "StreetName": "********", "StreetSuffix": "Rd"}, None),
         ({"StreetNumber": " 12 ", "StreetName": "Birch", "StreetDirSuffix": "SE"}, "12 Birch SE"),
         ({"StreetName": "County Road 5"}, "County Road 5"),
         ({}, None),
     ],
-)  # fmt: skip
+)
 def test_street_parts_tolerate_gaps_masks_and_spaces(fields, street):
     assert parse_listing(listing(**fields)).street == street
 
@@ -202,9 +215,14 @@ def test_account_office_comes_from_office_and_tolerates_office_name():
 
 def test_a_contact_with_only_a_display_name():
     contact = parse_contact(
-        {"ResourceUri": "/v1/contacts/202001", "Id": "202001", "DisplayName": "Ngozi Adeyemi",
-         "PrimaryEmail": "ngozi.example.net", "Tags": ["Past Client"]}
-    )  # fmt: skip
+        {
+            "ResourceUri": "/v1/contacts/202001",
+            "Id": "202001",
+            "DisplayName": "Ngozi Adeyemi",
+            "PrimaryEmail": "ngozi.example.net",
+            "Tags": ["Past Client"],
+        }
+    )
     assert contact.display_name == "Ngozi Adeyemi"
     assert contact.given_name is None and contact.family_name is None
 
@@ -214,8 +232,14 @@ def test_a_constraint_failure_keeps_its_code_and_details():
 
     from spark import BadRequest, parse_envelope
 
-    body = {"D": {"Success": False, "Code": 1053, "Message": "Failed constraints",
-                  "Details": [{"_limit": [{"RuleName": "MaxValue", "Value": 99, "RuleValue": 25}]}]}}  # fmt: skip
+    body = {
+        "D": {
+            "Success": False,
+            "Code": 1053,
+            "Message": "Failed constraints",
+            "Details": [{"_limit": [{"RuleName": "MaxValue", "Value": 99, "RuleValue": 25}]}],
+        }
+    }
     with pytest.raises(BadRequest) as caught:
         parse_envelope(httpx.Response(400, json=body))
     assert caught.value.code == 1053

@@ -410,7 +410,7 @@ ERROR_CASES = [
         "spark envelope 400",
         httpx.Response(400, json={"D": {"Success": False, "Code": 1053}}),
         BadRequest,
-    ),  # fmt: skip
+    ),
     ("500 json", oauth_error(500, "server_error"), SparkUnavailable),
     ("502 html", httpx.Response(502, text="<html>Bad Gateway</html>"), SparkUnavailable),
     ("503 empty", httpx.Response(503), SparkUnavailable),
@@ -418,7 +418,7 @@ ERROR_CASES = [
         "429",
         httpx.Response(429, json={"error": "slow_down"}, headers={"retry-after": "5"}),
         SparkUnavailable,
-    ),  # fmt: skip
+    ),
     ("302", httpx.Response(302, headers={"location": AUTH_URL + "/login"}), SparkProtocolError),
 ]
 

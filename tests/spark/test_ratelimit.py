@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from spark.ratelimit import RateLimiter, token_key
-from tests.spark.conftest import FakeClock
+from tests.helpers.spark import FakeClock
 
 
 async def test_never_more_than_limit_in_any_window():

@@ -11,7 +11,7 @@ import pytest
 from spark import BadFilter, RateLimited
 from spark.search import KNOWLEDGE_TTL_S, SearchMemory, SearchUnavailable, rejected_fields
 from spark.sparkql import QueryKind
-from tests.spark.conftest import spark_error, spark_ok
+from tests.helpers.spark import spark_error, spark_ok
 
 CHIDI = {"Id": "20240324034725613000300000", "DisplayName": "Chidi Okafor"}
 JANE = {"Id": "20101230223226074201000000", "DisplayName": "Jane Doe", "GivenName": "Jane",
@@ -124,8 +124,12 @@ async def test_values_echoed_in_an_error_cannot_switch_off_fields_for_the_key(ma
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.params["_filter"])
         if len(calls) <= 2:
-            return spark_error(400, 1040, f"Bad value '{typed}*'",
-                               SparkQLErrors=[{"Token": f"'{typed}*'", "Status": "Dropped"}])  # fmt: skip
+            return spark_error(
+                400,
+                1040,
+                f"Bad value '{typed}*'",
+                SparkQLErrors=[{"Token": f"'{typed}*'", "Status": "Dropped"}],
+            )
         return httpx.Response(200, json={"D": {"Success": True, "Results": [JANE]}})
 
     client = make_client(handler)
@@ -257,6 +261,7 @@ def test_rejected_fields_reads_tokens_and_message_but_only_fields_we_used():
         details=[{"Token": "FamilyName", "Status": "Dropped"}, {"Token": "Bogus"}],
     )
     assert rejected_fields(error, ["GivenName", "FamilyName", "DisplayName"]) == {
-        "GivenName", "FamilyName"
-    }  # fmt: skip
+        "GivenName",
+        "FamilyName",
+    }
     assert rejected_fields(BadFilter("Invalid filter"), ["DisplayName"]) == set()

@@ -123,8 +123,12 @@ def assert_well_formed(text: str) -> None:
     while True:
         field, op, lit = toks[i : i + 3]
         assert field[0] == "word" and field[1] in {
-            "DisplayName", "GivenName", "FamilyName", "PrimaryEmail", "PrimaryPhoneNumber"
-        }  # fmt: skip
+            "DisplayName",
+            "GivenName",
+            "FamilyName",
+            "PrimaryEmail",
+            "PrimaryPhoneNumber",
+        }
         assert op == ("word", "Eq")
         assert lit[0] == "lit"
         i += 3
@@ -236,6 +240,13 @@ def test_injection_attempt_stays_inside_one_literal():
     text = contact_filter(classify("x' Or '1' Eq '1"))
     literals = [v for k, v in tokens(text) if k == "lit"]
     assert [w for k, w in tokens(text) if k == "word"] == [
-        "DisplayName", "Eq", "Or", "GivenName", "Eq", "And", "FamilyName", "Eq"
-    ]  # fmt: skip
+        "DisplayName",
+        "Eq",
+        "Or",
+        "GivenName",
+        "Eq",
+        "And",
+        "FamilyName",
+        "Eq",
+    ]
     assert literals == ["x' Or '1' Eq '1*", "X' Or '1' Eq '1*", "x'*", "X'*", "'1*"]

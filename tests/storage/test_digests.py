@@ -268,8 +268,17 @@ def test_a_lost_claim_cannot_start_posting(db: Database) -> None:
 def test_a_skipped_day_keeps_its_outcome_and_entries(db: Database) -> None:
     sub = subscribe(db)
     claim_delivery(db, sub.id, TODAY, NOW)
-    complete_delivery(db, sub.id, TODAY, NOW, message_ts=None, late=False, failed_contacts=0,
-                      outcome="skipped", entries="[]")  # fmt: skip
+    complete_delivery(
+        db,
+        sub.id,
+        TODAY,
+        NOW,
+        message_ts=None,
+        late=False,
+        failed_contacts=0,
+        outcome="skipped",
+        entries="[]",
+    )
     record = delivery(db, sub.id, TODAY)
     assert (record.outcome, record.entries, record.state) == ("skipped", "[]", "delivered")
 

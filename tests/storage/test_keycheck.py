@@ -24,11 +24,23 @@ from .support import NOW
 
 
 def store(db: Database, key: bytes, user_id: str = "U1", age: timedelta = timedelta(0)) -> None:
-    save_connection(db, TokenCipher(key), Connection(
-        team_id="T1", user_id=user_id, access_token="access", refresh_token=None, expires_at=None,
-        spark_user_id="S1", spark_user_name="Joe", kind="personal", status="ok",
-        connected_at=NOW - age, updated_at=NOW - age,
-    ))  # fmt: skip
+    save_connection(
+        db,
+        TokenCipher(key),
+        Connection(
+            team_id="T1",
+            user_id=user_id,
+            access_token="access",
+            refresh_token=None,
+            expires_at=None,
+            spark_user_id="S1",
+            spark_user_name="Joe",
+            kind="personal",
+            status="ok",
+            connected_at=NOW - age,
+            updated_at=NOW - age,
+        ),
+    )
 
 
 def test_a_fresh_install_gets_a_new_key_file(db: Database, tmp_path: Path) -> None:

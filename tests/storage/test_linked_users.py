@@ -16,10 +16,18 @@ BLAKE, AVERY = "20170508184520217510000000", "20190311152147663820000000"
 
 def connection(**changes: object) -> Connection:
     base = Connection(
-        team_id="T1", user_id="U1", access_token="a", refresh_token="r",
-        expires_at=NOW + timedelta(hours=1), spark_user_id=BLAKE, spark_user_name="Blake Broker",
-        kind="oauth", status="ok", connected_at=NOW, updated_at=NOW,
-    )  # fmt: skip
+        team_id="T1",
+        user_id="U1",
+        access_token="a",
+        refresh_token="r",
+        expires_at=NOW + timedelta(hours=1),
+        spark_user_id=BLAKE,
+        spark_user_name="Blake Broker",
+        kind="oauth",
+        status="ok",
+        connected_at=NOW,
+        updated_at=NOW,
+    )
     return dataclasses.replace(base, **changes)
 
 

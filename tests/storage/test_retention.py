@@ -50,8 +50,14 @@ def test_the_periods_are_the_documented_ones() -> None:
 
 def test_nothing_stored_nothing_pruned(db: Database) -> None:
     pruned = prune_all(db, NOW)
-    assert set(pruned) == {"oauth_states", "slack_events", "contact_cache", "recent_lookups",
-                           "snapshots", "digest_deliveries"}  # fmt: skip
+    assert set(pruned) == {
+        "oauth_states",
+        "slack_events",
+        "contact_cache",
+        "recent_lookups",
+        "snapshots",
+        "digest_deliveries",
+    }
     assert sum(pruned.values()) == 0
     assert pruned_summary(pruned) == "nothing to prune"
 
@@ -75,8 +81,9 @@ def test_the_contact_cache_is_kept_as_long_as_lookups_trust_it(db: Database) -> 
         ("old", CONTACT_CACHE_KEPT + SECOND),
         ("young", CONTACT_CACHE_KEPT - SECOND),
     ):
-        cache_contact_query(db, team_id="T1", user_id="U1", query=query, contact_id="C1",
-                            now=NOW - age)  # fmt: skip
+        cache_contact_query(
+            db, team_id="T1", user_id="U1", query=query, contact_id="C1", now=NOW - age
+        )
     assert prune_all(db, NOW)["contact_cache"] == 1
     assert [r["query"] for r in db.table("contact_cache").rows] == ["young"]
 
@@ -86,8 +93,15 @@ def test_recent_lookups_are_kept_ninety_days(db: Database) -> None:
         ("old", RECENT_LOOKUPS_KEPT + SECOND),
         ("young", RECENT_LOOKUPS_KEPT - SECOND),
     ):
-        record_lookup(db, team_id="T1", user_id="U1", contact_id=contact, display_name=contact,
-                      query=contact, now=NOW - age)  # fmt: skip
+        record_lookup(
+            db,
+            team_id="T1",
+            user_id="U1",
+            contact_id=contact,
+            display_name=contact,
+            query=contact,
+            now=NOW - age,
+        )
     assert prune_all(db, NOW)["recent_lookups"] == 1
     assert [r["contact_id"] for r in db.table("recent_lookups").rows] == ["young"]
 
@@ -108,11 +122,27 @@ def test_snapshots_are_kept_long_enough_for_a_year_on_year_trend(db: Database) -
 
 
 def test_digest_deliveries_are_kept_thirty_days(db: Database) -> None:
-    sub = add_subscription(db, team_id="T1", user_id="U1", channel_id="C1", local_time="08:00",
-                           timezone="UTC", scope="recent", now=NOW)  # fmt: skip
+    sub = add_subscription(
+        db,
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        local_time="08:00",
+        timezone="UTC",
+        scope="recent",
+        now=NOW,
+    )
     for age in (DELIVERIES_KEPT + DAY, DELIVERIES_KEPT - DAY):
-        complete_delivery(db, sub.id, (NOW - age).date(), NOW - age, message_ts="1.2",
-                          late=False, failed_contacts=0, entries="[]")  # fmt: skip
+        complete_delivery(
+            db,
+            sub.id,
+            (NOW - age).date(),
+            NOW - age,
+            message_ts="1.2",
+            late=False,
+            failed_contacts=0,
+            entries="[]",
+        )
     assert prune_all(db, NOW)["digest_deliveries"] == 1
     assert [r["local_date"] for r in db.table("digest_deliveries").rows] == [
         (NOW - DELIVERIES_KEPT + DAY).date().isoformat()
@@ -130,9 +160,12 @@ def test_pruning_twice_removes_nothing_more(db: Database) -> None:
     assert counts(db) == before
 
 
-@pytest.mark.parametrize(("pruned", "line"), [
-    ({"slack_events": 1}, "pruned 1 record (slack_events 1)"),
-    ({"slack_events": 0, "snapshots": 3}, "pruned 3 records (snapshots 3)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("pruned", "line"),
+    [
+        ({"slack_events": 1}, "pruned 1 record (slack_events 1)"),
+        ({"slack_events": 0, "snapshots": 3}, "pruned 3 records (snapshots 3)"),
+    ],
+)
 def test_summary_line(pruned: dict[str, int], line: str) -> None:
     assert pruned_summary(pruned) == line

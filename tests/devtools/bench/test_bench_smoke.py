@@ -39,9 +39,14 @@ def test_percentile_refuses_nonsense(values, p):
 def test_spread_reports_every_key_and_handles_no_samples():
     spread = stats.spread([4.0, 1.0, 3.0, 2.0])
     assert spread == {
-        "n": 4, "min": 1.0, "p50": 2.5, "p95": pytest.approx(3.85), "p99": pytest.approx(3.97),
-        "max": 4.0, "mean": 2.5,
-    }  # fmt: skip
+        "n": 4,
+        "min": 1.0,
+        "p50": 2.5,
+        "p95": pytest.approx(3.85),
+        "p99": pytest.approx(3.97),
+        "max": 4.0,
+        "mean": 2.5,
+    }
     empty = stats.spread([])
     assert empty["n"] == 0 and math.isnan(empty["p99"])
 
@@ -86,8 +91,15 @@ def test_proc_parsing():
 
 
 def _spread(p50: float, p95: float, p99: float, n: int = 200) -> dict[str, float]:
-    return {"n": n, "min": p50 / 2, "p50": p50, "p95": p95, "p99": p99, "max": p99 * 1.1,
-            "mean": p50}  # fmt: skip
+    return {
+        "n": n,
+        "min": p50 / 2,
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "max": p99 * 1.1,
+        "mean": p50,
+    }
 
 
 def _rtt(rtt_p95: float, rtt_ms: float = 150.0) -> dict[str, object]:
@@ -101,8 +113,11 @@ def _rtt(rtt_p95: float, rtt_ms: float = 150.0) -> dict[str, object]:
 def fake_results() -> dict[str, object]:
     return {
         "meta": {
-            "date": "2026-01-02T03:04:05+00:00", "rtt_ms": 150, "quick": False,
-            "duration_s": 201.0, "machine": {"cpu_model": "Test CPU", "cores": 2},
+            "date": "2026-01-02T03:04:05+00:00",
+            "rtt_ms": 150,
+            "quick": False,
+            "duration_s": 201.0,
+            "machine": {"cpu_model": "Test CPU", "cores": 2},
             "source": {"commit": "abc1234", "modified": ["bot.py"]},
         },
         "startup": {"bot_s": 0.61},
@@ -114,12 +129,26 @@ def fake_results() -> dict[str, object]:
         "lookup": {"cold": _rtt(2.1), "warm": _rtt(1.3)},
         "page_flip": {"cold": _rtt(1.1), "prefetched": _rtt(0.08)},
         "digest": {
-            "limit": 50, "window_s": 2.0, "client_margin_s": 0.5,
+            "limit": 50,
+            "window_s": 2.0,
+            "client_margin_s": 0.5,
             "runs": {
-                "100": {"ratio": 1.05, "elapsed_s": 2.26, "allowed_s": 2.15,
-                        "ratio_to_client_window": 0.9, "rate_limited": 0, "failed": 0},
-                "1000": {"ratio": 1.26, "elapsed_s": 48.1, "allowed_s": 38.15,
-                         "ratio_to_client_window": 1.01, "rate_limited": 0, "failed": 0},
+                "100": {
+                    "ratio": 1.05,
+                    "elapsed_s": 2.26,
+                    "allowed_s": 2.15,
+                    "ratio_to_client_window": 0.9,
+                    "rate_limited": 0,
+                    "failed": 0,
+                },
+                "1000": {
+                    "ratio": 1.26,
+                    "elapsed_s": 48.1,
+                    "allowed_s": 38.15,
+                    "ratio_to_client_window": 1.01,
+                    "rate_limited": 0,
+                    "failed": 0,
+                },
             },
         },
         "spark_requests": {
@@ -127,28 +156,47 @@ def fake_results() -> dict[str, object]:
             "warm": {"n": 30, "card_mean": 1.5, "prefetch_mean": 0.0, "total_mean": 1.5},
         },
         "throughput": {
-            "lookups_per_s": 201.0, "lookups": 2010, "elapsed_s": 10.0, "bot_cpu_util": 0.9,
-            "latency_ms": _spread(100, 300, 400), "errors": 0, "bot_cpu_ms_per_lookup": 4.2,
-            "sandbox_cpu_ms_per_lookup": 0.7, "driver_cpu_ms_per_lookup": 1.0,
-            "spark_requests": 1340, "stopped_by": "spark budget",
+            "lookups_per_s": 201.0,
+            "lookups": 2010,
+            "elapsed_s": 10.0,
+            "bot_cpu_util": 0.9,
+            "latency_ms": _spread(100, 300, 400),
+            "errors": 0,
+            "bot_cpu_ms_per_lookup": 4.2,
+            "sandbox_cpu_ms_per_lookup": 0.7,
+            "driver_cpu_ms_per_lookup": 1.0,
+            "spark_requests": 1340,
+            "stopped_by": "spark budget",
         },
         "tight_budget": {
-            "limit": 40, "window_s": 300.0, "background_share": 28, "rate_limited": 0,
+            "limit": 40,
+            "window_s": 300.0,
+            "background_share": 28,
+            "rate_limited": 0,
             "fill": {"lookups": 7, "card_mean": 2.0, "prefetch_mean": 2.0},
             "tight": {"n": 6, "card_mean": 2.0, "prefetch_mean": 0.0, "used_before": [28, 38]},
             "busy": {"n": 3, "latency": _rtt(0.03), "spark_requests": 0, "retry_in_s": [298, 299]},
             "other_replies": [],
         },
         "digest_contention": {
-            "limit": 50, "window_s": 2.0, "background_share": 35, "contacts": 300, "lookups": 34,
-            "replies": {"card": 34, "busy": 0, "other": 0}, "lookup": _rtt(2.16),
-            "digest": {"elapsed_s": 22.7, "spark_requests": 380, "prefetch_requests": 0,
-                       "rate_limited": 0},
+            "limit": 50,
+            "window_s": 2.0,
+            "background_share": 35,
+            "contacts": 300,
+            "lookups": 34,
+            "replies": {"card": 34, "busy": 0, "other": 0},
+            "lookup": _rtt(2.16),
+            "digest": {
+                "elapsed_s": 22.7,
+                "spark_requests": 380,
+                "prefetch_requests": 0,
+                "rate_limited": 0,
+            },
         },
         "memory": {"steady_rss_mb": 130.5, "idle_rss_mb": 60.0, "peak_rss_mb": 140.0},
         "errors": {"throughput": "TimeoutError: no card"},
         "warnings": ["something odd | happened"],
-    }  # fmt: skip
+    }
 
 
 def test_rows_judge_each_figure_against_its_target():
@@ -205,8 +253,10 @@ def test_console_table_prints(capsys):
 def test_results_json_has_no_nan():
     cleaned = _clean({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": (2, 3)}})
     assert json.loads(json.dumps(cleaned, allow_nan=False)) == {
-        "a": None, "b": [1.0, None], "c": {"d": [2, 3]},
-    }  # fmt: skip
+        "a": None,
+        "b": [1.0, None],
+        "c": {"d": [2, 3]},
+    }
 
 
 def test_cli_options():
@@ -221,11 +271,15 @@ def test_throughput_rounds_combine_as_totals_over_totals():
 
     def round_(done: int, elapsed: float, bot_cpu: float) -> dict[str, object]:
         return {
-            "elapsed_s": elapsed, "cold": done // 2, "warm": done - done // 2, "errors": 0,
-            "spark_requests": done, "stopped_by": "spark budget",
+            "elapsed_s": elapsed,
+            "cold": done // 2,
+            "warm": done - done // 2,
+            "errors": 0,
+            "spark_requests": done,
+            "stopped_by": "spark budget",
             "cpu_s": {"bot": bot_cpu, "sandbox": 0.1, "driver": 0.2},
             "latencies_s": [0.1] * done,
-        }  # fmt: skip
+        }
 
     combined = combine_throughput(
         [round_(100, 1.0, 0.5), round_(300, 2.0, 1.5)], senders=50, contacts=40

@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from devtools.sandbox import ACTIVITY_EPOCH, NO_ROLE_TOKEN, Brokerage, ManualClock, Sandbox
-
-from .conftest import assert_spark_error, results, spark_headers
+from tests.helpers.sandbox import assert_spark_error, results, spark_headers
 
 COUNTERS = (
     "ManualEmailsSent",
@@ -67,9 +66,10 @@ async def test_viewed_pages_list_exactly_the_counter(
     client: httpx.AsyncClient, brokerage: Brokerage, clock: ManualClock
 ) -> None:
     contact = next(
-        c for c in brokerage.contacts
+        c
+        for c in brokerage.contacts
         if 30 <= brokerage.activity(c.id, clock().date()).listings_viewed <= 60
-    )  # fmt: skip
+    )
     count = (await summary(client, contact.id))["ListingsViewed"]
     ids: list[str] = []
     page = 1
@@ -170,9 +170,11 @@ async def test_activity_needs_the_private_role(
 ) -> None:
     jane = brokerage.notable["jane_doe"].id
     headers = spark_headers(NO_ROLE_TOKEN)
-    for path in (f"/v1/contacts/{jane}/activity",
-                 f"/v1/contacts/{jane}/activity/listings/viewed",
-                 f"/v1/contacts/{jane}/activity/listings/shared"):  # fmt: skip
+    for path in (
+        f"/v1/contacts/{jane}/activity",
+        f"/v1/contacts/{jane}/activity/listings/viewed",
+        f"/v1/contacts/{jane}/activity/listings/shared",
+    ):
         d = assert_spark_error(await bare_client.get(path, headers=headers), 403, 1500)
         assert "service level" in d["Message"]
     assert results(await bare_client.get(f"/v1/contacts/{jane}", headers=headers))
@@ -192,8 +194,13 @@ async def test_activity_is_read_only(
     client: httpx.AsyncClient, brokerage: Brokerage, method: str
 ) -> None:
     jane = brokerage.notable["jane_doe"].id
-    for path in (f"/v1/contacts/{jane}/activity", f"/v1/contacts/{jane}/activity/listings/viewed",
-                 "/v1/contacts", f"/v1/contacts/{jane}", "/v1/my/account"):  # fmt: skip
+    for path in (
+        f"/v1/contacts/{jane}/activity",
+        f"/v1/contacts/{jane}/activity/listings/viewed",
+        "/v1/contacts",
+        f"/v1/contacts/{jane}",
+        "/v1/my/account",
+    ):
         assert_spark_error(await client.request(method, path), 405, 405)
 
 

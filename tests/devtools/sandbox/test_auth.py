@@ -18,8 +18,7 @@ from devtools.sandbox import (
     ManualClock,
     Sandbox,
 )
-
-from .conftest import assert_spark_error, results, spark_headers
+from tests.helpers.sandbox import assert_spark_error, results, spark_headers
 
 REDIRECT = "https://bot.example.com/spark/oauth/callback"
 
@@ -166,21 +165,32 @@ async def test_refresh_rotates_both_tokens(
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [
-        ({"client_secret": "wrong", "grant_type": "refresh_token", "refresh_token": "x"},
-         401, "invalid_client"),
-        ({"client_id": "someone-else", "grant_type": "refresh_token", "refresh_token": "x"},
-         401, "invalid_client"),
-        ({"grant_type": "password", "username": "a", "password": "b"},
-         400, "unsupported_grant_type"),
+        (
+            {"client_secret": "wrong", "grant_type": "refresh_token", "refresh_token": "x"},
+            401,
+            "invalid_client",
+        ),
+        (
+            {"client_id": "someone-else", "grant_type": "refresh_token", "refresh_token": "x"},
+            401,
+            "invalid_client",
+        ),
+        (
+            {"grant_type": "password", "username": "a", "password": "b"},
+            400,
+            "unsupported_grant_type",
+        ),
         ({"grant_type": "authorization_code", "redirect_uri": REDIRECT}, 400, "invalid_request"),
         ({"grant_type": "refresh_token"}, 400, "invalid_request"),
         ({}, 400, "invalid_request"),
-        ({"grant_type": "refresh_token", "refresh_token": "sbx-rt-unknown"},
-         400, "invalid_grant"),
-        ({"grant_type": "authorization_code", "code": "nope", "redirect_uri": REDIRECT},
-         400, "invalid_grant"),
+        ({"grant_type": "refresh_token", "refresh_token": "sbx-rt-unknown"}, 400, "invalid_grant"),
+        (
+            {"grant_type": "authorization_code", "code": "nope", "redirect_uri": REDIRECT},
+            400,
+            "invalid_grant",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_grant_errors(
     bare_client: httpx.AsyncClient, body: dict[str, Any], status: int, error: str
 ) -> None:

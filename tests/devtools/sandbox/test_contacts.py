@@ -18,8 +18,7 @@ from devtools.sandbox import (
     Brokerage,
     SandboxThread,
 )
-
-from .conftest import assert_spark_error, results, spark_headers
+from tests.helpers.sandbox import assert_spark_error, results, spark_headers
 
 
 async def test_list_defaults_to_ten_without_pagination(
@@ -112,8 +111,13 @@ async def test_get_one_contact(client: httpx.AsyncClient, brokerage: Brokerage) 
     rows = results(await client.get(f"/v1/contacts/{jane.id}"))
     assert rows == [jane.to_json()]
     rows = results(await client.get(f"/v1/contacts/{jane.id}", params={"_select": "PrimaryEmail"}))
-    assert rows == [{"Id": jane.id, "ResourceUri": jane.to_json()["ResourceUri"],
-                     "PrimaryEmail": jane.primary_email}]  # fmt: skip
+    assert rows == [
+        {
+            "Id": jane.id,
+            "ResourceUri": jane.to_json()["ResourceUri"],
+            "PrimaryEmail": jane.primary_email,
+        }
+    ]
 
 
 async def test_unknown_contact_is_404(client: httpx.AsyncClient) -> None:
@@ -206,12 +210,34 @@ FILTER_TEXT = st.one_of(
     st.text(max_size=200),
     st.lists(
         st.sampled_from(
-            ["DisplayName", "Tags", "Eq", "Ne", "And", "Or", "Not", "(", ")", ",", "'a*'",
-             "'O\\'B'", "'", "\\", "Zip", "Bt", "'é'", "*", "%", "&", "#", "+"]
+            [
+                "DisplayName",
+                "Tags",
+                "Eq",
+                "Ne",
+                "And",
+                "Or",
+                "Not",
+                "(",
+                ")",
+                ",",
+                "'a*'",
+                "'O\\'B'",
+                "'",
+                "\\",
+                "Zip",
+                "Bt",
+                "'é'",
+                "*",
+                "%",
+                "&",
+                "#",
+                "+",
+            ]
         ),
         max_size=30,
     ).map(" ".join),
-)  # fmt: skip
+)
 
 
 @settings(
@@ -266,8 +292,11 @@ async def test_agents_only_see_their_own_contacts(
     assert response.json()["D"]["Pagination"]["TotalRows"] == len(ids)
 
     jane = brokerage.notable["jane_doe"].id
-    for path in (f"/v1/contacts/{jane}", f"/v1/contacts/{jane}/activity",
-                 f"/v1/contacts/{jane}/activity/listings/viewed"):  # fmt: skip
+    for path in (
+        f"/v1/contacts/{jane}",
+        f"/v1/contacts/{jane}/activity",
+        f"/v1/contacts/{jane}/activity/listings/viewed",
+    ):
         assert_spark_error(await bare_client.get(path, headers=blake), 404, 404)
     found = await bare_client.get(
         "/v1/contacts", headers=blake, params={"_filter": "DisplayName Eq 'Jane Doe'"}

@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from devtools.sandbox import Dialect, Sandbox
-
-from .conftest import assert_spark_error, results, spark_headers
+from tests.helpers.sandbox import assert_spark_error, results, spark_headers
 
 
 async def get(sandbox: Sandbox, path: str, **params: str) -> httpx.Response:

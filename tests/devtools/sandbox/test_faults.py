@@ -26,8 +26,7 @@ from devtools.sandbox import (
     Sandbox,
 )
 from devtools.sandbox.faults import SlidingWindowLimiter, retry_after_seconds
-
-from .conftest import assert_spark_error, results, spark_headers
+from tests.helpers.sandbox import assert_spark_error, results, spark_headers
 
 
 class FakeMonotonic:
@@ -377,9 +376,14 @@ async def test_admin_config(bare_client: httpx.AsyncClient, sandbox: Sandbox) ->
 
 @pytest.mark.parametrize(
     "body",
-    [{"latency_ms": -5}, {"rate_limit": {"limit": 0, "window_s": 1}}, {"speed": 1},
-     {"expires_in": "soon"}, [1, 2]],
-)  # fmt: skip
+    [
+        {"latency_ms": -5},
+        {"rate_limit": {"limit": 0, "window_s": 1}},
+        {"speed": 1},
+        {"expires_in": "soon"},
+        [1, 2],
+    ],
+)
 async def test_admin_config_rejects_bad_values(
     bare_client: httpx.AsyncClient, sandbox: Sandbox, body: Any
 ) -> None:
@@ -442,14 +446,16 @@ async def test_oauth_grants_count_against_the_client_id(
     state = sandbox.state
     code = state.issue_code(DEMO_ACCOUNT_ID, "https://bot.test/cb")
     tokens = state.grant(
-        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
         {"grant_type": "authorization_code", "code": code, "redirect_uri": "https://bot.test/cb"},
-    )  # fmt: skip
+    )
     assert state.tokens[tokens["access_token"]].key == DEMO_CLIENT_ID
     refreshed = state.grant(
-        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
         {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-    )  # fmt: skip
+    )
     assert state.tokens[refreshed["access_token"]].key == DEMO_CLIENT_ID
 
 

@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from devtools.sandbox import DEMO_TOKEN, Brokerage, Sandbox, SandboxThread
-
-from .conftest import results, spark_headers
+from tests.helpers.sandbox import results, spark_headers
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -150,9 +150,30 @@ def test_wildcards_cannot_backtrack_catastrophically() -> None:
 
 
 PIECES = st.sampled_from(
-    ["DisplayName", "Tags", "Foo", "Eq", "Ne", "Gt", "And", "Or", "Not", "(", ")", ",", "'x'",
-     "'O\\'B*'", "'", "\\", "'*'", "''", "Id", "eq", "1"]
-)  # fmt: skip
+    [
+        "DisplayName",
+        "Tags",
+        "Foo",
+        "Eq",
+        "Ne",
+        "Gt",
+        "And",
+        "Or",
+        "Not",
+        "(",
+        ")",
+        ",",
+        "'x'",
+        "'O\\'B*'",
+        "'",
+        "\\",
+        "'*'",
+        "''",
+        "Id",
+        "eq",
+        "1",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None)

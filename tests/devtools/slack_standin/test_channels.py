@@ -6,7 +6,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from devtools.slack_standin import SlackStandin, SlackStandinThread
-from tests.devtools.slack_standin.test_web_api import api_error
+from tests.helpers.standin import api_error
 
 
 async def test_without_declarations_every_channel_has_the_bot_and_the_default_user(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
-from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from devtools.slack_standin import DEFAULT_BOT_TOKEN, SlackStandin
+from tests.helpers.standin import api_error
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Jane Doe* viewed 3 listings"}}]
 HOME = {"type": "home", "blocks": BLOCKS}
@@ -21,12 +20,6 @@ MODAL = {
     "title": {"type": "plain_text", "text": "Connect"},
     "blocks": BLOCKS,
 }
-
-
-async def api_error(call: Awaitable[Any]) -> str:
-    with pytest.raises(SlackApiError) as caught:
-        await call
-    return caught.value.response["error"]
 
 
 async def test_healthz(standin: SlackStandin) -> None:
