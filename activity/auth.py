@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from spark.oauth import OAuthClient
 
 REFRESH_MARGIN = dt.timedelta(minutes=5)
+SHARED = ("", "")  # the owner of a token more than one person used: nobody to refresh it for
 OWNER_MEMORY = 4096
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,16 @@ class TokenKeeper:
         self.oauth = oauth
         self.clock = clock
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # Who each token acts for; SHARED once two people used the same token.
         self._owners: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._oauth: set[str] = set()  # token keys of tokens obtained through our OAuth client
 
     def _remember(self, token: str, team_id: str, user_id: str, *, oauth: bool = False) -> None:
         key = token_key(token)
-        self._owners[key] = (team_id, user_id)
+        known = self._owners.get(key)
+        self._owners[key] = (
+            SHARED if known not in (None, (team_id, user_id)) else (team_id, user_id)
+        )
         self._owners.move_to_end(key)
         if oauth:
             self._oauth.add(key)
@@ -152,7 +157,16 @@ class TokenKeeper:
         )
 
     async def refresh(self, team_id: str, user_id: str, *, expired: str) -> str:
-        """A fresh access token for (team, user), replacing `expired`; shared by concurrent callers."""
+        """A fresh access token for (team, user), replacing `expired`; shared by concurrent callers.
+
+        The exchange runs in its own task: a caller cancelled mid-way (a shutdown, a deadline)
+        never leaves Flexmls' rotated refresh token unsaved.
+        """
+        exchange = asyncio.ensure_future(self._refresh(team_id, user_id, expired))
+        exchange.add_done_callback(lambda task: task.cancelled() or task.exception())
+        return await asyncio.shield(exchange)
+
+    async def _refresh(self, team_id: str, user_id: str, expired: str) -> str:
         async with self._lock(team_id, user_id):
             connection = get_connection(self.db, self.cipher, team_id, user_id)
             if connection is None or connection.status != "ok":
@@ -182,9 +196,16 @@ class TokenKeeper:
             return tokens.access_token
 
     async def on_expired(self, token: str) -> str:
-        """The Spark client's refresher: Spark said 1020 (or 1000 for an OAuth token)."""
+        """The Spark client's refresher: Spark said 1020 (or 1000 for an OAuth token).
+
+        Only a token with exactly one known owner is refreshed, through that owner's connection:
+        the workspace token, or a token several people used, is never renewed with anyone's
+        connection (that would hand one agent's access to the others).
+        """
+        if token == self.settings.spark_access_token:
+            raise RefreshFailed("The workspace's Flexmls token expired")
         owner = self._owners.get(token_key(token))
-        if owner is None:
+        if owner is None or owner == SHARED:
             raise RefreshFailed("This Flexmls token expired and cannot be renewed")
         return await self.refresh(*owner, expired=token)
 

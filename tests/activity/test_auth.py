@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from activity.auth import ConnectionBroken, NotConnected
-from devtools.sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN
+from devtools.sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, SECOND_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from spark import RefreshFailed
 from spark.oauth import TokenSet
 from storage import Connection, get_connection, save_connection
@@ -152,3 +152,71 @@ async def test_the_background_pass_refreshes_idle_connections(services, sandbox,
 
 def test_token_sets_hide_tokens():
     assert "secret" not in repr(TokenSet("secret-a", "secret-r", None))
+
+
+def connect_as(services, user: str, token: str, **fields) -> None:
+    now = services.clock()
+    save_connection(services.db, services.cipher, Connection(
+        team_id=TEAM, user_id=user, access_token=token, refresh_token=fields.get("refresh_token"),
+        expires_at=fields.get("expires_at"), spark_user_id=fields.get("account", SECOND_ACCOUNT_ID),
+        spark_user_name="Blake Broker", kind=fields.get("kind", "personal"), status="ok",
+        connected_at=now, updated_at=now,
+    ))  # fmt: skip
+
+
+async def test_a_token_two_people_used_is_never_renewed_with_either_ones_connection(
+    services, sandbox
+):
+    """Alice and Bob used the same token; Bob then connected his own account. A 1020 on the old
+    token must not be answered with Bob's (or Alice's) current token."""
+    shared = sandbox.state.issue_tokens(SECOND_ACCOUNT_ID)["access_token"]
+    connect_as(services, "U0ALICE", shared)
+    connect_as(services, "U0BOB", shared)
+    alice = await services.keeper.credential(TEAM, "U0ALICE")
+    await services.keeper.credential(TEAM, "U0BOB")
+    bobs = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    connect_as(services, "U0BOB", bobs["access_token"], kind="oauth", account=DEMO_ACCOUNT_ID,
+               refresh_token=bobs["refresh_token"], expires_at=services.clock() + dt.timedelta(days=1))  # fmt: skip
+    sandbox.state.expire_token(shared)
+    with pytest.raises(RefreshFailed):
+        await services.spark.my_account(alice.token)
+    assert grants(sandbox) == 0
+
+
+@pytest.mark.parametrize("env", [{"SPARK_ACCESS_TOKEN": SECOND_AGENT_TOKEN}])
+async def test_the_workspace_token_is_never_renewed_through_a_members_connection(services, sandbox):
+    """An admin pasted the workspace token as their own connection; when it expires, members
+    reading with it must not be switched to the admin's connection, nor break it."""
+    connect_as(services, "U0ADMIN", SECOND_AGENT_TOKEN)
+    await services.keeper.credential(TEAM, "U0ADMIN")
+    with pytest.raises(RefreshFailed):
+        await services.keeper.on_expired(SECOND_AGENT_TOKEN)
+    assert get_connection(services.db, services.cipher, TEAM, "U0ADMIN").status == "ok"
+
+
+async def test_a_refresh_whose_caller_gives_up_still_saves_the_rotated_tokens(services, sandbox):
+    tokens = sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)
+    connect(services, tokens)
+    credential = await services.keeper.credential(TEAM, USER)
+    sandbox.state.expire_token(credential.token)
+    real, rotated = services.keeper.oauth.refresh, asyncio.Event()
+
+    async def answer_still_on_the_wire(refresh_token):
+        result = await real(refresh_token)  # Flexmls has rotated the refresh token…
+        rotated.set()
+        await asyncio.sleep(0.2)  # …and its answer is still on its way to us
+        return result
+
+    services.keeper.oauth.refresh = answer_still_on_the_wire
+    request = asyncio.create_task(services.spark.my_account(credential.token))
+    await rotated.wait()
+    request.cancel()  # a shutdown or a deadline
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    for _ in range(50):
+        stored = get_connection(services.db, services.cipher, TEAM, USER)
+        if stored.refresh_token != tokens["refresh_token"]:
+            break
+        await asyncio.sleep(0.02)
+    assert stored.refresh_token != tokens["refresh_token"]
+    assert stored.status == "ok"
