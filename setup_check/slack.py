@@ -210,8 +210,7 @@ async def _mode_row(settings: Settings, client: AsyncWebClient) -> CheckResult:
             return CheckResult.fail(
                 name,
                 "SLACK_SIGNING_SECRET is not set",
-                f"Put {WHERE_TO_GET['SLACK_SIGNING_SECRET']} in .env "
-                "(or set SLACK_APP_TOKEN for Socket Mode).",
+                f"Put {WHERE_TO_GET['SLACK_SIGNING_SECRET']} in .env.",
                 configuration=True,
             )
         return CheckResult.ok(name, "signing secret set; Slack posts to /slack/events")

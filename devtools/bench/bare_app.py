@@ -3,7 +3,7 @@
 Same aiohttp adapter as `runtime.http_app` (`to_bolt_request` -> `async_dispatch` ->
 `to_aiohttp_response`), same signature verification, no handlers beyond the ack, no I/O.
 
-    SLACK_SIGNING_SECRET=... python -m bench.bare_app --port N
+    SLACK_SIGNING_SECRET=... python -m devtools.bench.bare_app --port N
 """
 
 from __future__ import annotations

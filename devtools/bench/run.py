@@ -1,7 +1,7 @@
 """`make bench`: start everything on 127.0.0.1, measure, write `devtools/bench/report.md` and
 `devtools/bench/results.json`, print the table, stop everything.
 
-    python -m bench.run [--quick] [--rtt-ms 150]
+    python -m devtools.bench.run [--quick] [--rtt-ms 150]
 
 Processes: the Spark sandbox (`bot.py sandbox`, subprocess), the stand-in Slack (in this
 process), the bot (`bot.py serve`, subprocess) and the bare Bolt app (`devtools/bench/bare_app.py`,
@@ -424,7 +424,9 @@ def write_outputs(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description="Benchmark the bot.")
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.bench.run", description="Benchmark the bot."
+    )
     parser.add_argument("--quick", action="store_true", help="fewer samples (~70 s)")
     parser.add_argument("--rtt-ms", type=int, default=150, help="sandbox latency per Spark request")
     parser.add_argument("--report", type=Path, default=BENCH_DIR / "report.md")
