@@ -17,15 +17,20 @@ import secrets
 import sys
 import time
 from contextlib import AsyncExitStack
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import httpx
 from rich.console import Console
 
+from activity.services import Services
+from console.demo import HISTORY_DAYS, demo_hint, seed_history
 from console.render import ConsoleButton, render_message
 from devtools.slack_standin import Received, SlackSender, SlackStandin
 from runtime import open_services, start_http
 from settings import Settings
+
+if TYPE_CHECKING:
+    from devtools.sandbox import Sandbox
 
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
@@ -39,10 +44,13 @@ def _is_reply(record: Received) -> bool:
 
 
 class ConsoleSession:
-    def __init__(self, sender: SlackSender, slack: SlackStandin, out: Console) -> None:
+    def __init__(
+        self, sender: SlackSender, slack: SlackStandin, out: Console, *, hint: str | None = None
+    ) -> None:
         self.sender = sender
         self.slack = slack
         self.out = out
+        self.hint = hint  # shown after `help` (the demo's contacts worth trying)
         self.buttons: list[ConsoleButton] = []
 
     async def handle(self, line: str) -> None:
@@ -70,6 +78,9 @@ class ConsoleSession:
             command = text[len("/activity") :] if text.lower().startswith("/activity") else text
             await self.sender.command(link_channels(command.strip()))
         await self._show_replies(seen)
+        if self.hint and text.lower().removeprefix("/activity").strip() == "help":
+            self.out.print(self.hint)
+            self.out.print()
 
     async def _show_replies(self, seen: int) -> None:
         try:
@@ -124,20 +135,34 @@ def _ts() -> str:
     return f"{time.time():.6f}"
 
 
-async def _start_demo_sandbox(stack: AsyncExitStack, settings: Settings, out: Console) -> Settings:
+async def _start_demo_sandbox(
+    stack: AsyncExitStack, settings: Settings, out: Console
+) -> tuple[Settings, Sandbox]:
     """Start the Spark sandbox in-process; the demo keeps its own database and key, apart
     from a real installation's."""
     from devtools.sandbox import DEMO_TOKEN, Sandbox
 
     sandbox = await stack.enter_async_context(Sandbox())
     out.print(f"[dim]Spark sandbox (demo brokerage) at {sandbox.url}[/dim]")
-    return dataclasses.replace(
+    demo_settings = dataclasses.replace(
         settings,
         spark_api_url=sandbox.url,
         spark_access_token=DEMO_TOKEN,
         database_path=settings.data_dir / "demo" / "activity.db",
         token_encryption_key=None,
     )
+    return demo_settings, sandbox
+
+
+def _give_demo_history(services: Services, sandbox: Sandbox, out: Console) -> None:
+    from devtools.sandbox import DEMO_ACCOUNT_ID
+
+    state = sandbox.state
+    written = seed_history(services.db, state.brokerage, DEMO_ACCOUNT_ID, services.clock().date())
+    if written:
+        out.print(
+            f"[dim]Demo history: {HISTORY_DAYS} days of snapshots for the demo contacts[/dim]"
+        )
 
 
 async def _read_lines(
@@ -164,8 +189,9 @@ async def run_console(
     out = out or Console(highlight=False, soft_wrap=False)
     interactive = stdin.isatty()
     async with AsyncExitStack() as stack:
+        sandbox = None
         if demo:
-            settings = await _start_demo_sandbox(stack, settings, out)
+            settings, sandbox = await _start_demo_sandbox(stack, settings, out)
         if not settings.spark_access_token:
             out.print("No Spark token: set SPARK_ACCESS_TOKEN in .env, or run with --demo.")
             return 2
@@ -180,6 +206,8 @@ async def run_console(
             slack_app_token=None,
         )
         services = await stack.enter_async_context(open_services(settings))
+        if sandbox is not None:
+            _give_demo_history(services, sandbox, out)
         bot = await start_http(services, host="127.0.0.1", port=0)
         stack.push_async_callback(bot.stop)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=60))
@@ -191,7 +219,7 @@ async def run_console(
             user_id=CONSOLE_USER,
             channel_id=CONSOLE_CHANNEL,
         )
-        session = ConsoleSession(sender, slack, out)
+        session = ConsoleSession(sender, slack, out, hint=demo_hint() if demo else None)
         if interactive:
             out.print(
                 "Type [bold]/activity jane doe[/bold], [bold]@bot jane[/bold] or "

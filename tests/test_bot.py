@@ -73,7 +73,7 @@ def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_pat
     done = subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), "console", "--demo"],
         cwd=tmp_path,
-        input="/activity janet doe\n1\n\n@bot nobody-by-this-name-zz\n",
+        input="/activity janet doe\n1\n\n@bot nobody-by-this-name-zz\nhelp\n",
         capture_output=True,
         text=True,
         timeout=90,
@@ -84,8 +84,11 @@ def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_pat
     card_at = out.index("Janet Doe")
     assert "Listings viewed" in out[card_at:]
     assert "[1] Viewed" in out
+    # The demo starts with a month of history: the first card already has a band.
+    assert any(band in out[card_at : out.index("[1] Viewed")] for band in ("🔥", "🌤", "🧊"))
     assert out.index("Page 1 of") > card_at  # button 1 opened the carousel
     assert "No contact matches" in out  # the mention answered too
+    assert "Demo contacts worth trying" in out.split("How to use /activity")[1]  # after help
     assert "Traceback" not in done.stderr
     assert (tmp_path / "data" / "demo" / "activity.db").exists()  # the demo's own SQLite file
     assert not (tmp_path / "data" / "activity.db").exists()  # a real install's stays untouched
