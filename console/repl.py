@@ -17,7 +17,7 @@ import secrets
 import sys
 import time
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from rich.console import Console
@@ -25,7 +25,9 @@ from rich.console import Console
 from activity.services import Services
 from console.demo import HISTORY_DAYS, demo_hint, seed_history
 from console.render import ConsoleButton, render_message
-from devtools.slack_standin import Received, SlackSender, SlackStandin
+from console.views import OpenModal, input_fields, render_view, submission_body
+from devtools.slack_standin import FORM_CONTENT_TYPE, Received, SlackSender, SlackStandin
+from devtools.slack_standin.requests import new_trigger_id
 from runtime import open_services, start_http
 from settings import Settings
 
@@ -39,8 +41,13 @@ QUIET_S = 0.3
 MENTION_PREFIXES = ("@bot", "@activity")
 
 
+VIEW_METHODS = ("views.open", "views.update", "views.push")
+
+
 def _is_reply(record: Received) -> bool:
-    return record.kind == "response" or record.method in ("chat.postEphemeral", "chat.postMessage")
+    return record.kind == "response" or record.method in (
+        "chat.postEphemeral", "chat.postMessage", *VIEW_METHODS,
+    )  # fmt: skip
 
 
 class ConsoleSession:
@@ -52,23 +59,19 @@ class ConsoleSession:
         self.out = out
         self.hint = hint  # shown after `help` (the demo's contacts worth trying)
         self.buttons: list[ConsoleButton] = []
+        self.modal: OpenModal | None = None  # a modal waiting for what the user types
 
     async def handle(self, line: str) -> None:
         text = line.strip()
         if not text:
             return
         seen = len(self.slack.received)
-        if text.isdigit() and self.buttons:
-            number = int(text)
-            chosen = next((b for b in self.buttons if b.number == number), None)
-            if chosen is None or chosen.action_id is None:
-                self.out.print(f"There is no button {number}; choose 1 to {len(self.buttons)}.")
+        if self.modal is not None:
+            if not await self._answer_modal(self.modal, text):
                 return
-            if chosen.confirm:  # Slack asks first; the console answers with the first choice
-                self.out.print(f"[dim](Slack asks: {chosen.confirm} → confirmed)[/dim]")
-            await self.sender.action(
-                chosen.action_id, chosen.value or "", block_id=chosen.block_id or "b1"
-            )
+        elif text.isdigit() and self.buttons:
+            if not await self._click(int(text)):
+                return
         elif text.lower().startswith(MENTION_PREFIXES):
             rest = text.split(" ", 1)[1] if " " in text else ""
             event = {"type": "app_mention", "user": CONSOLE_USER, "channel": CONSOLE_CHANNEL,
@@ -81,6 +84,37 @@ class ConsoleSession:
         if self.hint and text.lower().removeprefix("/activity").strip() == "help":
             self.out.print(self.hint)
             self.out.print()
+
+    async def _click(self, number: int) -> bool:
+        chosen = next((b for b in self.buttons if b.number == number), None)
+        if chosen is None or chosen.action_id is None:
+            self.out.print(f"There is no button {number}; choose 1 to {len(self.buttons)}.")
+            return False
+        if chosen.confirm:  # Slack asks first; the console answers with the first choice
+            self.out.print(f"[dim](Slack asks: {chosen.confirm} → confirmed)[/dim]")
+        await self.sender.action(
+            chosen.action_id, chosen.value or "", block_id=chosen.block_id or "b1",
+            trigger_id=new_trigger_id(),
+        )  # fmt: skip
+        return True
+
+    async def _answer_modal(self, modal: OpenModal, text: str) -> bool:
+        """Submit the open modal with `text` as its (first) input, as Slack would."""
+        self.modal = None
+        if text.lower() == "cancel":
+            self.out.print("[dim](modal closed)[/dim]")
+            return False
+        body = submission_body(modal, [text] * len(modal.fields), user_id=CONSOLE_USER,
+                               team_id=self.sender.team_id, app_id=self.sender.api_app_id)  # fmt: skip
+        ack = await self.sender.post(body, FORM_CONTENT_TYPE)
+        answer = ack.json() if ack.content else {}
+        if answer.get("response_action") in ("update", "push") and answer.get("view"):
+            self._show_view(modal.view_id, answer["view"])
+        elif answer.get("response_action") == "errors":
+            for problem in (answer.get("errors") or {}).values():
+                self.out.print(f"[red]{problem}[/red]")
+            self.modal = modal  # Slack keeps the modal open for another try
+        return True
 
     async def _show_replies(self, seen: int) -> None:
         try:
@@ -112,9 +146,24 @@ class ConsoleSession:
                 return index
         return -1
 
+    def _show_view(self, view_id: str, view: dict[str, Any]) -> None:
+        self.out.print(render_view(view))
+        fields = input_fields(view)
+        self.modal = OpenModal(view_id, view, fields) if fields else None
+        self.out.print()
+
     def _render(self, reply: Received) -> None:
+        if reply.method in VIEW_METHODS:
+            stored = (
+                self.slack.view(reply.body.get("view_id") or "") or (self.slack.views() or [{}])[-1]
+            )
+            self._show_view(stored.get("id", ""), stored)
+            return
         body = reply.body
-        if body.get("response_type") == "in_channel" or reply.method == "chat.postMessage":
+        channel = str(body.get("channel") or "")
+        if reply.method == "chat.postMessage" and (channel == CONSOLE_USER or channel[:1] == "D"):
+            self.out.print("[dim](a direct message from the bot)[/dim]")
+        elif body.get("response_type") == "in_channel" or reply.method == "chat.postMessage":
             self.out.print("[dim](posted to the channel)[/dim]")
         rendered = render_message(body.get("text") or "", body.get("blocks") or [])
         self.out.print(rendered)
