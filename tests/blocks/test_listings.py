@@ -29,7 +29,9 @@ def test_typical_carousel_page() -> None:
     assert_valid_message(message)
     assert block_types(message) == ["header", "context", "carousel", "actions"]
     assert message.blocks[0]["text"]["text"] == "Listings Jane Doe viewed"
-    assert message.blocks[1]["elements"][0]["text"] == "Page 2 of 15 · 143 listings"
+    assert message.blocks[1]["elements"][0]["text"] == (
+        "Page 2 of 15 · 143 listings · 10 of 10 on this page still active"
+    )
     cards = message.blocks[2]["elements"]
     assert len(cards) == 10
     first = cards[0]
@@ -42,7 +44,8 @@ def test_typical_carousel_page() -> None:
         "alt_text": "Photo of 1234 W Maple Ave, Denver, CO 80202",
     }
     assert message.text.startswith(
-        "Listings Jane Doe viewed, page 2 of 15: $451,000 1234 W Maple Ave, Denver, CO 80202; "
+        "Listings Jane Doe viewed, page 2 of 15, 10 of 10 on this page still active: "
+        "$451,000 1234 W Maple Ave, Denver, CO 80202; "
     )
 
 
@@ -64,9 +67,9 @@ def test_typical_sections_page() -> None:
 @pytest.mark.parametrize(
     ("page", "total_pages", "expected"),
     [
-        (1, 15, ["listings_page:next", "open_card:back"]),
-        (2, 15, ["listings_page:prev", "listings_page:next", "open_card:back"]),
-        (15, 15, ["listings_page:prev", "open_card:back"]),
+        (1, 15, ["listings_page:stay_prev", "open_card:back", "listings_page:next"]),
+        (2, 15, ["listings_page:prev", "open_card:back", "listings_page:next"]),
+        (15, 15, ["listings_page:prev", "open_card:back", "listings_page:stay_next"]),
         (1, 1, ["open_card:back"]),
     ],
 )
@@ -92,6 +95,9 @@ def test_paging_buttons(
             CONTACT_ID,
             page + 1,  # type: ignore[arg-type]
         )
+    for stay in ("listings_page:stay_prev", "listings_page:stay_next"):
+        if stay in values:  # the placeholder shows the same page again
+            assert decode_cursor(values[stay]) == ListingsCursor(kind, CONTACT_ID, page)  # type: ignore[arg-type]
     assert decode_contact_id(values["open_card:back"]) == CONTACT_ID
     title = "Listings Jane Doe viewed" if kind == "viewed" else "Listings shared with Jane Doe"
     assert message.blocks[0]["text"]["text"] == title
@@ -119,7 +125,11 @@ def test_empty_list(layout: str, kind: str, line: str) -> None:
 def test_empty_page_past_the_end_offers_the_first_page() -> None:
     message = listings_message(make_view((), page=16, total_pages=15))
     assert_valid_message(message)
-    assert list(nav(message)) == ["listings_page:first", "open_card:back"]
+    assert list(nav(message)) == [
+        "listings_page:first",
+        "open_card:back",
+        "listings_page:stay_next",
+    ]
     assert decode_cursor(nav(message)["listings_page:first"]).page == 1
 
 
@@ -130,7 +140,7 @@ def test_single_listing_page(layout: str) -> None:
         layout=layout,  # type: ignore[arg-type]
     )
     assert_valid_message(message)
-    assert message.blocks[1]["elements"][0]["text"] == "Page 1 of 1 · 1 listing"
+    assert message.blocks[1]["elements"][0]["text"] == "Page 1 of 1 · 1 listing · 1 of 1 still active"
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
