@@ -168,7 +168,7 @@ _NESTED_KIND_KEYS: Mapping[str, tuple[str, ...]] = {
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
     """An ISO-8601 date or date-time as an aware datetime (naive ones are UTC); else None."""
-    text = _text(value)
+    text = _text(value) if isinstance(value, str) else None  # numbers are not dates here
     if text is None or len(text) > 40:
         return None
     try:

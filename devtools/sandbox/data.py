@@ -390,12 +390,14 @@ class Brokerage:
             days.append(first + dt.timedelta(days=1 + (h >> (8 + 8 * n)) % span))
         label = "Viewed" if kind == "viewed" else "Shared"
         events = []
-        for n, when in enumerate(sorted(set(days), reverse=True)):
+        for when in sorted(set(days), reverse=True):
             # Activity days are the clock's (UTC) days, as for the counters; shown in Denver time.
+            # The time of day depends only on the listing and the day: it never moves.
+            g = _splitmix64(h ^ when.toordinal())
             midnight = dt.datetime.combine(when, dt.time(), dt.UTC)
-            moment = midnight + dt.timedelta(seconds=(h >> (4 * n + 3)) % 50_400 + 7 * 3600)
+            moment = midnight + dt.timedelta(seconds=g % 50_400 + 7 * 3600)
             if moment > now:  # nothing from the future: earlier that day instead
-                moment = max(midnight, now - dt.timedelta(seconds=(h >> (4 * n)) % 7200))
+                moment = max(midnight, now - dt.timedelta(seconds=(g >> 20) % 7200))
             stamp = moment.astimezone(_DENVER).isoformat(timespec="seconds")
             events.append({"Type": label, "Timestamp": stamp})
         return events
