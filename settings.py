@@ -8,6 +8,8 @@ that names it and says where to get it; `bot.py` prints that line and exits.
 from __future__ import annotations
 
 import os
+import string
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +61,7 @@ class Settings:
     digest_channels: frozenset[str] = frozenset()  # empty: any channel may get digests
     spark_rate_limit: tuple[int, float] = (1500, 300.0)  # requests per seconds, per API key
     spark_access_token_key: str = "own"  # or "oauth": SPARK_ACCESS_TOKEN shares the OAuth key
+    flexmls_listing_url: str | None = None  # "View listing" template with {id} and/or {mls}
 
     @property
     def socket_mode(self) -> bool:
@@ -123,6 +126,49 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
     return requests, seconds
 
 
+LISTING_PLACEHOLDERS = ("id", "mls")
+MAX_TEMPLATE_LENGTH = 1000
+
+
+def parse_link_template(name: str, text: str, placeholders: tuple[str, ...]) -> str:
+    """A link template: an https URL with a fixed host and at least one of `placeholders`
+    (`{id}`…), nothing else in braces. `SettingsError` naming `name` otherwise."""
+    allowed = " and/or ".join("{" + p + "}" for p in placeholders)
+    if len(text) > MAX_TEMPLATE_LENGTH:
+        raise SettingsError(f"{name} is longer than {MAX_TEMPLATE_LENGTH} characters")
+    try:
+        pieces = [
+            (f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text) if f is not None
+        ]
+    except ValueError:
+        raise SettingsError(f"{name} has an unmatched brace: use {allowed}") from None
+    used = {f for f, _, _ in pieces}
+    plain = all(not spec and not conv for _, spec, conv in pieces)
+    if not used or not used <= set(placeholders) or not plain:
+        raise SettingsError(f"{name} must contain {allowed} and no other {{…}}, not {text!r}")
+    if any(ch.isspace() for ch in text):
+        raise SettingsError(f"{name} must not contain spaces")
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme != "https" or not parts.netloc or "{" in parts.netloc or "@" in parts.netloc:
+        raise SettingsError(
+            f"{name} must be an https:// URL with a fixed host (placeholders after it), not {text!r}"
+        )
+    return text
+
+
+def fill_link(template: str, **values: str | None) -> str | None:
+    """`template` with each placeholder replaced by its URL-quoted value (nothing is left safe,
+    so a value can't add a path, query or fragment); None when a value it needs is missing."""
+    needed = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    quoted = {}
+    for name in needed:
+        value = values.get(name)
+        if not value:
+            return None
+        quoted[name] = urllib.parse.quote(value, safe="")
+    return template.format(**quoted)
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -172,6 +218,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     channels = frozenset(
         c.strip() for c in (_get(env, "DIGEST_CHANNELS") or "").split(",") if c.strip()
     )
+    listing_url = _get(env, "FLEXMLS_LISTING_URL")
     slack_api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
@@ -200,4 +247,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         digest_channels=channels,
         spark_rate_limit=parse_rate_limit(_get(env, "SPARK_RATE_LIMIT") or "1500/300"),
         spark_access_token_key=_choice(env, "SPARK_ACCESS_TOKEN_KEY", ("own", "oauth"), "own"),
+        flexmls_listing_url=listing_url
+        and parse_link_template("FLEXMLS_LISTING_URL", listing_url, LISTING_PLACEHOLDERS),
     )

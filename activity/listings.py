@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 
 from activity.cache import AsyncCache
 from activity.contacts import ContactBook
 from activity.models import Access, ListingPage, ListKind
+from settings import fill_link
 from spark import Listing, Page, SparkClient
 from spark.budget import Priority, current_work, working_as
 from spark.client import RetryCallback
@@ -75,8 +78,21 @@ class ListingPages:
         """Whether that page is already fetched and fresh for this token."""
         return self._cache.peek(page_key(token, contact_id, kind, page)) is not None
 
-    async def page(self, access: Access, contact_id: str, kind: ListKind, page: int) -> ListingPage:
-        """One page (cached or fetched, with the contact's name) and a prefetch of the next."""
+    async def page(
+        self,
+        access: Access,
+        contact_id: str,
+        kind: ListKind,
+        page: int,
+        *,
+        link_template: str | None = None,
+        today: dt.date | None = None,
+    ) -> ListingPage:
+        """One page (cached or fetched, with the contact's name) and a prefetch of the next.
+
+        Newest first when the listings carry dates; `link_template` (`FLEXMLS_LISTING_URL`,
+        validated by the settings) gives each listing its "View listing" URL.
+        """
         fetch = self._fetcher(access.token, contact_id, kind, page, access.on_retry)
         contact, result = await asyncio.gather(
             self._contacts.get(access, contact_id),
@@ -85,5 +101,37 @@ class ListingPages:
         if result.has_next:
             self.prefetch(access.token, contact_id, kind, page + 1)
         return ListingPage(
-            contact_id=contact_id, contact_name=contact.display_name, kind=kind, page=result
+            contact_id=contact_id,
+            contact_name=contact.display_name,
+            kind=kind,
+            page=replace(result, items=newest_first(result.items)),
+            links=listing_links(link_template, result.items),
+            today=today,
         )
+
+
+def _last_activity(listing: Listing) -> dt.datetime | None:
+    return listing.activity.last if listing.activity is not None else None
+
+
+def newest_first(listings: tuple[Listing, ...]) -> tuple[Listing, ...]:
+    """Listings with a `ContactActivity` date newest first; those without keep Spark's order,
+    after them. Stable: equal dates keep Spark's order."""
+    dated = [(last, x) for x in listings if (last := _last_activity(x)) is not None]
+    if not dated:
+        return listings
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    undated = [x for x in listings if _last_activity(x) is None]
+    return tuple(x for _, x in dated) + tuple(undated)
+
+
+def listing_links(template: str | None, listings: tuple[Listing, ...]) -> Mapping[str, str]:
+    """Each listing's "View listing" URL, for those that have what the template needs."""
+    if not template:
+        return {}
+    links = {}
+    for listing in listings:
+        url = fill_link(template, id=listing.id, mls=listing.mls_number)
+        if url is not None:
+            links[listing.id] = url
+    return links

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from activity.scoring import Engagement, Trend
@@ -69,12 +70,26 @@ class ContactCard:
 
 @dataclass(frozen=True)
 class ListingPage:
-    """One page of the listings a contact viewed or was shared."""
+    """One page of the listings a contact viewed or was shared.
+
+    `page.items` are newest first when Spark's `ContactActivity` gave dates (within the page:
+    Spark's own order across pages is undocumented); `links` maps a listing id to its
+    "View listing" URL when `FLEXMLS_LISTING_URL` is set; `today` (the reader's date) lets dates
+    drop the year when it is this year's.
+    """
 
     contact_id: str
     contact_name: str
     kind: ListKind
     page: Page[Listing]
+    links: Mapping[str, str] = field(default_factory=dict, compare=False)
+    today: dt.date | None = None
+
+    @property
+    def active_count(self) -> int:
+        """How many listings on this page are still on the market as active (not pending,
+        closed, expired… and not of unknown status)."""
+        return sum(1 for listing in self.page.items if listing.market == "active")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from blocks.actions import (
     DIGEST_OPEN_RE,
     DISCONNECT,
     DISCONNECT_RE,
+    LISTING_LINK,
+    LISTING_LINK_RE,
     LISTINGS_PAGE,
     LISTINGS_PAGE_RE,
     OPEN_CARD,
@@ -29,13 +31,16 @@ from blocks.actions import (
     TOKEN_INPUT_BLOCK,
     TOKEN_MODAL_CALLBACK,
     BadActionValue,
+    ContactPick,
     DigestCursor,
     ListingsCursor,
     decode_contact_id,
     decode_cursor,
     decode_digest_cursor,
+    decode_pick,
     encode_cursor,
     encode_digest_cursor,
+    encode_pick,
 )
 from blocks.card import card_message, share_place
 from blocks.connection import (
@@ -80,6 +85,11 @@ from blocks.recent import recent_message
 from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
 
 __all__ = [
+    "LISTING_LINK",
+    "LISTING_LINK_RE",
+    "ContactPick",
+    "decode_pick",
+    "encode_pick",
     "asker_unknown",
     "CONNECT_OAUTH",
     "CONNECT_OAUTH_RE",

@@ -6,8 +6,15 @@ block (`listings_page:next`, `open_card:3`); handlers match the prefix with the 
 Button values come back from Slack in the click payload and may be forged or truncated, so they
 are parsed strictly: anything but exactly the documented format raises `BadActionValue`.
 
-- `contact_pick`, `share_card`, `refresh_card`, `open_card`: the contact id.
-- `listings_page`: a `ListingsCursor` as `v1|<viewed|shared>|<contact id>|<page>`.
+- `share_card`, `refresh_card`, `open_card`: the contact id.
+- `contact_pick`: a `ContactPick`: the bare contact id (open the card, what every picker sent
+  before intents), or `p1|<viewed|shared>|<contact id>` (open that list of the contact, for
+  `/activity viewed <name>` that needed a picker). Nothing else: an unknown intent is refused.
+- `listings_page`: a `ListingsCursor` as `v1|<viewed|shared>|<contact id>|<page>`. The action
+  ids `listings_page:prev|next|first` move; `listings_page:stay_prev|stay_next` are the
+  placeholders that keep Back and Next in place at either end (their cursor is the page shown).
+- `listing_link` (`listing_link:<n>`): a URL button ("View listing" in Flexmls); the click is
+  only acked.
 - `digest_open` (`digest_open:<n>`): the contact id; a click opens that contact's card
   ephemerally for whoever clicked, with their own Flexmls access.
 - `digest_more` (`digest_more`, `digest_more:prev`, `digest_more:next`, `digest_more:first`):
@@ -30,6 +37,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from slack_sdk.models.blocks import ButtonElement, ConfirmObject, PlainTextObject
 
@@ -54,6 +62,7 @@ CONNECT_PASTE = "connect_paste"
 DISCONNECT = "disconnect"
 DIGEST_OPEN = "digest_open"
 DIGEST_MORE = "digest_more"
+LISTING_LINK = "listing_link"
 
 TOKEN_MODAL_CALLBACK = "connect_token"
 TOKEN_INPUT_BLOCK = "token_input"
@@ -75,6 +84,7 @@ CONNECT_PASTE_RE = _prefix_pattern(CONNECT_PASTE)
 DISCONNECT_RE = _prefix_pattern(DISCONNECT)
 DIGEST_OPEN_RE = _prefix_pattern(DIGEST_OPEN)
 DIGEST_MORE_RE = _prefix_pattern(DIGEST_MORE)
+LISTING_LINK_RE = _prefix_pattern(LISTING_LINK)
 
 CURSOR_VERSION = "v1"
 MAX_PAGE = 100_000
@@ -145,6 +155,47 @@ def decode_cursor(value: object) -> ListingsCursor:
     if _PAGE.fullmatch(page) is None:
         raise BadActionValue("button value has a bad page number")
     return ListingsCursor(kind=kind, contact_id=contact_id, page=int(page))
+
+
+PickIntent = Literal["card", "viewed", "shared"]
+PICK_VERSION = "p1"
+MAX_PICK_VALUE = 80
+
+
+@dataclass(frozen=True)
+class ContactPick:
+    """A picker's Choose button: which contact, and what the agent asked for about them."""
+
+    contact_id: str
+    intent: PickIntent = "card"
+
+    def __post_init__(self) -> None:
+        if self.intent != "card" and self.intent not in LIST_KINDS:
+            raise BadActionValue(f"unknown intent {self.intent!r}")
+        if not is_contact_id(self.contact_id):
+            raise BadActionValue("contact id is not a valid id")
+
+
+def encode_pick(pick: ContactPick) -> str:
+    """The card: the bare contact id; a list: `p1|<viewed|shared>|<contact id>`."""
+    if pick.intent == "card":
+        return pick.contact_id
+    return f"{PICK_VERSION}|{pick.intent}|{pick.contact_id}"
+
+
+def decode_pick(value: object) -> ContactPick:
+    """The `ContactPick` in a `contact_pick` value; `BadActionValue` for anything else."""
+    if not isinstance(value, str) or len(value) > MAX_PICK_VALUE:
+        raise BadActionValue("button value is not a pick")
+    if is_contact_id(value):
+        return ContactPick(value)
+    parts = value.split("|")
+    if len(parts) != 3 or parts[0] != PICK_VERSION:
+        raise BadActionValue("button value has the wrong shape")
+    _, intent, contact_id = parts
+    if intent not in LIST_KINDS:  # "card" travels as the bare id, never in this form
+        raise BadActionValue("button value has an unknown intent")
+    return ContactPick(contact_id, intent)
 
 
 def _int_in(value: object, low: int, high: int) -> bool:
@@ -233,7 +284,7 @@ def decode_digest_cursor(value: object, *, key: bytes, channel_id: str) -> Diges
 
 
 def decode_contact_id(value: object) -> str:
-    """The contact id in a `contact_pick`/`share_card`/`refresh_card`/`open_card`/`digest_open`."""
+    """The contact id in a `share_card`/`refresh_card`/`open_card`/`digest_open` value."""
     if not is_contact_id(value):
         raise BadActionValue("button value is not a contact id")
     return value  # type: ignore[return-value]

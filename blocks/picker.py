@@ -12,7 +12,14 @@ from slack_sdk.models.blocks import (
 )
 
 from activity.models import Candidates
-from blocks.actions import PICK_CONTACT, button, is_contact_id
+from blocks.actions import (
+    PICK_CONTACT,
+    ContactPick,
+    PickIntent,
+    button,
+    encode_pick,
+    is_contact_id,
+)
 from blocks.message import HEADER_TEXT, MAX_TEXT, Message, finish
 from blocks.text import clean, plain_str, truncate, truncate_mrkdwn, user_mrkdwn
 from spark.models import Contact
@@ -35,7 +42,15 @@ def _hint(contact: Contact) -> str:
     return " · ".join(parts) if parts else "_no e-mail or phone on file_"
 
 
-def _choice(contact: Contact) -> SectionBlock:
+# What the picker is for, said in its header and on each Choose button (for screen readers).
+PURPOSES: dict[str, tuple[str, str]] = {
+    "card": ("", "Choose"),
+    "viewed": ("pick one to see the listings they viewed", "See the listings viewed by"),
+    "shared": ("pick one to see the listings shared with them", "See the listings shared with"),
+}
+
+
+def _choice(contact: Contact, intent: PickIntent) -> SectionBlock:
     name = user_mrkdwn(contact.display_name, NAME_LIMIT, fallback="(no name)")
     text = MarkdownTextObject(text=f"*{name}*\n{_hint(contact)}", verbatim=True)
     if not is_contact_id(contact.id):
@@ -45,17 +60,24 @@ def _choice(contact: Contact) -> SectionBlock:
         accessory=button(
             "Choose",
             PICK_CONTACT,
-            contact.id,
-            accessibility_label=f"Choose {clean(contact.display_name)}",
+            encode_pick(ContactPick(contact.id, intent)),
+            accessibility_label=f"{PURPOSES[intent][1]} {clean(contact.display_name)}",
         ),
     )
 
 
-def contact_picker(candidates: Candidates) -> Message:
-    """A header, one section per matching contact with a Choose button, and how to narrow."""
+def contact_picker(candidates: Candidates, *, intent: PickIntent = "card") -> Message:
+    """A header, one section per matching contact with a Choose button, and how to narrow.
+
+    `intent` is what the agent asked for: the card (`/activity jane`), or the listings the
+    contact viewed or was shared (`/activity viewed jane`); Choose opens that.
+    """
+    if intent not in PURPOSES:
+        raise ValueError(f"unknown picker intent {intent!r}")
     shown = candidates.contacts[:MAX_CHOICES]
     total = max(candidates.total, len(candidates.contacts))
     noun = "contact matches" if total == 1 else "contacts match"
+    purpose = PURPOSES[intent][0]
     blocks: list[tuple[str, Block]] = [
         (
             "picker_header",
@@ -66,7 +88,10 @@ def contact_picker(candidates: Candidates) -> Message:
             ),
         )
     ]
-    blocks += [(f"pick_{i}", _choice(c)) for i, c in enumerate(shown, start=1)]
+    if purpose:
+        line = ContextBlock(elements=[PlainTextObject(text=purpose.capitalize(), emoji=True)])
+        blocks.append(("picker_purpose", line))
+    blocks += [(f"pick_{i}", _choice(c, intent)) for i, c in enumerate(shown, start=1)]
     if total > len(shown):
         note = f"Showing {len(shown):,} of {total:,}: add a last name or e-mail to narrow it down"
         blocks.append(
@@ -74,7 +99,8 @@ def contact_picker(candidates: Candidates) -> Message:
         )
     names = ", ".join(user_mrkdwn(c.display_name, NAME_LIMIT, fallback="(no name)") for c in shown)
     query = user_mrkdwn(candidates.query, NAME_LIMIT)
-    text = f"{total:,} {noun} “{query}”" + (f": {names}" if names else "")
+    text = f"{total:,} {noun} “{query}”" + (f" ({purpose})" if purpose else "")
+    text += f": {names}" if names else ""
     return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
 
 

@@ -25,6 +25,7 @@ from blocks import (
     DIGEST_MORE_RE,
     DIGEST_OPEN_RE,
     DISCONNECT_RE,
+    LISTING_LINK_RE,
     LISTINGS_PAGE_RE,
     OPEN_CARD_RE,
     PICK_CONTACT_RE,
@@ -36,6 +37,7 @@ from blocks import (
     decode_contact_id,
     decode_cursor,
     decode_digest_cursor,
+    decode_pick,
     digest_page,
     disconnected,
     share_place,
@@ -113,6 +115,16 @@ async def open_card(turn: Turn, value: object) -> None:
     await turn.reply(card_message(card, share_to=share_place(turn.channel_name)))
 
 
+async def pick_contact(turn: Turn, value: object) -> None:
+    """A picker's Choose: what the agent asked for (the card, or a list of listings) about the
+    chosen contact, read with the clicker's own access like every click."""
+    pick = decode_pick(value)
+    if pick.intent == "card":
+        await open_card(turn, pick.contact_id)
+    else:
+        await show_listings(turn, pick.intent, pick.contact_id)
+
+
 async def page_listings(turn: Turn, value: object) -> None:
     cursor = decode_cursor(value)
     await show_listings(turn, cursor.kind, cursor.contact_id, cursor.page)
@@ -175,7 +187,7 @@ CLICKS: tuple[tuple[re.Pattern[str], Work], ...] = (
     (DISCONNECT_RE, forget),
     (DIGEST_OPEN_RE, digest_card),
     (DIGEST_MORE_RE, digest_more),
-    (PICK_CONTACT_RE, open_card),
+    (PICK_CONTACT_RE, pick_contact),
     (OPEN_CARD_RE, open_card),
     (REFRESH_CARD_RE, open_card),
     (LISTINGS_PAGE_RE, page_listings),
@@ -209,5 +221,6 @@ async def just_ack(ack: AsyncAck) -> None:
 
 def register(app: AsyncApp, services: Services) -> None:
     app.action(CONNECT_OAUTH_RE)(just_ack)
+    app.action(LISTING_LINK_RE)(just_ack)
     for pattern, work in CLICKS:
         app.action(pattern)(listener(services, work))

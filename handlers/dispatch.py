@@ -60,8 +60,16 @@ async def lookup(turn: Turn, text: str) -> None:
 
 
 async def show_listings(turn: Turn, kind: ListKind, contact_id: str, page: int = 1) -> None:
-    view = await turn.services.listings.page(await turn.access(), contact_id, kind, page)
-    await turn.reply(listings_message(view, layout=turn.services.settings.listing_layout))
+    services = turn.services
+    view = await services.listings.page(
+        await turn.access(),
+        contact_id,
+        kind,
+        page,
+        link_template=services.settings.flexmls_listing_url,
+        today=services.clock().date(),
+    )
+    await turn.reply(listings_message(view, layout=services.settings.listing_layout))
 
 
 def _list_command(kind: ListKind) -> Action:
@@ -76,8 +84,8 @@ def _list_command(kind: ListKind) -> Action:
         found = await find(turn.services, await turn.access(), text)
         if isinstance(found, Match):
             await show_listings(turn, kind, found.contact_id)
-        elif isinstance(found, Candidates):
-            await turn.reply(contact_picker(found))
+        elif isinstance(found, Candidates):  # Choose opens this list, not the card
+            await turn.reply(contact_picker(found, intent=kind))
         else:
             await turn.reply(no_match(found.query))
 

@@ -24,6 +24,7 @@ of its own; it is handed an `httpx.AsyncClient` (keep-alive, one per process) an
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import re
@@ -38,6 +39,8 @@ import httpx
 import redaction
 from spark.budget import KeyResolver, Priority, TokenKey, Work, current_work
 from spark.errors import (
+    BadFilter,
+    BadRequest,
     FlexmlsBusy,
     InvalidToken,
     NotFound,
@@ -50,7 +53,9 @@ from spark.errors import (
     error_for,
     parse_retry_after,
 )
+from spark.expansions import ExpansionMemory
 from spark.models import (
+    CONTACT_ACTIVITY,
     LISTING_SELECT,
     Account,
     ActivitySummary,
@@ -192,6 +197,8 @@ class SparkClient:
         self.requests_sent = 0
         # What each API key's Flexmls lets us filter on (spark/search.py), learnt per key.
         self.contact_search = ContactSearch(key_of=lambda token: self.key_of(token).name)
+        # Which optional expansions each key's Flexmls refused (spark/expansions.py).
+        self.expansions = ExpansionMemory(clock=clock)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -459,14 +466,43 @@ class SparkClient:
         limit: int = 10,
         on_retry: RetryCallback | None = None,
     ) -> Page[Listing]:
-        """One page of the listings a contact viewed or was shared, with the primary photo."""
+        """One page of the listings a contact viewed or was shared, with the primary photo and,
+        where the key's Flexmls gives it, each listing's `ContactActivity` (when and how often).
+
+        The expansion rides on the same request: no extra request when it is supported or
+        silently absent. A 400 with it (its support is unconfirmed, spark_api.md §4.4) costs
+        one retry without it; when that succeeds the refusal is remembered for the key, so the
+        next pages cost one request again.
+        """
         if kind not in ("viewed", "shared"):
             raise SparkError("Listings are either viewed or shared")
         path = f"/contacts/{_safe_id(contact_id, 'contact')}/activity/listings/{kind}"
-        params = {"_expand": "PrimaryPhoto", "_select": LISTING_SELECT}
-        return await self._get_page(
-            token, path, params, parse_listing, page=page, limit=limit, on_retry=on_retry
+        parse = functools.partial(parse_listing, kind=kind)
+
+        async def fetch(expand: str) -> Page[Listing]:
+            params = {"_expand": expand, "_select": LISTING_SELECT}
+            return await self._get_page(
+                token, path, params, parse, page=page, limit=limit, on_retry=on_retry
+            )
+
+        key = self.key_of(token).name
+        if self.expansions.refused(key, CONTACT_ACTIVITY):
+            return await fetch("PrimaryPhoto")
+        try:
+            return await fetch(f"PrimaryPhoto,{CONTACT_ACTIVITY}")
+        except (BadFilter, BadRequest) as error:
+            if error.status != 400:
+                raise
+            refusal = error
+        result = await fetch("PrimaryPhoto")
+        self.expansions.refuse(key, CONTACT_ACTIVITY)
+        log.info(
+            "Flexmls refused _expand=%s (%s, request %s); not asked again for this key for now",
+            CONTACT_ACTIVITY,
+            refusal.code,
+            refusal.request_id,
         )
+        return result
 
     async def iter_pages(
         self, fetch: Callable[[int], Awaitable[Page[T]]], *, max_pages: int = 200

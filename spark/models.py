@@ -8,6 +8,7 @@ not an object at all or lacks its `Id`.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -123,6 +124,194 @@ def parse_activity_summary(record: Any) -> ActivitySummary:
 
 
 @dataclass(frozen=True)
+class ListingActivity:
+    """What the `ContactActivity` expansion says about one listing: how many times the contact
+    viewed it (or had it shared) and when last, each None when Spark did not say."""
+
+    count: int | None = None
+    last: dt.datetime | None = None  # aware; in the offset Spark gave (else UTC)
+
+
+# -- the ContactActivity expansion ------------------------------------------------------------
+# Spark's docs only say `_expand=ContactActivity` "will show the activity for each listing
+# record" (spark_api.md §4.4); the shape is unconfirmed. So it is read defensively: found at the
+# top of the record or inside `StandardFields`; a list of events (each maybe typed, dated, or
+# counted) or one summary object (counts and last dates, maybe per kind); anything else is
+# ignored. Never raises; bounded work whatever arrives.
+
+CONTACT_ACTIVITY = "ContactActivity"
+MAX_ACTIVITY_ITEMS = 500  # events read per listing, at most
+MAX_ACTIVITY_DEPTH = 3
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
+
+_KIND_WORDS: Mapping[str, tuple[str, ...]] = {"viewed": ("view",), "shared": ("shar", "sent")}
+_COUNT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "viewed": ("ViewCount", "ViewedCount", "TimesViewed", "ViewsCount", "Views"),
+    "shared": ("ShareCount", "SharedCount", "TimesShared", "SharesCount", "Shares"),
+}
+_GENERIC_COUNT_KEYS = ("Count", "TotalCount", "Total")
+_DATE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "viewed": ("LastViewed", "LastViewedTimestamp", "LastViewedDate", "ViewedTimestamp", "ViewedDate"),
+    "shared": ("LastShared", "LastSharedTimestamp", "LastSharedDate", "SharedTimestamp", "SharedDate"),
+}  # fmt: skip
+_GENERIC_DATE_KEYS = (
+    "LastActivity", "LastActivityTimestamp", "LastActivityDate", "ActivityTimestamp",
+    "ActivityDate", "Timestamp", "CreatedTimestamp", "Date", "DateTime", "ModificationTimestamp",
+)  # fmt: skip
+_TYPE_KEYS = ("Type", "ActivityType", "EventType", "Event", "Action", "Activity")
+_LIST_KEYS = ("Events", "Activities", "Activity", "History", "Results", "Items")
+_NESTED_KIND_KEYS: Mapping[str, tuple[str, ...]] = {
+    "viewed": ("Viewed", "Views"),
+    "shared": ("Shared", "Shares"),
+}
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """An ISO-8601 date or date-time as an aware datetime (naive ones are UTC); else None."""
+    text = _text(value) if isinstance(value, str) else None  # numbers are not dates here
+    if text is None or len(text) > 40:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
+def _kind_matches(item: Mapping[str, Any], kind: ListKind | None) -> bool:
+    """False only when the item names an activity type that is not `kind` ("Favorited")."""
+    if kind is None:
+        return True
+    for key in _TYPE_KEYS:
+        label = item.get(key)
+        if isinstance(label, str) and label.strip():
+            text = label.casefold()
+            return any(word in text for word in _KIND_WORDS[kind])
+    return True
+
+
+def _first_count(item: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
+    for key in keys:
+        number = _number(item.get(key))
+        if number is not None and number >= 0:
+            return int(number)
+    return None
+
+
+def _newest(item: Mapping[str, Any], keys: tuple[str, ...]) -> dt.datetime | None:
+    newest: dt.datetime | None = None
+    for key in keys:
+        newest = _later(newest, parse_timestamp(item.get(key)))
+    return newest
+
+
+Tally = tuple[int | None, dt.datetime | None]
+
+
+def _tally_list(items: list[Any], kind: ListKind | None, depth: int) -> Tally:
+    """Events: each counts once (or its own count), the newest date wins."""
+    count, last = 0, None
+    for item in items[:MAX_ACTIVITY_ITEMS]:
+        if isinstance(item, Mapping):
+            if not _kind_matches(item, kind):
+                continue
+            sub_count, sub_last = _tally(item, kind, depth + 1)
+            count += 1 if sub_count is None else sub_count
+            last = _later(last, sub_last)
+        elif (moment := parse_timestamp(item)) is not None:
+            count, last = count + 1, _later(last, moment)
+    return count, last
+
+
+def _tally_object(item: Mapping[str, Any], kind: ListKind | None, depth: int) -> Tally:
+    """One summary object: counts and dates for `kind` first, then generic ones, then nested."""
+    kinds: tuple[str, ...] = (kind,) if kind else ("viewed", "shared")
+    count = _first_count(item, tuple(k for name in kinds for k in _COUNT_KEYS[name]))
+    last = _newest(item, tuple(k for name in kinds for k in _DATE_KEYS[name]))
+    if count is None:
+        count = _first_count(item, _GENERIC_COUNT_KEYS)
+    if last is None:
+        last = _newest(item, _GENERIC_DATE_KEYS)
+    nested_keys = [k for name in kinds for k in _NESTED_KIND_KEYS[name]] + list(_LIST_KEYS)
+    for key in nested_keys:
+        value = item.get(key)
+        if count is not None and last is not None:
+            break
+        if isinstance(value, (list, Mapping)):
+            sub_count, sub_last = _tally(value, kind, depth + 1)
+            count = count if count is not None else sub_count
+            last = last or sub_last
+    return count, last
+
+
+def _tally(value: Any, kind: ListKind | None, depth: int = 0) -> Tally:
+    if depth > MAX_ACTIVITY_DEPTH:
+        return None, None
+    if isinstance(value, list):
+        return _tally_list(value, kind, depth)
+    if isinstance(value, Mapping):
+        if not _kind_matches(value, kind):
+            return None, None
+        return _tally_object(value, kind, depth)
+    return None, None
+
+
+def parse_contact_activity(
+    record: Mapping[str, Any], kind: ListKind | None
+) -> ListingActivity | None:
+    """The `ContactActivity` of a listing record (top level or in `StandardFields`), or None
+    when it is absent, masked or says nothing we can read."""
+    value = record.get(CONTACT_ACTIVITY)
+    fields = record.get("StandardFields")
+    if value is None and isinstance(fields, Mapping):
+        value = fields.get(CONTACT_ACTIVITY)
+    count, last = _tally(value, kind)
+    if not count and last is None:
+        return None
+    return ListingActivity(count=count or None, last=last)
+
+
+MarketState = Literal["active", "pending", "off_market", "unknown"]
+
+# MlsStatus is an MLS-specific list (spark_api.md §5); these words decide the state, first match
+# wins: "Inactive" is off the market although it contains "active".
+OFF_MARKET_WORDS = (
+    "inactive", "closed", "sold", "expired", "withdrawn", "cancel", "terminated", "leased",
+    "off market", "off-market", "rented", "deleted",
+)  # fmt: skip
+PENDING_WORDS = ("pending", "under contract")
+ACTIVE_WORDS = ("coming soon", "contingent", "new", "price change", "back on market")
+
+
+def market_state(status: str | None) -> MarketState:
+    """Whether an `MlsStatus` means the listing is still for sale, pending, or off the market.
+
+    "Active Under Contract" counts as active (the MLS still lists it as active); "Pending" and
+    "Under Contract" are pending; closed, sold, expired, withdrawn, cancelled… are off the market.
+    """
+    text = " ".join((status or "").casefold().split())
+    if not text:
+        return "unknown"
+    if any(word in text for word in OFF_MARKET_WORDS):
+        return "off_market"
+    if "active" in text:
+        return "active"
+    if any(word in text for word in PENDING_WORDS):
+        return "pending"
+    if any(word in text for word in ACTIVE_WORDS):
+        return "active"
+    return "unknown"
+
+
+@dataclass(frozen=True)
 class Listing:
     id: str
     mls_number: str | None = None
@@ -139,6 +328,11 @@ class Listing:
     year_built: int | None = None
     photo_url: str | None = None
     thumb_url: str | None = None
+    activity: ListingActivity | None = None  # from `_expand=ContactActivity`, when Spark sent it
+
+    @property
+    def market(self) -> MarketState:
+        return market_state(self.status)
 
     @property
     def address(self) -> str:
@@ -196,7 +390,8 @@ def _url(value: Any) -> str | None:
     return text if text and text.startswith(("https://", "http://")) else None
 
 
-def parse_listing(record: Any) -> Listing:
+def parse_listing(record: Any, kind: ListKind | None = None) -> Listing:
+    """A listing record; `kind` says which list it came from, for its `ContactActivity`."""
     record = _require_record(record, "listing")
     fields = record.get("StandardFields")
     fields = fields if isinstance(fields, Mapping) else {}
@@ -223,6 +418,7 @@ def parse_listing(record: Any) -> Listing:
         or _url(photo.get("Uri640"))
         or _url(photo.get("UriThumb")),
         thumb_url=_url(photo.get("UriThumb")) or _url(photo.get("Uri300")),
+        activity=parse_contact_activity(record, kind),
     )
 
 

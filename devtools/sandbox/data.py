@@ -20,6 +20,7 @@ from __future__ import annotations
 import array
 import datetime as dt
 import functools
+import hashlib
 import random
 import unicodedata
 from collections.abc import Mapping
@@ -366,6 +367,55 @@ class Brokerage:
         ordering = self._ordering(contact_id, kind)
         return [self.listings[i] for i in reversed(ordering[:count])]
 
+    def contact_activity(
+        self, contact_id: str, kind: str, position: int, day: dt.date, now: dt.datetime
+    ) -> list[dict[str, str]]:
+        """The sandbox's guess at `_expand=ContactActivity` for one listing (Spark's shape is
+        unconfirmed, spark_api.md §4.4): the contact's events on it, newest first, each
+        `{"Type": "Viewed"|"Shared", "Timestamp": <ISO-8601, Denver offset>}`.
+
+        `day` is the activity date the list was read for, `now` the clock (no event is later).
+        `position` is the listing's place in the order of first views (0 = the oldest). The
+        first event falls on the day the counter first passed `position` (before
+        `ACTIVITY_EPOCH`, for the base counters, a day per position back); about one listing in
+        three was seen again on later days, so the newest-first order by last event differs
+        from Spark's order by first event.
+        """
+        column = 4 if kind == "viewed" else 5
+        first = self._first_day(contact_id, column, position, day)
+        h = _splitmix64(hash_text(f"{self.seed}:{contact_id}:{kind}:{position}"))
+        days = [first]
+        span = day.toordinal() - first.toordinal()
+        for n in range(1 + (h & 0x3) if (h >> 2) % 3 == 0 and span > 0 else 0):
+            days.append(first + dt.timedelta(days=1 + (h >> (8 + 8 * n)) % span))
+        label = "Viewed" if kind == "viewed" else "Shared"
+        events = []
+        for when in sorted(set(days), reverse=True):
+            # Activity days are the clock's (UTC) days, as for the counters; shown in Denver time.
+            # The time of day depends only on the listing and the day: it never moves.
+            g = _splitmix64(h ^ when.toordinal())
+            midnight = dt.datetime.combine(when, dt.time(), dt.UTC)
+            moment = midnight + dt.timedelta(seconds=g % 50_400 + 7 * 3600)
+            if moment > now:  # nothing from the future: earlier that day instead
+                moment = max(midnight, now - dt.timedelta(seconds=(g >> 20) % 7200))
+            stamp = moment.astimezone(_DENVER).isoformat(timespec="seconds")
+            events.append({"Type": label, "Timestamp": stamp})
+        return events
+
+    def _first_day(self, contact_id: str, column: int, position: int, day: dt.date) -> dt.date:
+        """The first day whose running total for `column` exceeds `position` (binary search)."""
+        base = self.profiles[contact_id].base[column]
+        if position < base:
+            return ACTIVITY_EPOCH - dt.timedelta(days=base - position)
+        low, high = ACTIVITY_EPOCH.toordinal(), day.toordinal()
+        while low < high:
+            middle = (low + high) // 2
+            if self.activity(contact_id, dt.date.fromordinal(middle)).as_tuple()[column] > position:
+                high = middle
+            else:
+                low = middle + 1
+        return dt.date.fromordinal(low)
+
     def _ordering(self, contact_id: str, kind: str) -> array.array[int]:
         """A seeded permutation of listing indexes (compact: 4 bytes per listing)."""
         key = (contact_id, kind)
@@ -412,6 +462,11 @@ class Brokerage:
 def _add(acc: list[int], inc: tuple[int, ...]) -> None:
     for i, v in enumerate(inc):
         acc[i] += v
+
+
+def hash_text(text: str) -> int:
+    """A stable 64-bit number from text (Python's own `hash` is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def _splitmix64(x: int) -> int:

@@ -970,9 +970,35 @@ async def _activity_listings(request: web.Request) -> web.Response:
     paging = _paging(request.query)
     select = _select(request.query)
     expand = _expand(request.query)
-    listings = state.brokerage.activity_listings(contact.id, kind, state.today())
+    with_activity = _contact_activity(request.query, state.dialect)
+    today, now = state.today(), state.now()
+    listings = state.brokerage.activity_listings(contact.id, kind, today)
     base_url = f"{request.scheme}://{request.host}"
-    return _paged(listings, paging, lambda listing: listing.to_json(base_url, select, expand))
+    newest_first = len(listings) - 1  # `listings[i]` is the (count - 1 - i)-th first view
+
+    def render(entry: tuple[int, Any]) -> dict[str, Any]:
+        index, listing = entry
+        record = listing.to_json(base_url, select, expand)
+        if with_activity:
+            position = newest_first - index
+            record["ContactActivity"] = state.brokerage.contact_activity(
+                contact.id, kind, position, today, now
+            )
+        return record
+
+    return _paged(list(enumerate(listings)), paging, render)
+
+
+def _contact_activity(query: Mapping[str, str], dialect: Dialect) -> bool:
+    """Whether to add `ContactActivity` to each listing, as the dialect says (or refuse it)."""
+    names = {name.strip() for name in query.get("_expand", "").split(",")}
+    if "ContactActivity" not in names or dialect.contact_activity == "absent":
+        return False
+    if dialect.contact_activity == "refused":
+        message = "Invalid _expand value: ContactActivity"
+        token = {"Token": "ContactActivity", "Status": "Fatal", "Message": message}
+        raise SparkError(400, 1040, message, extra={"SparkQLErrors": [token]})
+    return True
 
 
 # --------------------------------------------------------------------------------------------

@@ -390,6 +390,7 @@ def parse_filter(
 # Dialects: the points Spark's docs leave open (spark_api.md §9), switchable per sandbox
 
 ORDERBY_MODES = ("accepted", "rejected")
+CONTACT_ACTIVITY_MODES = ("supported", "absent", "refused")
 
 
 @dataclass(frozen=True)
@@ -403,19 +404,27 @@ class Dialect:
     - `case_sensitive`: `Eq` compares exactly ("jane*" does not match "Jane Doe").
     - `display_name_only`: contacts are served with `DisplayName` only, no GivenName or
       FamilyName (as many real records are).
+    - `contact_activity`: what `_expand=ContactActivity` on the activity listings does (its
+      support and shape are unconfirmed, spark_api.md §4.4): "supported" adds each listing's
+      events (`Brokerage.contact_activity`); "absent" accepts it and adds nothing; "refused"
+      answers 400/1040 naming `_expand`.
 
     Presets: "default" (lenient, as before) and "strict" (every strictest choice at once, while
-    name lookups stay possible: only DisplayName and PrimaryEmail are filterable).
+    name lookups stay possible: only DisplayName and PrimaryEmail are filterable; the
+    ContactActivity expansion refused).
     """
 
     orderby: str = "accepted"
     unfilterable: frozenset[str] = field(default_factory=frozenset)
     case_sensitive: bool = False
     display_name_only: bool = False
+    contact_activity: str = "supported"
 
     def __post_init__(self) -> None:
         if self.orderby not in ORDERBY_MODES:
             raise ValueError(f"orderby must be one of {', '.join(ORDERBY_MODES)}")
+        if self.contact_activity not in CONTACT_ACTIVITY_MODES:
+            raise ValueError(f"contact_activity must be one of {', '.join(CONTACT_ACTIVITY_MODES)}")
         object.__setattr__(self, "unfilterable", frozenset(self.unfilterable))
         unknown = self.unfilterable - CONTACT_FILTER_FIELDS
         if unknown:
@@ -438,6 +447,7 @@ class Dialect:
                 unfilterable=frozenset({"GivenName", "FamilyName", "PrimaryPhoneNumber", "Id"}),
                 case_sensitive=True,
                 display_name_only=True,
+                contact_activity="refused",
             )
         raise ValueError(f"unknown dialect preset {name!r} (default or strict)")
 
@@ -454,7 +464,13 @@ class Dialect:
             raise ValueError("a dialect is a preset name or an object")
         options = dict(value)
         base = cls.preset(options.pop("preset", "default"))
-        unknown = set(options) - {"orderby", "unfilterable", "case_sensitive", "display_name_only"}
+        unknown = set(options) - {
+            "orderby",
+            "unfilterable",
+            "case_sensitive",
+            "display_name_only",
+            "contact_activity",
+        }
         if unknown:
             raise ValueError(f"unknown dialect key(s): {', '.join(sorted(unknown))}")
         merged = {**base.to_dict(), **options}
@@ -468,6 +484,7 @@ class Dialect:
             unfilterable=frozenset(unfilterable),
             case_sensitive=merged["case_sensitive"],
             display_name_only=merged["display_name_only"],
+            contact_activity=merged["contact_activity"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -476,6 +493,7 @@ class Dialect:
             "unfilterable": sorted(self.unfilterable),
             "case_sensitive": self.case_sensitive,
             "display_name_only": self.display_name_only,
+            "contact_activity": self.contact_activity,
         }
 
     def contact_record(self, record: Mapping[str, Any]) -> Mapping[str, Any]:

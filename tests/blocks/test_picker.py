@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activity.models import Candidates
-from blocks import contact_picker, decode_contact_id, no_match
+from blocks import ContactPick, contact_picker, decode_contact_id, decode_pick, no_match
 from tests.helpers.blocks import (
     HOSTILE_NAMES,
     assert_no_formatting_from,
@@ -127,3 +127,46 @@ def test_no_match_with_hostile_queries(query: str) -> None:
     message = no_match(query)
     assert_valid_message(message)
     assert_no_formatting_from(query, message)
+
+
+# -- the picker keeps what the agent asked for (`/activity viewed jane`) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("intent", "purpose"),
+    [
+        ("viewed", "Pick one to see the listings they viewed"),
+        ("shared", "Pick one to see the listings shared with them"),
+    ],
+)
+def test_a_picker_for_a_list_says_so_and_its_buttons_carry_the_intent(intent, purpose) -> None:
+    message = contact_picker(candidates(3), intent=intent)
+    assert_valid_message(message)
+    assert block_types(message) == ["header", "context", "section", "section", "section"]
+    assert message.blocks[1]["elements"][0]["text"] == purpose
+    assert f"({purpose.lower()})" in message.text
+    picks = [decode_pick(b["value"]) for b in buttons(message)]
+    assert picks == [ContactPick(f"C{i}", intent) for i in (1, 2, 3)]
+    assert [b["value"] for b in buttons(message)] == [f"p1|{intent}|C{i}" for i in (1, 2, 3)]
+
+
+def test_a_plain_picker_still_sends_the_bare_contact_id() -> None:
+    message = contact_picker(candidates(2))
+    assert [b["value"] for b in buttons(message)] == ["C1", "C2"]
+    assert [decode_pick(b["value"]) for b in buttons(message)] == [
+        ContactPick("C1"),
+        ContactPick("C2"),
+    ]
+
+
+def test_an_unknown_intent_is_refused() -> None:
+    with pytest.raises(ValueError):
+        contact_picker(candidates(2), intent="liked")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", HOSTILE_NAMES)
+def test_hostile_names_in_a_picker_for_a_list(text: str) -> None:
+    contacts = tuple(make_contact(text, contact_id=f"C{i}") for i in range(1, 26))
+    message = contact_picker(Candidates(text, contacts, 40), intent="viewed")
+    assert_valid_message(message)
+    assert_no_formatting_from(text, message)

@@ -88,11 +88,11 @@ def test_carousel_cards_are_panels() -> None:
     assert "│ $451,000" in out
     assert "│ 1234 W Maple Ave, Denver, CO 80202" in out
     assert "│ 3 bd · 2.5 ba · 1,850 sq ft · Active · MLS #24-1187" in out
-    assert lines(rendered)[-1] == "[1] ◀ Prev  [2] Next ▶  [3] Back to card"
+    assert lines(rendered)[-1] == "[1] ◀ Back  [2] Contact card  [3] Next ▶"
     assert [b.action_id for b in rendered.buttons] == [
         "listings_page:prev",
-        "listings_page:next",
         "open_card:back",
+        "listings_page:next",
     ]
 
 

@@ -140,3 +140,23 @@ async def test_app_home_lists_recent_lookups_and_a_click_answers_in_a_dm(stack):
     dm = await stack.slack.wait_for(lambda r: r.method == "chat.postMessage")
     assert dm.body["channel"] == "U0AGENT1"
     assert "Janet Doe" in texts(dm.body)
+
+
+async def test_from_the_card_the_viewed_list_keeps_the_contact_card_between_back_and_next(stack):
+    heavy = stack.contact("heavy_viewer")
+    card = await stack.reply_to((await stack.sender.command(heavy.primary_email)).response_url)
+    viewed = button(card, "listings_page:viewed")
+    page = await stack.reply_to(
+        (await stack.sender.action(viewed["action_id"], viewed["value"])).response_url
+    )
+    (row,) = [b for b in page["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in row["elements"]] == [
+        "listings_page:stay_prev",
+        "open_card:back",
+        "listings_page:next",
+    ]
+    back = button(page, "open_card")
+    again = await stack.reply_to(
+        (await stack.sender.action(back["action_id"], back["value"])).response_url
+    )
+    assert again["blocks"][0]["text"]["text"] == heavy.display_name

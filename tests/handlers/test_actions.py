@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from unittest.mock import ANY, MagicMock, create_autospec
 
@@ -28,7 +28,9 @@ from activity.models import Access, Candidates, ConnectionStatus
 from activity.services import Services
 from blocks import (
     CONNECT_OAUTH_RE,
+    LISTING_LINK_RE,
     BadActionValue,
+    ContactPick,
     DigestCursor,
     ListingsCursor,
     Message,
@@ -40,6 +42,7 @@ from blocks import (
     disconnected,
     encode_cursor,
     encode_digest_cursor,
+    encode_pick,
     home_view,
     internal_error,
     listings_message,
@@ -468,6 +471,58 @@ async def test_a_forged_listings_cursor_fetches_nothing(services, slack, listing
     assert slack.texts() == [stale_button().text]
 
 
+# -- contact_pick: the picker's Choose keeps what the agent asked for -----------------------
+
+
+async def test_a_plain_pick_opens_the_card_with_the_clickers_access(services, slack, core_card):
+    await press(services, slack, actions.pick_contact, click(CONTACT, action="contact_pick"))
+    core_card.assert_awaited_once_with(services, ACCESS, contact_id=CONTACT)
+    (replied,) = slack.replies()
+    assert shown(replied) == card_message(make_card(), share_to="#sales").as_kwargs()
+
+
+@pytest.mark.parametrize("kind", ["viewed", "shared"])
+async def test_a_pick_for_a_list_opens_that_list_not_the_card(
+    services, slack, core_card, listings, kind
+):
+    value = encode_pick(ContactPick(CONTACT, kind))
+    assert value == f"p1|{kind}|{CONTACT}"
+    await press(services, slack, actions.pick_contact, click(value, action="contact_pick"))
+    listings.assert_awaited_once_with(ANY, kind, CONTACT)
+    turn = listings.await_args.args[0]
+    assert isinstance(turn, Turn) and turn.user_id == USER  # served as the clicker
+    core_card.assert_not_awaited()
+
+
+FORGED_PICKS = [
+    *FORGED_CONTACT_IDS,
+    "p1|card|" + CONTACT,  # the card travels as the bare id only
+    "p1|liked|" + CONTACT,
+    "p1|favorites|" + CONTACT,
+    "p1|VIEWED|" + CONTACT,
+    "p2|viewed|" + CONTACT,
+    "p1|viewed",
+    "p1|viewed|",
+    "p1|viewed|" + CONTACT + "|2",
+    "p1|viewed|../../my/account",
+    "p1|viewed|C 1",
+    "p1|viewed|" + "A" * 65,
+    "p1|viewed|" + CONTACT + "\n",
+    "v1|viewed|" + CONTACT + "|1",  # a listings cursor is not a pick
+    "p1||" + CONTACT,
+]
+
+
+@pytest.mark.parametrize("value", FORGED_PICKS)
+async def test_a_forged_pick_is_a_stale_button_and_nothing_is_read(
+    services, slack, core_card, listings, value
+):
+    await press(services, slack, actions.pick_contact, click(value, action="contact_pick"))
+    core_card.assert_not_awaited()
+    listings.assert_not_awaited()
+    assert slack.texts() == [stale_button().text]
+
+
 async def test_share_posts_a_new_public_copy_and_leaves_the_private_card(
     services, slack, core_card
 ):
@@ -654,7 +709,7 @@ async def test_more_for_a_day_with_no_stored_digest_is_a_stale_button(services, 
 # The action-id prefixes on buttons already posted in Slack, and the work each must reach:
 # renaming one breaks every message still carrying the old id.
 ROUTES: dict[str, actions.Work] = {
-    "contact_pick": actions.open_card,
+    "contact_pick": actions.pick_contact,
     "open_card": actions.open_card,
     "refresh_card": actions.open_card,
     "listings_page": actions.page_listings,
@@ -664,7 +719,7 @@ ROUTES: dict[str, actions.Work] = {
     "digest_open": actions.digest_card,
     "digest_more": actions.digest_more,
 }
-URL_BUTTON = "connect_oauth"
+URL_BUTTONS = {"connect_oauth", "listing_link"}
 
 
 def rendered_buttons() -> list[dict[str, Any]]:
@@ -678,8 +733,12 @@ def rendered_buttons() -> list[dict[str, Any]]:
     messages: list[Message] = [
         card_message(make_card()),
         contact_picker(candidates),
+        contact_picker(candidates, intent="viewed"),  # Choose opens the viewed listings
         recent_message(recent),
-        listings_message(make_view()),  # page 2 of 15: Prev, Next, Back to card
+        listings_message(make_view()),  # page 2 of 15: Back, Contact card, Next
+        listings_message(make_view(page=1)),  # Back's placeholder
+        listings_message(make_view(page=15)),  # Next's placeholder
+        listings_message(replace(make_view(), links={"L1": "https://flexmls.example/l/L1"})),
         listings_message(make_view((), page=3, total_pages=2, total_rows=15)),  # First page
         digest_message(digest, cursor_key=KEY),  # Card buttons and More
         digest_page(digest, 2, cursor_key=KEY),  # Prev and Next
@@ -704,7 +763,7 @@ def routed(action_id: str) -> list[actions.Work]:
 def test_every_rendered_button_reaches_exactly_one_work_the_right_one():
     for button in rendered_buttons():
         action_id = button["action_id"]
-        if CONNECT_OAUTH_RE.search(action_id):
+        if action_id.split(":")[0] in URL_BUTTONS:
             assert "url" in button and routed(action_id) == [], action_id
             continue
         assert routed(action_id) == [ROUTES[action_id.split(":")[0]]], action_id
@@ -712,7 +771,7 @@ def test_every_rendered_button_reaches_exactly_one_work_the_right_one():
 
 def test_the_renderers_emit_the_action_ids_already_posted_buttons_carry():
     prefixes = {button["action_id"].split(":")[0] for button in rendered_buttons()}
-    assert prefixes == {*ROUTES, URL_BUTTON}
+    assert prefixes == {*ROUTES, *URL_BUTTONS}
 
 
 def test_every_click_pattern_is_reached_by_some_rendered_button():
@@ -725,4 +784,8 @@ def test_register_wires_the_url_button_and_every_click(services):
     app = create_autospec(AsyncApp, instance=True)
     actions.register(app, services)
     wired = [call.args[0] for call in app.action.call_args_list]
-    assert wired == [CONNECT_OAUTH_RE, *(pattern for pattern, _ in actions.CLICKS)]
+    assert wired == [
+        CONNECT_OAUTH_RE,
+        LISTING_LINK_RE,
+        *(pattern for pattern, _ in actions.CLICKS),
+    ]

@@ -211,12 +211,15 @@ def test_every_action_prefix_is_covered():
         "disconnect",
         "digest_open",
         "digest_more",
+        "listing_link",
     }
 
 
 def well_formed(prefix: str, value: str) -> bool:
     """Whether `value` has the documented shape for `prefix` (an independent reading)."""
-    if prefix in ("contact_pick", "share_card", "refresh_card", "open_card", "digest_open"):
+    if prefix == "contact_pick":  # the card (bare id) or a list: p1|viewed|<id>
+        return re.fullmatch(rf"(p1\|(viewed|shared)\|)?{CONTACT_ID}", value) is not None
+    if prefix in ("share_card", "refresh_card", "open_card", "digest_open"):
         return re.fullmatch(CONTACT_ID, value) is not None
     if prefix == "listings_page":
         match = re.fullmatch(rf"v1\|(viewed|shared)\|{CONTACT_ID}\|([1-9][0-9]{{0,5}})", value)
@@ -260,7 +263,7 @@ async def test_any_button_value_gets_one_safe_answer_and_nothing_broken_reaches_
     replies = stack.responses(clicked.response_url)
     spark = stack.sandbox.requests[spark_before:]
     assert_well_formed_spark_requests(spark)
-    if prefix == "connect_oauth":  # a URL button: the browser does the work; only an ack here
+    if prefix in ("connect_oauth", "listing_link"):  # URL buttons: the browser does the work
         assert replies == [] and stack.slack.received[received_before:] == [] and spark == []
         return
     if prefix == "connect_paste":  # opens the paste-token modal, whatever the value says

@@ -54,7 +54,7 @@ async def test_listings_page_asks_for_paging_photo_and_compact_selection(make_cl
     assert url.params["_page"] == "2"
     assert url.params["_limit"] == "25"
     assert url.params["_pagination"] == "1"
-    assert url.params["_expand"] == "PrimaryPhoto"
+    assert url.params["_expand"] == "PrimaryPhoto,ContactActivity"
     assert "ListPrice" in url.params["_select"].split(",")
     assert (page.current_page, page.total_pages, page.items[0].price) == (2, 2, 1.0)
 
