@@ -475,7 +475,7 @@ async def test_a_transient_slack_error_is_retried_next_pass(services, sandbox, c
 @pytest.mark.parametrize(
     ("channel_id", "target", "reason"),
     [
-        ("D0AGENT1", None, Refusal.NOT_A_CHANNEL),
+        ("D0AGENT1", None, Refusal.NOT_YOUR_DM),
         ("U0AGENT1", None, Refusal.NOT_A_CHANNEL),
         ("C0MPIM", channel("C0MPIM", is_channel=False), Refusal.NOT_A_CHANNEL),
         ("C0GONE", None, Refusal.INVITE_FIRST),
