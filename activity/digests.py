@@ -59,8 +59,10 @@ from spark import (
     InvalidToken,
     NotFound,
     PermissionDenied,
+    RateLimited,
     RefreshFailed,
     SparkError,
+    SparkUnavailable,
     TokenExpired,
 )
 from spark.budget import Priority, working_as
@@ -328,12 +330,16 @@ class CheckedScope:
     """A scope as it will be stored: a tag in Flexmls's own spelling, or unchecked (`why`)."""
 
     scope: str
-    unchecked: str | None = None  # "forbidden": the key may not list tags
+    # "forbidden": the key may not list tags; "unavailable": Flexmls didn't answer now.
+    unchecked: str | None = None
 
 
 # What Flexmls answers when the key may not list tags (403) or the request is refused
 # (400/1040, 404 where the endpoint is missing): the tag is accepted unchecked.
-_TAGS_UNAVAILABLE = (PermissionDenied, BadFilter, BadRequest, NotFound)
+_TAGS_FORBIDDEN = (PermissionDenied, BadFilter, BadRequest, NotFound)
+# Flexmls busy or down: the tag is accepted unchecked too (the digest pass retries its own
+# reads); refusing would make `digest add` fail for as long as the outage lasts.
+_TAGS_UNANSWERED = (RateLimited, SparkUnavailable)
 
 
 def _same_tag(tag: str) -> str:
@@ -345,16 +351,18 @@ async def check_scope(services: Services, token: str, scope: str) -> CheckedScop
     request at the caller's priority); raises `DigestRefused(UNKNOWN_TAG)` listing them.
 
     Other scopes pass unchanged, without a request. When Flexmls won't list tags for this key
-    (403, 400/1040, 404) the tag is accepted as typed, marked unchecked; other Spark errors
-    (busy, down) are raised for the caller to explain.
+    (403, 400/1040, 404), or is busy or down, the tag is accepted as typed, marked unchecked;
+    a token that stopped working is raised for the caller to explain.
     """
     kind, _, wanted = scope.partition(":")
     if kind.casefold() != "tag":
         return CheckedScope(scope)
     try:
         tags = await services.spark.contact_tags(token)
-    except _TAGS_UNAVAILABLE:
+    except _TAGS_FORBIDDEN:
         return CheckedScope(scope, unchecked="forbidden")
+    except _TAGS_UNANSWERED:
+        return CheckedScope(scope, unchecked="unavailable")
     match = next((t for t in tags if t == wanted.strip()), None) or next(
         (t for t in tags if _same_tag(t) == _same_tag(wanted)), None
     )

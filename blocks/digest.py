@@ -94,7 +94,7 @@ NO_DIGESTS = "No digests yet. Try `/activity digest add #channel 08:00`."
 NO_DIGESTS_TEXT = "No digests yet. Try /activity digest add #channel 08:00."
 NO_NAME = "(no name)"
 TAG_UNCHECKED = (
-    "Flexmls didn't let me check that tag, so if it's misspelt the digest will be empty: "
+    "I couldn't check that tag with Flexmls, so if it's misspelt the digest will be empty: "
     "`/activity digest list` shows it, `digest remove` drops it."
 )
 DM_ID = re.compile(r"D[A-Z0-9]{2,20}")

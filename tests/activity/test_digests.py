@@ -829,3 +829,16 @@ async def test_a_gathered_digest_leaves_contacts_that_did_not_move_out_of_the_mo
     listed = {e.contact_id for e in (*digest.heating[:5], *digest.cooling[:5])}
     others = [e.name for e in digest.entries if moved(e) and e.contact_id not in listed]
     assert rows == others[:10]  # each once, heating and cooling not repeated
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "status", "status": 503, "code": 1510},
+        {"kind": "rate_limit"},
+    ],
+)
+async def test_flexmls_busy_or_down_accepts_the_tag_unchecked(services, sandbox, fault):
+    sandbox.add_fault(**fault, route="/v1/contacts/tags")
+    checked = await check_scope(services, DEMO_TOKEN, "tag:Maybe Real")
+    assert checked == CheckedScope("tag:Maybe Real", unchecked="unavailable")

@@ -1153,7 +1153,7 @@ def test_a_tag_flexmls_would_not_check_is_accepted_with_a_note() -> None:
     message = digest_added(make_subscription(scope="tag:Byuer"), tag_unchecked=True)
     assert_valid(message)
     (hint,) = [b for b in message.blocks if b["type"] == "context"]
-    assert "didn't let me check that tag" in context_text(hint)[0]
-    assert "didn't let me check that tag" in message.text
+    assert "couldn't check that tag with Flexmls" in context_text(hint)[0]
+    assert "couldn't check that tag with Flexmls" in message.text
     plain_added = digest_added(make_subscription(scope="tag:Buyer"))
     assert "check that tag" not in plain_added.text

@@ -217,7 +217,7 @@ async def test_a_tag_that_doesnt_exist_is_refused_with_the_tags_that_do(stack):
 async def test_a_key_that_may_not_list_tags_gets_the_digest_with_a_note(stack):
     stack.sandbox.add_fault(kind="status", route="/v1/contacts/tags", status=403, code=1500)
     reply = await subscribe(stack, f"{SALES} 08:00 tag:Byuer")
-    assert "Digest added" in texts(reply) and "didn't let me check that tag" in texts(reply)
+    assert "Digest added" in texts(reply) and "couldn't check that tag with Flexmls" in texts(reply)
     assert stored_count(stack) == 1
 
 
