@@ -42,14 +42,27 @@ from typing import Any, Protocol
 from activity.auth import NotConnected
 from activity.lookup import history, to_counters
 from activity.models import Digest, DigestEntry
-from activity.scoring import MONTH_DAYS, Engagement, change_since, engagement
+from activity.scoring import (
+    MONTH_DAYS,
+    WEEK_DAYS,
+    Engagement,
+    History,
+    change_since,
+    difference,
+    engagement,
+)
 from activity.services import Services
 from spark import (
     ActivitySummary,
+    BadFilter,
+    BadRequest,
     InvalidToken,
+    NotFound,
     PermissionDenied,
+    RateLimited,
     RefreshFailed,
     SparkError,
+    SparkUnavailable,
     TokenExpired,
 )
 from spark.budget import Priority, working_as
@@ -66,10 +79,10 @@ from storage import (
     owner_alive,
     posted_digest,
     process_owner,
-    recent_lookups,
     record_snapshot,
     release_delivery,
 )
+from storage.lookups import lookups_since
 
 RECENT_DAYS = MONTH_DAYS  # a "recent" digest covers the contacts looked up in this window
 MAX_SCOPE = 5000
@@ -82,6 +95,8 @@ SHOWN_IN_LISTS = 5
 MAX_PER_USER = 10  # digests one person may have in a team
 # A public or private channel's id (C…, or G… for older private channels).
 CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]{2,20}")
+# A direct message's id: a private digest goes to the subscriber's own DM with the bot.
+DM_ID_RE = re.compile(r"D[A-Z0-9]{2,20}")
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -97,6 +112,7 @@ class Refusal(StrEnum):
     ARCHIVED = "archived"
     SLACK_CONNECT = "slack_connect"
     NOT_MEMBER = "not_member"
+    NOT_YOUR_DM = "not_your_dm"  # a DM, but not the subscriber's own with the bot
     # The subscriber (`subscriber_refusal`), before every delivery.
     SUBSCRIBER_GONE = "subscriber_gone"
     SUBSCRIBER_OUTSIDE = "subscriber_outside"
@@ -109,6 +125,7 @@ class Refusal(StrEnum):
     NEEDS_OWN_CONNECTION = "needs_own_connection"  # a whole book read with the workspace token
     TOO_MANY = "too_many"  # MAX_PER_USER reached
     BAD_SCHEDULE = "bad_schedule"  # time, zone, channel or scope refused by storage (`detail`)
+    UNKNOWN_TAG = "unknown_tag"  # no contact has that tag (`choices`: the tags that exist)
 
 
 CHANNEL_REFUSALS = frozenset(
@@ -119,6 +136,7 @@ CHANNEL_REFUSALS = frozenset(
         Refusal.ARCHIVED,
         Refusal.SLACK_CONNECT,
         Refusal.NOT_MEMBER,
+        Refusal.NOT_YOUR_DM,
     }
 )
 # Refusals about a subscriber nobody can tell any more: the day is skipped quietly.
@@ -126,12 +144,14 @@ QUIET_REFUSALS = frozenset({Refusal.SUBSCRIBER_GONE, Refusal.SUBSCRIBER_OUTSIDE}
 
 
 class DigestRefused(Exception):
-    """`subscribe` won't store the digest: `reason` says why (`detail`: storage's own words)."""
+    """`subscribe` won't store the digest: `reason` says why (`detail`: storage's own words;
+    `choices`: what would have been accepted, e.g. the tags that exist)."""
 
-    def __init__(self, reason: Refusal, detail: str = "") -> None:
+    def __init__(self, reason: Refusal, detail: str = "", choices: tuple[str, ...] = ()) -> None:
         super().__init__(detail or reason.value)
         self.reason = reason
         self.detail = detail
+        self.choices = choices
 
 
 class ConnectionLost(Exception):
@@ -153,6 +173,8 @@ class TargetChannel:
     bot_is_member: bool
     user_is_member: bool  # the person adding the digest
     slack_connect: bool  # shared with another organisation, or an invitation to share pending
+    # A DM: whose DM with the bot it is, as Slack's `conversations.open` says (None otherwise).
+    dm_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,15 +197,27 @@ def is_channel_id(channel_id: str) -> bool:
     return CHANNEL_ID_RE.fullmatch(channel_id) is not None
 
 
+def is_dm_id(channel_id: str) -> bool:
+    """True for a direct message's id (D…)."""
+    return DM_ID_RE.fullmatch(channel_id) is not None
+
+
 def target_refusal(
-    services: Services, channel_id: str, target: TargetChannel | None
+    services: Services,
+    channel_id: str,
+    target: TargetChannel | None,
+    *,
+    subscriber_id: str | None = None,
 ) -> Refusal | None:
     """Why a digest must not go to `channel_id`, or None if it may.
 
     The same rules hold when a digest is added and before every delivery. `target` is None
     when Slack doesn't show the channel to the bot: it doesn't exist, or it is private and the
-    bot isn't in it (Slack answers `channel_not_found` for both).
+    bot isn't in it (Slack answers `channel_not_found` for both). A DM is allowed only when it
+    is `subscriber_id`'s own DM with the bot (`TargetChannel.dm_of`), never anyone else's.
     """
+    if is_dm_id(channel_id):
+        return _dm_refusal(channel_id, target, subscriber_id)
     if not is_channel_id(channel_id) or (target is not None and not target.is_channel):
         return Refusal.NOT_A_CHANNEL
     if target is None or (target.is_private and not target.bot_is_member):
@@ -197,6 +231,16 @@ def target_refusal(
         return Refusal.SLACK_CONNECT
     if not target.user_is_member:
         return Refusal.NOT_MEMBER
+    return None
+
+
+def _dm_refusal(
+    channel_id: str, target: TargetChannel | None, subscriber_id: str | None
+) -> Refusal | None:
+    if target is None or target.channel_id != channel_id or target.is_channel:
+        return Refusal.NOT_YOUR_DM
+    if not subscriber_id or target.dm_of != subscriber_id:
+        return Refusal.NOT_YOUR_DM
     return None
 
 
@@ -237,11 +281,14 @@ def subscribe(
     True when the subscriber reads Flexmls with their own connection, not the workspace token.
     `local_time` None is `DEFAULT_TIME`.
     """
-    refused = target_refusal(services, channel_id, target)
-    if refused is not None:
-        raise DigestRefused(refused)
-    if services.oauth is not None and scope != "recent" and not own_connection:
-        raise DigestRefused(Refusal.NEEDS_OWN_CONNECTION)
+    refusal_before_reading(
+        services,
+        channel_id=channel_id,
+        target=target,
+        user_id=user_id,
+        scope=scope,
+        own_connection=own_connection,
+    )
     # No await from the count to the insert: two commands can't both take the last place.
     if len(list_subscriptions(services.db, team_id, user_id)) >= MAX_PER_USER:
         raise DigestRefused(Refusal.TOO_MANY)
@@ -258,6 +305,70 @@ def subscribe(
         )
     except ValueError as error:
         raise DigestRefused(Refusal.BAD_SCHEDULE, str(error)) from None
+
+
+def refusal_before_reading(
+    services: Services,
+    *,
+    channel_id: str,
+    target: TargetChannel | None,
+    user_id: str,
+    scope: str,
+    own_connection: bool,
+) -> None:
+    """Raise `DigestRefused` for what can be refused without asking Flexmls: the channel,
+    and a whole book read without the person's own access."""
+    refused = target_refusal(services, channel_id, target, subscriber_id=user_id)
+    if refused is not None:
+        raise DigestRefused(refused)
+    if services.oauth is not None and scope != "recent" and not own_connection:
+        raise DigestRefused(Refusal.NEEDS_OWN_CONNECTION)
+
+
+@dataclass(frozen=True)
+class CheckedScope:
+    """A scope as it will be stored: a tag in Flexmls's own spelling, or unchecked (`why`)."""
+
+    scope: str
+    # "forbidden": the key may not list tags; "unavailable": Flexmls didn't answer now.
+    unchecked: str | None = None
+
+
+# What Flexmls answers when the key may not list tags (403) or the request is refused
+# (400/1040, 404 where the endpoint is missing): the tag is accepted unchecked.
+_TAGS_FORBIDDEN = (PermissionDenied, BadFilter, BadRequest, NotFound)
+# Flexmls busy or down: the tag is accepted unchecked too (the digest pass retries its own
+# reads); refusing would make `digest add` fail for as long as the outage lasts.
+_TAGS_UNANSWERED = (RateLimited, SparkUnavailable)
+
+
+def _same_tag(tag: str) -> str:
+    return " ".join(tag.split()).casefold()
+
+
+async def check_scope(services: Services, token: str, scope: str) -> CheckedScope:
+    """A `tag:<Tag>` scope checked against the tags that exist (`GET /contacts/tags`: one
+    request at the caller's priority); raises `DigestRefused(UNKNOWN_TAG)` listing them.
+
+    Other scopes pass unchanged, without a request. When Flexmls won't list tags for this key
+    (403, 400/1040, 404), or is busy or down, the tag is accepted as typed, marked unchecked;
+    a token that stopped working is raised for the caller to explain.
+    """
+    kind, _, wanted = scope.partition(":")
+    if kind.casefold() != "tag":
+        return CheckedScope(scope)
+    try:
+        tags = await services.spark.contact_tags(token)
+    except _TAGS_FORBIDDEN:
+        return CheckedScope(scope, unchecked="forbidden")
+    except _TAGS_UNANSWERED:
+        return CheckedScope(scope, unchecked="unavailable")
+    match = next((t for t in tags if t == wanted.strip()), None) or next(
+        (t for t in tags if _same_tag(t) == _same_tag(wanted)), None
+    )
+    if match is None:
+        raise DigestRefused(Refusal.UNKNOWN_TAG, wanted.strip(), choices=tags)
+    return CheckedScope("tag:" + match)
 
 
 def cursor_key(services: Services) -> bytes:
@@ -286,25 +397,26 @@ def schedule_for(subscription: Subscription, now: dt.datetime) -> tuple[dt.date,
 async def scope_contacts(
     services: Services, subscription: Subscription, token: str
 ) -> list[tuple[str, str]]:
-    """(contact id, name) of every contact the subscription covers, at most MAX_SCOPE."""
+    """(contact id, name) of every contact the subscription covers, each once, at most
+    MAX_SCOPE: "recent" is every contact the subscriber looked up in the last 30 days."""
     if subscription.scope == "recent":
         since = services.clock() - dt.timedelta(days=RECENT_DAYS)
-        rows = recent_lookups(
-            services.db, subscription.team_id, subscription.user_id, limit=MAX_SCOPE
+        rows = lookups_since(
+            services.db, subscription.team_id, subscription.user_id, since, limit=MAX_SCOPE
         )
-        return [(r.contact_id, r.display_name) for r in rows if r.looked_up_at >= since]
+        return [(r.contact_id, r.display_name) for r in rows]
     spark = services.spark
     if subscription.scope == "all":
         pages = spark.iter_pages(lambda n: spark.list_contacts(token, page=n))
     else:
         tag = subscription.scope.split(":", 1)[1]
         pages = spark.iter_pages(lambda n: spark.contacts_with_tag(token, tag, page=n))
-    found: list[tuple[str, str]] = []
+    found: dict[str, str] = {}  # a contact that moves between pages while we read comes once
     async for contact in pages:
-        found.append((contact.id, contact.display_name))
+        found.setdefault(contact.id, contact.display_name)
         if len(found) >= MAX_SCOPE:
             break
-    return found
+    return list(found.items())
 
 
 def _entry(services: Services, contact_id: str, name: str, summary: ActivitySummary) -> DigestEntry:
@@ -324,10 +436,50 @@ def _entry(services: Services, contact_id: str, name: str, summary: ActivitySumm
         name=name,
         summary=summary,
         day=change_since(past, today, 1),
-        week=change_since(past, today, 7),
+        week=week_so_far(past, today),
         engagement=engagement(past, today),
         previous_score=previous.score if previous else None,
     )
+
+
+def week_so_far(past: History, today: dt.date) -> ActivitySummary | None:
+    """What the contact did in the last 7 days, from what we have: the change over 7 days, or,
+    while our snapshots are younger than that, since the oldest one this week (a lower bound:
+    it all happened in the last 7 days). None with no snapshot before today."""
+    exact = change_since(past, today, WEEK_DAYS)
+    if exact is not None:
+        return exact
+    cutoff = today - dt.timedelta(days=WEEK_DAYS)
+    this_week = [summary for day, summary in past if cutoff <= day < today]
+    return difference(past[-1][1], this_week[0]) if this_week else None
+
+
+def activity_points(change: ActivitySummary) -> float:
+    """`change` in the score's own points, as if it all happened today (`activity.scoring`
+    decides what counts and how much): ranks contacts before there is a score."""
+    today = dt.date(2000, 1, 2)
+    scored = engagement([(today - dt.timedelta(days=1), ActivitySummary()), (today, change)], today)
+    return scored.score if scored is not None else 0.0
+
+
+def first_day_rank(entry: DigestEntry) -> tuple[int, float]:
+    """Sort key, best first, from what we have: activity in the last 7 days where we know it,
+    then contacts we know only by their totals so far, then those quiet all week."""
+    if entry.week is not None:
+        points = activity_points(entry.week)
+        if points > 0:
+            return (0, -points)
+        return (2, -activity_points(entry.summary))
+    return (1, -activity_points(entry.summary))
+
+
+def score_rank(entry: DigestEntry) -> tuple[int, float, int, float]:
+    """Sort key for "who to call today": by score, best first; contacts without a score yet
+    after them, as on a first day."""
+    if entry.engagement is not None:
+        return (0, -entry.engagement.score, 0, -entry.movement)
+    tier, points = first_day_rank(entry)
+    return (1, 0.0, tier, points)
 
 
 async def read_summaries(
@@ -418,9 +570,21 @@ def compose(
     failed: int,
     late: bool,
 ) -> Digest:
-    ranked = sorted(entries, key=lambda e: (-abs(e.movement), e.name.casefold(), e.contact_id))
-    heating = sorted((e for e in entries if e.movement >= MOVEMENT), key=lambda e: -e.movement)
-    cooling = sorted((e for e in entries if e.movement <= -MOVEMENT), key=lambda e: e.movement)
+    """The digest of `entries` (each contact once): ranked by score for a private digest in
+    the subscriber's DM ("who to call today"), by how much each moved for a channel, or, on a
+    first day without history, by what each did lately (`first_day_rank`)."""
+    once: dict[str, DigestEntry] = {}
+    for entry in entries:
+        once.setdefault(entry.contact_id, entry)
+    unique = list(once.values())
+    if is_dm_id(subscription.channel_id):
+        ranked = sorted(unique, key=lambda e: (score_rank(e), e.name.casefold(), e.contact_id))
+    elif any(e.day is not None or e.engagement is not None for e in unique):
+        ranked = sorted(unique, key=lambda e: (-abs(e.movement), e.name.casefold(), e.contact_id))
+    else:
+        ranked = sorted(unique, key=lambda e: (first_day_rank(e), e.name.casefold(), e.contact_id))
+    heating = sorted((e for e in unique if e.movement >= MOVEMENT), key=lambda e: -e.movement)
+    cooling = sorted((e for e in unique if e.movement <= -MOVEMENT), key=lambda e: e.movement)
     return Digest(
         subscription_id=subscription.id,
         subscriber_id=subscription.user_id,

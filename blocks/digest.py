@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -48,7 +49,6 @@ from blocks.actions import (
 from blocks.card import BAND_MARKERS, band_label, is_slack_user_id
 from blocks.home import CHANNEL_ID, channel_mrkdwn
 from blocks.message import (
-    FIELD_TEXT,
     HEADER_TEXT,
     MAX_BLOCKS,
     MAX_TEXT,
@@ -67,14 +67,25 @@ from blocks.text import (
     truncate_mrkdwn,
     user_mrkdwn,
 )
+from spark.models import ActivitySummary
 from storage.digests import Subscription
 
 DigestLayout = Literal["table", "sections"]
 
 MAX_TABLE_ROWS = 100  # Slack's limit, header row included
-TABLE_COLUMNS = ("Contact", "Viewed (+1d)", "Shared (+1d)", "Score", "Band")
+TABLE_COLUMNS = ("Contact", "Since yesterday", "Score")  # three: narrow enough for a phone
 TABLE_CELL = 100  # our cap for a name cell (Slack documents no smaller one)
 MAX_MOVING = 5  # contacts listed under "Heating up" and under "Cooling off"
+MAX_FIRST_DAY = 10  # contacts listed on a first digest, most active first
+MAX_CALLS = 10  # contacts listed one by one in a private "who to call today" digest
+MIN_MOVE = 1.0  # score points: less is no movement (a quiet contact's score decays slowly)
+FIRST_DAY_NOTE = (
+    "*Most active so far* · No day-to-day history yet, so here is who did the most: "
+    "listings viewed and e-mails opened, this week where we know it. "
+    "Heating up and cooling off show from tomorrow."
+)
+NO_SCORES_NOTE = "No scores yet: ranked by what each contact did so far."
+PERSONAL_FOOTER = "Only you see this digest. Cards open with your own Flexmls access."
 MAX_LISTED = 40  # subscriptions listed by `digest_list`
 NAME = 200  # characters of a contact's name in a section
 PRIVACY_FOOTER = "Cards open privately, with your own Flexmls access."
@@ -82,6 +93,11 @@ LATE_NOTE = "Posted late: the bot was offline at the scheduled time."
 NO_DIGESTS = "No digests yet. Try `/activity digest add #channel 08:00`."
 NO_DIGESTS_TEXT = "No digests yet. Try /activity digest add #channel 08:00."
 NO_NAME = "(no name)"
+TAG_UNCHECKED = (
+    "I couldn't check that tag with Flexmls, so if it's misspelt the digest will be empty: "
+    "`/activity digest list` shows it, `digest remove` drops it."
+)
+DM_ID = re.compile(r"D[A-Z0-9]{2,20}")
 Row = tuple[str, Block]  # a block's role (`finish` makes its block_id from it) and the block
 
 
@@ -147,12 +163,24 @@ def _score(entry: DigestEntry) -> str:
     return number(round(score)) if math.isfinite(score) else "n/a"
 
 
-def _day_change(entry: DigestEntry, counter: str) -> str:
-    return signed(getattr(entry.day, counter)) if entry.day is not None else "—"
-
-
 def _band(entry: DigestEntry) -> str:
     return band_label(entry.engagement.band) if entry.engagement is not None else "No score yet"
+
+
+def _marker(entry: DigestEntry) -> str:
+    return BAND_MARKERS.get(entry.engagement.band, "") if entry.engagement is not None else ""
+
+
+def _score_words(entry: DigestEntry, *, with_move: bool = True) -> str:
+    """ "🔥 42 points (+12)": the band's marker, the score and how it moved, units named."""
+    if entry.engagement is None:
+        return "no score yet"
+    marker = _marker(entry)
+    score = _score(entry)
+    words = f"{score} point{'' if score == '1' else 's'}"
+    words = f"{marker} {words}" if marker else words
+    move = _points(entry.movement)
+    return f"{words} ({move})" if with_move and move not in ("0", "n/a") else words
 
 
 def _has_history(entry: DigestEntry) -> bool:
@@ -161,6 +189,47 @@ def _has_history(entry: DigestEntry) -> bool:
 
 def _plural(n: int, word: str) -> str:
     return f"{number(n)} {word}{'' if n == 1 else 's'}"
+
+
+def _views_and_opens(change: ActivitySummary) -> tuple[int, int]:
+    """What the contact did themselves: listings viewed, e-mails opened (manual and
+    subscription); what the agent sent or shared is not theirs."""
+    return change.listings_viewed, change.manual_emails_opened + change.subscription_emails_opened
+
+
+def did(change: ActivitySummary | None, *, plus: bool = True, nothing: str = "nothing new") -> str:
+    """ "+8 views · +1 e-mail open" (`plus`: a change) or "172 views · 9 e-mail opens" (totals);
+    `nothing` when the contact neither viewed nor opened anything."""
+    if change is None:
+        return nothing
+    parts = []
+    for count, unit in zip(_views_and_opens(change), ("view", "e-mail open"), strict=True):
+        if count:
+            amount = signed(count) if plus else number(count)
+            parts.append(f"{amount} {unit}{'' if abs(count) == 1 else 's'}")
+    return " · ".join(parts) if parts else nothing
+
+
+def _did_something(change: ActivitySummary | None) -> bool:
+    return change is not None and any(_views_and_opens(change))
+
+
+def moved(entry: DigestEntry) -> bool:
+    """A row for "top movers": the contact did something since yesterday, or their score
+    moved by a point or more (a score that only decays by a fraction is no movement)."""
+    move = entry.movement
+    return _did_something(entry.day) or (math.isfinite(move) and abs(move) >= MIN_MOVE)
+
+
+def _first_day_words(entry: DigestEntry) -> str:
+    """What a contact did, from what we have: this week (where we know it) or so far."""
+    if entry.week is not None:
+        return did(entry.week, nothing="nothing new this week") + (
+            " this week" if _did_something(entry.week) else ""
+        )
+    return did(entry.summary, plus=False, nothing="no views or opens yet") + (
+        " so far" if _did_something(entry.summary) else ""
+    )
 
 
 def _cursor(digest: Digest, page: int, key: bytes) -> str | None:
@@ -196,44 +265,40 @@ def _section(text: str) -> SectionBlock:
     )
 
 
+def _contact_section(text: str, entry: DigestEntry, n: int) -> SectionBlock:
+    """A section about one contact, with its Card button (numbered `n` in the message)."""
+    section = _section(text)
+    section.accessory = _card_button(entry, n)
+    return section
+
+
 # ------------------------------------------------------------------------ the morning digest
 
 
 def _movers_table(movers: Sequence[DigestEntry]) -> TableBlock:
+    """Contact · what they did since yesterday · score: three columns, units in every cell."""
     header = [RawTextObject(text=column) for column in TABLE_COLUMNS]
     rows = [header] + [
         [
             RawTextObject(text=plain_str(entry.name, TABLE_CELL, fallback=NO_NAME)),
-            RawTextObject(text=_day_change(entry, "listings_viewed")),
-            RawTextObject(text=_day_change(entry, "listings_shared")),
-            RawTextObject(text=_score(entry)),
-            RawTextObject(text=_band(entry)),
+            RawTextObject(text=did(entry.day)),
+            RawTextObject(text=_score_words(entry)),
         ]
         for entry in movers
     ]
-    right = TableBlockColumnSettings(align="right")
     return TableBlock(
         rows=rows,
-        column_settings=[TableBlockColumnSettings(is_wrapped=True), right, right, right],
+        column_settings=[
+            TableBlockColumnSettings(is_wrapped=True),
+            TableBlockColumnSettings(is_wrapped=True),
+            TableBlockColumnSettings(align="right"),
+        ],
     )
 
 
-def _mover_section(entry: DigestEntry) -> SectionBlock:
-    fields = [
-        f"*{_name(entry, FIELD_TEXT - 2)}*",
-        f"{_band(entry)} · {_score(entry)} points",
-        f"Viewed (+1d): {_day_change(entry, 'listings_viewed')}",
-        f"Shared (+1d): {_day_change(entry, 'listings_shared')}",
-    ]
-    return SectionBlock(fields=[MarkdownTextObject(text=f, verbatim=True) for f in fields])
-
-
-def _moving_section(entry: DigestEntry, n: int) -> SectionBlock:
-    """ "*Jane Doe* +12 · 🔥 Hot, 42 points" with a Card button."""
-    text = f"*{_name(entry)}* {_points(entry.movement)} · {_band(entry)}, {_score(entry)} points"
-    section = _section(text)
-    section.accessory = _card_button(entry, n)
-    return section
+def _mover_line(entry: DigestEntry) -> str:
+    """ "*Jane Doe* · +8 views · 🔥 42 points (+12)"."""
+    return f"*{_name(entry)}* · {escape_mrkdwn(did(entry.day))} · {_score_words(entry)}"
 
 
 def _more(digest: Digest, key: bytes) -> ActionsBlock | None:
@@ -246,22 +311,33 @@ def _more(digest: Digest, key: bytes) -> ActionsBlock | None:
     return ActionsBlock(elements=[more])
 
 
-def _fallback(digest: Digest, heading: str, shown_heating: Sequence[DigestEntry]) -> str:
+def _story(entry: DigestEntry) -> str:
+    """ "Jane Doe +8 views" for the notification text (plain: no formatting)."""
+    return f"{plain_str(entry.name, 60, fallback=NO_NAME)} {did(entry.day)}"
+
+
+def _fallback(digest: Digest, heading: str) -> str:
+    """The notification: who heats up (and what they did), how many cool off, how many in all."""
     total = len(digest.entries)
     if total == 0:
         return f"{heading}: no contacts to report."
     if not any(_has_history(e) for e in digest.entries):
-        return f"{heading}: tracking {_plural(total, 'contact')}; movement shows from tomorrow."
+        top = ", ".join(
+            f"{plain_str(e.name, 60, fallback=NO_NAME)} ({_first_day_words(e)})"
+            for e in digest.entries[:3]
+        )
+        text = f"{heading}: most active so far: {top}; {_plural(total, 'contact')}."
+        return escape_mrkdwn(text, MAX_TEXT)
     parts = []
     if digest.heating:
-        names = ", ".join(f"{_name(e, 60)} {_points(e.movement)}" for e in shown_heating)
+        names = ", ".join(_story(e) for e in digest.heating[:MAX_MOVING])
         parts.append(f"{number(len(digest.heating))} heating up ({names})")
     if digest.cooling:
         parts.append(f"{number(len(digest.cooling))} cooling off")
     if not parts:
         parts.append("no big moves")
     parts.append(_plural(total, "contact"))
-    return truncate_mrkdwn(f"{heading}: " + ", ".join(parts) + ".", MAX_TEXT)
+    return escape_mrkdwn(f"{heading}: " + ", ".join(parts) + ".", MAX_TEXT)
 
 
 def digest_message(
@@ -269,8 +345,10 @@ def digest_message(
 ) -> Message:
     """The morning digest posted in the channel (public), within one message's limits.
 
-    Header, what it covers, the body (nothing to report, tracking only, or the moves), footer.
-    `cursor_key` signs the "More" button's value (see `blocks.actions.encode_digest_cursor`).
+    One story, top to bottom: who is heating up (and what they did), who is cooling off, then
+    the other movers (a three-column table, or sections); each contact once. On a first day,
+    with no history, the most active contacts instead. `cursor_key` signs the "More" button's
+    value (see `blocks.actions.encode_digest_cursor`).
     """
     if layout not in ("table", "sections"):
         raise ValueError(f"unknown layout {layout!r}")
@@ -281,80 +359,95 @@ def digest_message(
     if not digest.entries:
         blocks.append(("digest_empty", _section("No contacts to report today.")))
     elif not any(_has_history(e) for e in digest.entries):
-        blocks += _tracking_only(digest, cursor_key)
+        blocks += _first_day(digest, cursor_key, top=min(top, MAX_FIRST_DAY))
     else:
         blocks += _moves(digest, cursor_key, layout=layout, top=top, above=len(blocks))
     blocks.append(_digest_footer(digest))
-    heating = digest.heating[:MAX_MOVING]
-    return finish(_fallback(digest, f"Morning digest, {day}", heating), *blocks)
+    return finish(_fallback(digest, f"Morning digest, {day}"), *blocks)
 
 
 def _digest_header(heading: str) -> Row:
     return ("digest_header", HeaderBlock(text=plain(heading, HEADER_TEXT)))
 
 
-def _digest_scope(digest: Digest) -> Row:
-    """Whose contacts, and whether the digest is late."""
+def _digest_scope(digest: Digest, *extra: str) -> Row:
+    """Whose contacts, whether the digest is late, and any `extra` plain notes."""
     scope = scope_words(digest.scope, digest.subscriber_id)
     about: list[MarkdownTextObject | PlainTextObject] = [
         MarkdownTextObject(text=truncate_mrkdwn(scope, 2000), verbatim=True)
     ]
     if digest.late:
         about.append(PlainTextObject(text=LATE_NOTE, emoji=True))
+    about += [PlainTextObject(text=note, emoji=True) for note in extra]
     return ("digest_scope", ContextBlock(elements=about))
 
 
-def _tracking_only(digest: Digest, cursor_key: bytes) -> list[Row]:
-    """The first day of a digest: no history yet, so every contact is a page away."""
-    line = (
-        f"Tracking {_plural(len(digest.entries), 'contact')}. "
-        "Movement shows from tomorrow, once there is a day of history."
-    )
-    return [("digest_tracking", _section(line)), *_more_button(digest, cursor_key)]
+def _first_day(digest: Digest, cursor_key: bytes, *, top: int) -> list[Row]:
+    """A first digest, before any day of history: the most active contacts from what we have
+    (the core ranks them: this week where we know it, else so far), each with a Card."""
+    shown = digest.entries[:top]
+    blocks: list[Row] = [("digest_first_day", _section(FIRST_DAY_NOTE))]
+    blocks += [
+        (f"digest_active_{n}", _contact_section(_active_line(entry), entry, n))
+        for n, entry in enumerate(shown, 1)
+    ]
+    return blocks + _the_rest(digest, cursor_key, {e.contact_id for e in shown})
+
+
+def _active_line(entry: DigestEntry) -> str:
+    """ "*Jane Doe* · 172 views · 9 e-mail opens so far"."""
+    return f"*{_name(entry)}* · {escape_mrkdwn(_first_day_words(entry))}"
 
 
 def _moves(
     digest: Digest, cursor_key: bytes, *, layout: DigestLayout, top: int, above: int
 ) -> list[Row]:
-    """Band counts, top movers (or a quiet day), heating up, cooling off, and "and N more".
+    """Heating up, cooling off, the other movers (or a quiet day), and "and N more".
 
-    `above` is the number of blocks before these (the movers get what the rest leaves).
+    Nobody is listed twice; `above` is the number of blocks before these (the movers get
+    what the rest leaves).
     """
     heating = digest.heating[:MAX_MOVING]
     cooling = digest.cooling[:MAX_MOVING]
-    blocks: list[Row] = [_band_counts(digest)]
-    # Everything but the movers, at most: 2 titles + 2×5 entries, "more" + its button,
-    # the footer; the movers get the rest (and a table holds at most 99 rows).
-    reserved = above + len(blocks) + 2 + len(heating) + len(cooling) + 2 + 1
-    room = MAX_TABLE_ROWS - 1 if layout == "table" else MAX_BLOCKS - reserved - 1
-    movers = [e for e in digest.entries if e.movement != 0][: min(top, room)]
+    listed = {e.contact_id for e in (*heating, *cooling)}
+    blocks = _heating_and_cooling(heating, cooling)
+    # Everything but the movers, at most: their title, "more" + its button, the footer.
+    reserved = above + len(blocks) + 1 + 2 + 1
+    room = MAX_TABLE_ROWS - 1 if layout == "table" else MAX_BLOCKS - reserved
+    others = [e for e in digest.entries if e.contact_id not in listed and moved(e)]
+    movers = others[: max(0, min(top, room))]
     if movers:
-        blocks += _top_movers(movers, layout)
+        blocks += _other_movers(movers, layout, first_button=len(heating) + len(cooling) + 1)
     elif not heating and not cooling:
-        quiet = "Quiet day: no contact's engagement moved since yesterday."
+        quiet = "Quiet day: nobody viewed or opened anything, and no score moved."
         blocks.append(("digest_quiet", _section(quiet)))
-    blocks += _heating_and_cooling(heating, cooling)
-    shown = {e.contact_id for e in (*movers, *heating, *cooling)}
-    blocks += _the_rest(digest, cursor_key, shown)
-    return blocks
+    shown = listed | {e.contact_id for e in movers}
+    return blocks + _the_rest(digest, cursor_key, shown)
 
 
-def _band_counts(digest: Digest) -> Row:
-    """ "🔥 2 hot · 🌤 1 warm · 🧊 0 cold · 3 contacts"."""
-    counts = digest.counts
-    line = " · ".join(
-        [f"{BAND_MARKERS[b]} {number(counts[b])} {b}" for b in ("hot", "warm", "cold")]
-        + [_plural(len(digest.entries), "contact")]
-    )
-    return ("digest_counts", SectionBlock(text=plain(line, SECTION_TEXT)))
-
-
-def _top_movers(movers: Sequence[DigestEntry], layout: DigestLayout) -> list[Row]:
-    """The "Top movers" title, then a table, or one section with fields per mover."""
-    title: Row = ("digest_movers_title", _section("*Top movers*"))
+def _other_movers(
+    movers: Sequence[DigestEntry], layout: DigestLayout, *, first_button: int
+) -> list[Row]:
+    """The "Other movers" title, then a table, or one section (with a Card) per mover."""
+    title: Row = ("digest_movers_title", _section("*Other movers*"))
     if layout == "table":
         return [title, ("digest_movers", _movers_table(movers))]
-    return [title, *((f"digest_mover_{i}", _mover_section(e)) for i, e in enumerate(movers, 1))]
+    return [
+        title,
+        *(
+            (f"digest_mover_{i}", _contact_section(_mover_line(e), e, first_button + i - 1))
+            for i, e in enumerate(movers, 1)
+        ),
+    ]
+
+
+def _band_counts(digest: Digest) -> str:
+    """ "🔥 2 hot · 🌤 1 warm · 🧊 0 cold of 3 contacts"."""
+    counts = digest.counts
+    bands = " · ".join(
+        f"{BAND_MARKERS[b]} {number(counts[b])} {b}" for b in ("hot", "warm", "cold")
+    )
+    return f"{bands} of {_plural(len(digest.entries), 'contact')}"
 
 
 def _heating_and_cooling(
@@ -372,7 +465,7 @@ def _heating_and_cooling(
         blocks.append((f"{role}_title", _section(f"*{title}*")))
         for i, entry in enumerate(group, 1):
             n += 1
-            blocks.append((f"{role}_{i}", _moving_section(entry, n)))
+            blocks.append((f"{role}_{i}", _contact_section(_mover_line(entry), entry, n)))
     return blocks
 
 
@@ -390,38 +483,85 @@ def _more_button(digest: Digest, cursor_key: bytes) -> list[Row]:
     return [] if more is None else [("digest_more", more)]
 
 
-def _digest_footer(digest: Digest) -> Row:
-    """Unreadable contacts, if any, and that cards open privately."""
-    footer = [PRIVACY_FOOTER]
+def _digest_footer(digest: Digest, privacy: str = PRIVACY_FOOTER) -> Row:
+    """The bands, unreadable contacts if any, and that cards open privately."""
+    footer = [privacy]
     if digest.failed > 0:
         footer.insert(0, f"{_plural(digest.failed, 'contact')} could not be read.")
+    if any(e.engagement is not None for e in digest.entries):
+        footer.insert(0, _band_counts(digest))
     return ("digest_footer", _context(*footer))
+
+
+# ------------------------------------------------------- a private digest: who to call today
+
+
+def personal_digest_message(digest: Digest, *, cursor_key: bytes, top: int = 10) -> Message:
+    """The private digest in the subscriber's DM: who to call today, best first (the core
+    ranks by score), with what each did and a Card button; the rest a "More" away."""
+    if top < 0:
+        raise ValueError(f"top must be 0 or more, got {top}")
+    day = short_date(digest.local_date)
+    shown = digest.entries[: min(top, MAX_CALLS)]
+    scored = any(e.engagement is not None for e in digest.entries)
+    blocks: list[Row] = [
+        _digest_header(f"Who to call today · {day}"),
+        _digest_scope(digest, *(() if scored else (NO_SCORES_NOTE,))),
+    ]
+    if not digest.entries:
+        blocks.append(("digest_empty", _section("No contacts to report today.")))
+    blocks += [
+        (f"digest_call_{n}", _contact_section(_call_lines(entry, n), entry, n))
+        for n, entry in enumerate(shown, 1)
+    ]
+    blocks += _the_rest(digest, cursor_key, {e.contact_id for e in shown})
+    blocks.append(_digest_footer(digest, PERSONAL_FOOTER))
+    return finish(_personal_fallback(digest, day, shown), *blocks)
+
+
+def _call_lines(entry: DigestEntry, n: int) -> str:
+    """ "*1. Jane Doe* · 🔥 42 points (+12)" and, below, what they did."""
+    if entry.engagement is None:
+        return f"*{n}. {_name(entry)}*\n{escape_mrkdwn(_first_day_words(entry))}"
+    lines = [f"*{n}. {_name(entry)}* · {_score_words(entry)}"]
+    today = did(entry.day, nothing="")
+    week = _first_day_words(entry) if entry.week is not None else ""
+    details = " · ".join(d for d in (f"{today} since yesterday" if today else "", week) if d)
+    details = details or "nothing new this week"
+    lines.append(escape_mrkdwn(details[0].upper() + details[1:]))
+    return "\n".join(lines)
+
+
+def _personal_fallback(digest: Digest, day: str, shown: Sequence[DigestEntry]) -> str:
+    heading = f"Who to call today, {day}"
+    if not shown:
+        return f"{heading}: no contacts to report."
+    names = ", ".join(
+        plain_str(e.name, 60, fallback=NO_NAME)
+        + (f" ({_score_words(e, with_move=False)})" if e.engagement is not None else "")
+        for e in shown[:3]
+    )
+    rest = len(digest.entries) - min(3, len(shown))
+    more = f" and {number(rest)} more" if rest > 0 else ""
+    return escape_mrkdwn(f"{heading}: {names}{more}.", MAX_TEXT)
 
 
 # ------------------------------------------------------------- "all contacts", page by page
 
 
 def _entry_line(entry: DigestEntry) -> str:
-    """ "+3 viewed today · 42 points" (what changed, and the score)."""
+    """ "+3 views since yesterday · 🔥 42 points" (what the contact did, and the score)."""
     if entry.day is None:
         change = "New: changes show from tomorrow"
+    elif _did_something(entry.day):
+        change = did(entry.day) + " since yesterday"
     else:
-        parts = [
-            f"{signed(getattr(entry.day, counter))} {word}"
-            for counter, word in (("listings_viewed", "viewed"), ("listings_shared", "shared"))
-            if getattr(entry.day, counter)
-        ]
-        change = ", ".join(parts) + " today" if parts else "No change today"
-    score = f"{_score(entry)} points" if entry.engagement is not None else "no score yet"
-    return f"{change} · {score}"
+        change = "Nothing new since yesterday"
+    return f"{change} · {_score_words(entry, with_move=False)}"
 
 
 def _entry_section(entry: DigestEntry, n: int) -> SectionBlock:
-    marker = BAND_MARKERS.get(entry.engagement.band, "") if entry.engagement else ""
-    title = f"*{_name(entry)}*" + (f" {marker}" if marker else "")
-    section = _section(f"{title}\n{escape_mrkdwn(_entry_line(entry))}")
-    section.accessory = _card_button(entry, n)
-    return section
+    return _contact_section(f"*{_name(entry)}*\n{escape_mrkdwn(_entry_line(entry))}", entry, n)
 
 
 def digest_page(digest: Digest, page: int, *, cursor_key: bytes, per_page: int = 20) -> Message:
@@ -496,8 +636,14 @@ def _remove_hint(subscription: Subscription) -> str:
     return f"Remove it any time with `/activity digest remove {int(subscription.id)}`"
 
 
-def digest_added(subscription: Subscription, *, channel_name: str | None = None) -> Message:
-    """The ephemeral confirmation: when, where, what, and that the channel will see it all."""
+def digest_added(
+    subscription: Subscription, *, channel_name: str | None = None, tag_unchecked: bool = False
+) -> Message:
+    """The ephemeral confirmation: when, where, what, and that the channel will see it all (or,
+    for a private digest in the subscriber's DM, that only they will). `tag_unchecked`: Flexmls
+    wouldn't list tags, so a misspelt tag can't be told from a real one."""
+    if is_dm_channel(subscription.channel_id):
+        return _personal_added(subscription, tag_unchecked=tag_unchecked)
     channel = _channel(subscription.channel_id, channel_name)
     time, zone = _when(subscription)
     scope = scope_words(subscription.scope, subscription.user_id, sentence_start=False)
@@ -505,7 +651,6 @@ def digest_added(subscription: Subscription, *, channel_name: str | None = None)
         f"Every day at {time} ({zone}), {channel} gets a digest of {scope}. "
         f"Everyone in {channel} will see these contacts' names and engagement."
     )
-    hint = _remove_hint(subscription)
     named = (
         _channel_name(channel_name) if channel_name and clean(channel_name.lstrip("#")) else channel
     )
@@ -513,11 +658,40 @@ def digest_added(subscription: Subscription, *, channel_name: str | None = None)
         f"Digest added: every day at {time} ({zone}), {named} gets a digest of {scope}. "
         f"Everyone in {named} will see these contacts' names and engagement."
     )
+    return _added(subscription, text, body, tag_unchecked=tag_unchecked)
+
+
+def _personal_added(subscription: Subscription, *, tag_unchecked: bool) -> Message:
+    time, zone = _when(subscription)
+    scope = scope_words(subscription.scope, subscription.user_id, sentence_start=False)
+    body = (
+        f"Every day at {time} ({zone}), you get a private digest here in our DM: who to call "
+        f"today, ranked by score, from {scope}. Only you see it."
+    )
+    text = "Private digest added: " + body[0].lower() + body[1:]
+    return _added(subscription, text, body, tag_unchecked=tag_unchecked)
+
+
+def _added(subscription: Subscription, text: str, body: str, *, tag_unchecked: bool) -> Message:
+    notes = [_remove_hint(subscription) + "."]
+    if tag_unchecked:
+        notes.insert(0, TAG_UNCHECKED)
+        text = f"{text} {TAG_UNCHECKED}"
     return finish(
         truncate_mrkdwn(text, MAX_TEXT),
         ("digest_added", _section(body)),
-        ("digest_added_hint", _context(hint + ".", mrkdwn=True)),
+        ("digest_added_hint", _context(*notes, mrkdwn=True)),
     )
+
+
+def is_dm_channel(channel_id: object) -> bool:
+    """A DM's id (D…): where a private digest goes."""
+    return isinstance(channel_id, str) and DM_ID.fullmatch(channel_id) is not None
+
+
+def _where(channel_id: str) -> str:
+    """ "<#C123>", or "our DM" for a private digest's DM."""
+    return "our DM" if is_dm_channel(channel_id) else channel_mrkdwn(channel_id)
 
 
 def _is_viewers(subscription: Subscription, viewer_id: str) -> bool:
@@ -529,7 +703,7 @@ def _list_line(subscription: Subscription, viewer_id: str, *, bold: bool = True)
     time, zone = _when(subscription)
     number_ = f"#{int(subscription.id)}"
     line = (
-        f"{f'*{number_}*' if bold else number_} · {channel_mrkdwn(subscription.channel_id)}"
+        f"{f'*{number_}*' if bold else number_} · {_where(subscription.channel_id)}"
         f" · {time} {zone} · {user_mrkdwn(subscription.scope, 80, fallback='—')}"
         f" · by {user_mention(subscription.user_id)}"
     )
@@ -568,7 +742,7 @@ def digest_removed(subscription: Subscription) -> Message:
     """The ephemeral confirmation that a digest is gone."""
     time, zone = _when(subscription)
     line = (
-        f"Digest #{int(subscription.id)} removed: {channel_mrkdwn(subscription.channel_id)} "
+        f"Digest #{int(subscription.id)} removed: {_where(subscription.channel_id)} "
         f"no longer gets the daily digest at {time} ({zone})."
     )
     return finish(truncate_mrkdwn(line, MAX_TEXT), ("digest_removed", _section(line)))
@@ -577,7 +751,7 @@ def digest_removed(subscription: Subscription) -> Message:
 def digest_reconnect_dm(subscription: Subscription) -> Message:
     """The DM to a subscriber whose Flexmls connection stopped working (no digest today)."""
     line = (
-        f"Today's digest for {channel_mrkdwn(subscription.channel_id)} wasn't posted: "
+        f"Today's digest for {_where(subscription.channel_id)} wasn't posted: "
         "your Flexmls connection stopped working. Reconnect with `/activity connect`; "
         "tomorrow's digest will post as usual."
     )
@@ -607,6 +781,7 @@ _REFUSED_WHY: dict[str, tuple[str, str | None]] = {
         "your Slack account is now a guest account, which can't use the workspace's Flexmls access",
         "Connect your own Flexmls account with `/activity connect`",
     ),
+    "not_your_dm": ("I couldn't confirm that DM is still ours", None),
     "unchecked": (
         "Slack didn't let me check the channel and your account",
         "Ask your admin to check the app's Slack permissions",
@@ -626,9 +801,6 @@ def digest_refused_dm(subscription: Subscription, reason: str) -> Message:
         advice = f"Remove it with {remove}, or add one to another channel."
     else:
         advice = f"{todo}; tomorrow's digest will try again. Or remove it with {remove}."
-    line = (
-        f"Today's digest for {channel_mrkdwn(subscription.channel_id)} wasn't posted: "
-        f"{why}. {advice}"
-    )
+    line = f"Today's digest for {_where(subscription.channel_id)} wasn't posted: {why}. {advice}"
     text = line.replace("`", "")
     return finish(truncate_mrkdwn(text, MAX_TEXT), ("digest_refused", _section(line)))

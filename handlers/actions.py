@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activity import connections
-from activity.digests import cursor_key, stored_digest
+from activity.digests import cursor_key, is_dm_id, stored_digest
 from activity.lookup import contact_card
 from activity.models import ContactCard
 from activity.services import Services
@@ -159,7 +159,8 @@ async def digest_card(turn: Turn, value: object) -> None:
 
 async def digest_more(turn: Turn, value: object) -> None:
     """The next page of a digest, only for a click in the digest's own channel (Slack lets only
-    its members click there), with a value we signed for that digest and channel."""
+    its members click there), with a value we signed for that digest and channel; a private
+    digest's page (in the subscriber's DM) only for the subscriber."""
     services = turn.services
     if not turn.channel_id:
         raise BadActionValue("a digest page opens only from the digest's channel")
@@ -175,6 +176,8 @@ async def digest_more(turn: Turn, value: object) -> None:
     )
     if subscription is None or subscription.channel_id != turn.channel_id:
         raise BadActionValue("no such digest in this channel")
+    if is_dm_id(subscription.channel_id) and subscription.user_id != turn.user_id:
+        raise BadActionValue("a private digest pages only for its subscriber")
     digest = stored_digest(services, subscription, cursor.local_date)
     if digest is None:
         raise BadActionValue("no such digest")

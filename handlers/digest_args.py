@@ -17,12 +17,12 @@ SCOPE_RE = re.compile(rf"^(recent|all|tag:.{{1,{MAX_TAG_LENGTH}}})$", re.IGNOREC
 TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
 
 NOT_A_CHANNEL = (
-    "Digests go to channels, not to people or DMs. Try `/activity digest add #channel 08:00`."
+    "Digests go to channels, not to people or DMs. Try `/activity digest add #channel 08:00`, "
+    "or `/activity digest add me 08:00` for a private one in your DM with me."
 )
-NO_DM_DIGESTS = (
-    "Digests in your DMs aren't available yet: digests go to channels. "
-    "Try `/activity digest add #channel 08:00`."
-)
+NOT_YOUR_DM = "A private digest goes only to your own DM with me: `/activity digest add me 08:00`."
+CHANNEL_OR_ME = "A channel or `me`, not both: `/activity digest add me 08:00`."
+MAX_TAGS_LISTED = 25
 INVITE_FIRST = (
     "I can't see that channel. If it's private, invite me first (`/invite @Activity` in the "
     "channel), then add the digest again."
@@ -42,6 +42,7 @@ TARGET_REFUSALS = {
     Refusal.ARCHIVED: ARCHIVED,
     Refusal.SLACK_CONNECT: SLACK_CONNECT,
     Refusal.NOT_MEMBER: NOT_A_MEMBER,
+    Refusal.NOT_YOUR_DM: NOT_YOUR_DM,
 }
 NEEDS_OWN_CONNECTION = (
     "A digest of all your contacts, or of a tag, reads Flexmls with your own account: "
@@ -63,6 +64,7 @@ class DigestRequest:
     channel_id: str | None
     local_time: str | None
     scope: str
+    to_me: bool = False  # `me`: a private digest in the subscriber's DM with the bot
 
 
 def refusal_words(refused: DigestRefused) -> str:
@@ -73,7 +75,23 @@ def refusal_words(refused: DigestRefused) -> str:
         return NEEDS_OWN_CONNECTION
     if refused.reason == Refusal.TOO_MANY:
         return TOO_MANY
+    if refused.reason == Refusal.UNKNOWN_TAG:
+        return unknown_tag(refused.detail, refused.choices)
     return refused.detail or str(refused)  # storage's own words about the time, zone or scope
+
+
+def unknown_tag(tag: str, tags: tuple[str, ...]) -> str:
+    """ "No contact is tagged “Buyers”. Your tags: Buyer, Seller. Try …" (plain words: the
+    reply escapes them, tags and all)."""
+    said = f"No contact is tagged “{tag[:100]}” in your Flexmls."
+    if not tags:
+        return f"{said} You have no contact tags yet; try `recent` or `all` instead."
+    shown = ", ".join(t[:100] for t in tags[:MAX_TAGS_LISTED])
+    more = f" and {len(tags) - MAX_TAGS_LISTED} more" if len(tags) > MAX_TAGS_LISTED else ""
+    return (
+        f"{said} Your tags: {shown}{more}. "
+        f"Try `/activity digest add tag:{tags[0][:100]}` (spelt as listed)."
+    )
 
 
 def parse_add(
@@ -82,9 +100,10 @@ def parse_add(
     """Read `[#channel] [HH:MM] [recent | all | tag:<Tag>]` (any order; the tag runs to the end).
 
     `channel_ids` and `user_mentions` are the channels and people linked in what was typed: a
-    person (or `me`, kept for DM digests later) is refused, since digests go to channels.
+    person is refused (digests go to channels); `me` asks for a private digest in the
+    subscriber's own DM with the bot.
     """
-    local_time, scope = None, "recent"
+    local_time, scope, to_me = None, "recent", False
     if user_mentions:
         raise DigestArgsError(NOT_A_CHANNEL)
     if len(channel_ids) > 1:
@@ -102,7 +121,8 @@ def parse_add(
         if word.startswith("#"):
             continue  # the channel, identified through Slack's link (channel_ids)
         if word.lower() == "me":
-            raise DigestArgsError(NO_DM_DIGESTS)
+            to_me = True
+            continue
         if TIME_RE.match(word):
             local_time = word
         elif word.lower() in ("recent", "all"):
@@ -117,4 +137,6 @@ def parse_add(
         )
     if not SCOPE_RE.match(scope):
         raise DigestArgsError("A tag is at most 100 characters.")
-    return DigestRequest(channel_ids[0] if channel_ids else None, local_time, scope)
+    if to_me and channel_ids:
+        raise DigestArgsError(CHANNEL_OR_ME)
+    return DigestRequest(channel_ids[0] if channel_ids else None, local_time, scope, to_me)

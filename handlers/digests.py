@@ -2,8 +2,10 @@
 
 `digest add` reads what was typed (`handlers.digest_args.parse_add`), asks Slack about the
 target (`handlers.poster.describe_channel`: the same question, with the same rules, that
-`SlackPoster.refusal` asks before every delivery) and lets `activity.digests.subscribe` decide;
-a refusal is worded by `handlers.digest_args.refusal_words`.
+`SlackPoster.refusal` asks before every delivery; for `me`, `conversations.open` names the
+person's own DM with the bot), checks a `tag:` against the tags that exist
+(`activity.digests.check_scope`, one Spark request) and lets `activity.digests.subscribe`
+decide; a refusal is worded by `handlers.digest_args.refusal_words`.
 
 `digest list` shows the viewer's own digests; workspace admins and owners see the team's.
 The delivery pass reaches Slack through `handlers.poster.SlackPoster`.
@@ -19,13 +21,19 @@ from slack_sdk.errors import SlackApiError
 from activity import digests
 from activity.digests import DigestRefused, TargetChannel
 from blocks import digest_added, digest_list, digest_removed, invalid_input
-from handlers.digest_args import NOT_A_CHANNEL, DigestArgsError, parse_add, refusal_words
-from handlers.poster import describe_channel
+from handlers.digest_args import (
+    NOT_A_CHANNEL,
+    DigestArgsError,
+    DigestRequest,
+    parse_add,
+    refusal_words,
+)
+from handlers.poster import describe_channel, own_dm, own_dm_target
 from handlers.slack_text import split_verb
 from handlers.turn import Turn
 from storage import list_subscriptions, remove_subscription
 
-USAGE = "`/activity digest add [#channel] [HH:MM] [recent | all | tag:<Tag>]`, `digest list`, `digest remove <n>`"
+USAGE = "`/activity digest add [#channel | me] [HH:MM] [recent | all | tag:<Tag>]`, `digest list`, `digest remove <n>`"
 
 
 async def user_timezone(turn: Turn) -> str:
@@ -66,32 +74,68 @@ async def target_channel(turn: Turn, channel_id: str) -> TargetChannel | None:
         ) from None
 
 
+async def own_dm_of(turn: Turn) -> tuple[str, TargetChannel]:
+    """The asker's own DM with the bot, as Slack names it (`conversations.open`)."""
+    if turn.client is None:
+        raise DigestArgsError("I can't open a DM with you right now. Try again in a moment.")
+    try:
+        channel_id = await own_dm(turn.client, turn.user_id)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "slack_error")
+        turn.logger.warning("Opening a digest DM failed (%s)", code)
+        raise DigestArgsError(
+            f"Slack didn't let me open a DM with you ({code}). Try again in a moment."
+        ) from None
+    if not digests.is_dm_id(channel_id):
+        raise DigestArgsError("Slack didn't give me a DM with you. Try again in a moment.")
+    return channel_id, own_dm_target(channel_id, turn.user_id)
+
+
+async def where_to(turn: Turn, request: DigestRequest) -> tuple[str, TargetChannel | None]:
+    """The digest's target and what Slack says about it: the asker's own DM for `me`, else the
+    channel named or typed in."""
+    if request.to_me:
+        return await own_dm_of(turn)
+    channel_id = request.channel_id or turn.channel_id
+    if not channel_id:
+        raise DigestArgsError("Say which channel: `/activity digest add #channel`.")
+    if not digests.is_channel_id(channel_id):  # typed in a DM, say: `me` is the way there
+        raise DigestArgsError(NOT_A_CHANNEL)
+    return channel_id, await target_channel(turn, channel_id)
+
+
 async def add(
     turn: Turn, words: str, channels: tuple[str, ...], user_mentions: tuple[str, ...] = ()
 ) -> None:
     request = parse_add(words, channels, user_mentions)
-    channel_id = request.channel_id or turn.channel_id
-    if not channel_id:
-        raise DigestArgsError("Say which channel: `/activity digest add #channel`.")
-    if not digests.is_channel_id(channel_id):  # typed in a DM with the bot, say
-        raise DigestArgsError(NOT_A_CHANNEL)
+    channel_id, target = await where_to(turn, request)
     # The digest reads with the subscriber's access: they need some (own, for a whole book).
     credential = await turn.credential()
+    services = turn.services
     try:
+        digests.refusal_before_reading(
+            services,
+            channel_id=channel_id,
+            target=target,
+            user_id=turn.user_id,
+            scope=request.scope,
+            own_connection=not credential.workspace,
+        )
+        checked = await digests.check_scope(services, credential.token, request.scope)
         subscription = digests.subscribe(
-            turn.services,
+            services,
             team_id=turn.team_id,
             user_id=turn.user_id,
-            target=await target_channel(turn, channel_id),
+            target=target,
             channel_id=channel_id,
             local_time=request.local_time,
-            scope=request.scope,
+            scope=checked.scope,
             timezone=await user_timezone(turn),
             own_connection=not credential.workspace,
         )
     except DigestRefused as refused:
         raise DigestArgsError(refusal_words(refused)) from None
-    await turn.reply(digest_added(subscription))
+    await turn.reply(digest_added(subscription, tag_unchecked=checked.unchecked is not None))
 
 
 async def remove(turn: Turn, words: str) -> None:

@@ -6,10 +6,13 @@ answers get their meaning: an error code on a post becomes `PostFailed` (permane
 codes in `PERMANENT_SLACK_ERRORS`, temporary for network trouble), and a delivery check that
 Slack won't answer now (`is_temporary`) is retried by a later pass.
 
-`describe_channel` and `describe_subscriber` read what Slack says about a digest's channel
+`describe_target` and `describe_subscriber` read what Slack says about a digest's channel
 (`conversations.info`, then `conversations.members` until the person is found) and its
-subscriber (`users.info`); `digest add` asks the same way (`handlers.digests`). Nothing is
-cached: each delivery asks afresh. Scopes: `channels:read`, `groups:read`, `users:read`.
+subscriber (`users.info`); `digest add` asks the same way (`handlers.digests`). A private
+digest goes to a DM: it may only be the subscriber's own DM with the bot, which
+`conversations.open` (users=<subscriber>) names, asked again before every delivery, so a
+digest never goes to anyone else's DM. Nothing is cached: each delivery asks afresh.
+Scopes: `channels:read`, `groups:read`, `users:read`, `im:write` (conversations.open).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from activity.digests import CHANNEL_REFUSALS, PostFailed, Refusal, Subscriber, 
 from activity.models import Digest
 from activity.services import Services
 from blocks import Message, digest_message, digest_reconnect_dm, problem
-from blocks.digest import DigestLayout, digest_refused_dm
+from blocks.digest import DigestLayout, digest_refused_dm, personal_digest_message
 from storage import Subscription
 
 # Slack errors after which retrying the post is pointless (the subscriber is told instead).
@@ -63,11 +66,11 @@ class SlackPoster:
         self.services = services
 
     async def post(self, channel_id: str, digest: Digest) -> str:
-        message = digest_message(
-            digest,
-            cursor_key=digests.cursor_key(self.services),
-            layout=digest_layout(self.services),
-        )
+        key = digests.cursor_key(self.services)
+        if digests.is_dm_id(channel_id):  # the subscriber's own DM (checked by `refusal`)
+            message = personal_digest_message(digest, cursor_key=key)
+        else:
+            message = digest_message(digest, cursor_key=key, layout=digest_layout(self.services))
         try:
             response = await self.client.chat_postMessage(channel=channel_id, **message.as_kwargs())
         except SlackApiError as error:
@@ -90,7 +93,7 @@ class SlackPoster:
             )
             if refused is not None:
                 return refused
-            target = await describe_channel(
+            target = await describe_target(
                 self.client, subscription.channel_id, subscription.user_id
             )
         except SlackApiError as error:
@@ -101,7 +104,9 @@ class SlackPoster:
             return Refusal.UNCHECKED
         except (TimeoutError, aiohttp.ClientError):
             raise PostFailed("slack_unreachable", permanent=False) from None
-        return digests.target_refusal(self.services, subscription.channel_id, target)
+        return digests.target_refusal(
+            self.services, subscription.channel_id, target, subscriber_id=subscription.user_id
+        )
 
     async def tell_subscriber(self, subscription: Subscription, reason: str) -> None:
         message = skipped_day_dm(subscription, reason)
@@ -188,6 +193,40 @@ async def describe_channel(
         user_is_member=member,
         slack_connect=slack_connect,
     )
+
+
+async def own_dm(client: AsyncWebClient, user_id: str) -> str:
+    """The id of `user_id`'s DM with the bot (`conversations.open`, users=<them>: it opens or
+    resumes that one DM, never another). Slack's errors are raised, as in `describe_channel`."""
+    opened = await client.conversations_open(users=user_id)
+    channel = opened.get("channel") or {}
+    return str(channel.get("id") or "") if isinstance(channel, dict) else ""
+
+
+def own_dm_target(channel_id: str, user_id: str) -> TargetChannel:
+    """What we know of `user_id`'s own DM with the bot, just named by `own_dm`."""
+    return TargetChannel(
+        channel_id=channel_id,
+        is_channel=False,
+        is_private=True,
+        is_archived=False,
+        bot_is_member=True,
+        user_is_member=True,
+        slack_connect=False,
+        dm_of=user_id,
+    )
+
+
+async def describe_target(
+    client: AsyncWebClient, channel_id: str, user_id: str
+) -> TargetChannel | None:
+    """`describe_channel` for a channel; for a DM, the DM only if it is `user_id`'s own DM
+    with the bot (else None: `target_refusal` refuses it)."""
+    if not digests.is_dm_id(channel_id):
+        return await describe_channel(client, channel_id, user_id)
+    if await own_dm(client, user_id) != channel_id:
+        return None
+    return own_dm_target(channel_id, user_id)
 
 
 async def describe_subscriber(client: AsyncWebClient, user_id: str) -> Subscriber | None:

@@ -162,6 +162,16 @@ def _safe_id(value: str, what: str) -> str:
     return value
 
 
+def parse_tags(results: Any) -> tuple[str, ...]:
+    """`[{"Tag": "Current Buyers", "ResourceUri": …}, …]` (or bare strings) → sorted tags."""
+    found: dict[str, str] = {}
+    for record in results if isinstance(results, list) else []:
+        tag = record.get("Tag") if isinstance(record, dict) else record
+        if isinstance(tag, str) and tag.strip() and len(tag.strip()) <= MAX_TAG_LENGTH:
+            found.setdefault(tag.strip().casefold(), tag.strip())
+    return tuple(sorted(found.values(), key=str.casefold))
+
+
 def own_key(token: str) -> TokenKey:
     """Without a resolver every token is its own key (a pasted personal token is)."""
     return TokenKey("token:" + token_key(token))
@@ -449,6 +459,14 @@ class SparkClient:
         return await self._get_page(
             token, path, {}, parse_contact, page=page, limit=limit, on_retry=on_retry
         )
+
+    async def contact_tags(
+        self, token: str, *, on_retry: RetryCallback | None = None
+    ) -> tuple[str, ...]:
+        """The tags used on the token's contacts (`GET /contacts/tags`, one request), sorted
+        and without duplicates; records that carry no text tag are skipped."""
+        envelope = await self.get(token, "/contacts/tags", on_retry=on_retry)
+        return parse_tags(envelope.results)
 
     async def activity_summary(
         self, token: str, contact_id: str, *, on_retry: RetryCallback | None = None

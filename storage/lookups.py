@@ -9,12 +9,17 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
 from storage.db import from_utc_text, to_utc_text
 
 DEFAULT_CAP = 20
+# Every lookup this recent is kept whatever the cap (the "recent" digest covers 30 days; a day
+# of margin so a lookup made 30 days ago at this hour is still there), up to MAX_KEPT per agent.
+KEEP_WITHIN = timedelta(days=31)
+MAX_KEPT = 5000
 DEFAULT_CACHE_AGE = timedelta(days=7)
 
 RECENT_LOOKUPS_SHOWN = 10  # `/activity` and the App Home list this many recent lookups
@@ -46,8 +51,10 @@ def record_lookup(
     query: str,
     now: datetime,
     cap: int = DEFAULT_CAP,
+    keep_within: timedelta = KEEP_WITHIN,
 ) -> None:
-    """Put `contact_id` at the top of the agent's recent lookups, keeping the newest `cap`.
+    """Put `contact_id` at the top of the agent's recent lookups, keeping the newest `cap` and
+    every lookup made within `keep_within` of `now` (at most `MAX_KEPT` in all).
 
     Looking a contact up again moves it to the top and updates its name and query.
     """
@@ -69,18 +76,27 @@ def record_lookup(
             """,
             [*key, display_name, query, to_utc_text(now)],
         )
-        db.execute(
-            """
-            DELETE FROM recent_lookups
-            WHERE team_id = ? AND user_id = ? AND rowid NOT IN (
-                SELECT rowid FROM recent_lookups
+        _trim(db, team_id, user_id, cap, now - keep_within)
+
+
+def _trim(db: Database, team_id: str, user_id: str, cap: int, recent_since: datetime) -> None:
+    """Drop the agent's lookups beyond the newest `cap`, except those since `recent_since`;
+    never keep more than MAX_KEPT."""
+    db.execute(
+        """
+        DELETE FROM recent_lookups
+        WHERE team_id = ? AND user_id = ? AND rowid NOT IN (
+            SELECT rowid FROM (
+                SELECT rowid, looked_up_at,
+                       ROW_NUMBER() OVER (ORDER BY looked_up_at DESC, rowid DESC) AS n
+                FROM recent_lookups
                 WHERE team_id = ? AND user_id = ?
-                ORDER BY looked_up_at DESC, rowid DESC
-                LIMIT ?
             )
-            """,
-            [team_id, user_id, team_id, user_id, cap],
+            WHERE (n <= ? OR looked_up_at >= ?) AND n <= ?
         )
+        """,
+        [team_id, user_id, team_id, user_id, cap, to_utc_text(recent_since), max(cap, MAX_KEPT)],
+    )
 
 
 def recent_lookups(
@@ -96,17 +112,35 @@ def recent_lookups(
         """,
         [team_id, user_id, limit],
     )
-    return [
-        RecentLookup(
-            team_id=row["team_id"],
-            user_id=row["user_id"],
-            contact_id=row["contact_id"],
-            display_name=row["display_name"],
-            query=row["query"],
-            looked_up_at=from_utc_text(row["looked_up_at"]),
-        )
-        for row in rows
-    ]
+    return [_lookup(row) for row in rows]
+
+
+def lookups_since(
+    db: Database, team_id: str, user_id: str, since: datetime, limit: int = MAX_KEPT
+) -> list[RecentLookup]:
+    """Every contact the agent looked up at or after `since`, newest first, at most `limit`
+    (the "recent" digest's scope: not capped by the `/activity` list's length)."""
+    rows = db.query(
+        """
+        SELECT * FROM recent_lookups
+        WHERE team_id = ? AND user_id = ? AND looked_up_at >= ?
+        ORDER BY looked_up_at DESC, rowid DESC
+        LIMIT ?
+        """,
+        [team_id, user_id, to_utc_text(since), limit],
+    )
+    return [_lookup(row) for row in rows]
+
+
+def _lookup(row: dict[str, Any]) -> RecentLookup:
+    return RecentLookup(
+        team_id=row["team_id"],
+        user_id=row["user_id"],
+        contact_id=row["contact_id"],
+        display_name=row["display_name"],
+        query=row["query"],
+        looked_up_at=from_utc_text(row["looked_up_at"]),
+    )
 
 
 def recent_contact_ids(db: Database, team_id: str, user_id: str, since: datetime) -> list[str]:

@@ -11,26 +11,37 @@ from cryptography.fernet import Fernet
 
 from activity.digests import (
     MAX_PER_USER,
+    CheckedScope,
     DigestRefused,
     PassReport,
     PostFailed,
     Refusal,
     Subscriber,
     TargetChannel,
+    activity_points,
     check_and_gather,
+    check_scope,
     claim_due,
+    compose,
+    first_day_rank,
     run_pass,
     schedule_for,
     stored_digest,
     subscribe,
     subscriber_refusal,
+    target_refusal,
+    week_so_far,
 )
+from activity.models import DigestEntry
+from activity.scoring import Engagement, engagement
 from activity.services import Services, assemble
+from blocks.digest import digest_message, moved
 from devtools.sandbox import DEMO_ACCOUNT_ID, DEMO_TOKEN, ManualClock, Sandbox
 from settings import load_settings
-from spark import OAuthClient, RateLimiter, RetryPolicy
+from spark import ActivitySummary, OAuthClient, RateLimiter, RetryPolicy
 from storage import (
     Connection,
+    Subscription,
     TokenCipher,
     delivery,
     open_database,
@@ -475,7 +486,7 @@ async def test_a_transient_slack_error_is_retried_next_pass(services, sandbox, c
 @pytest.mark.parametrize(
     ("channel_id", "target", "reason"),
     [
-        ("D0AGENT1", None, Refusal.NOT_A_CHANNEL),
+        ("D0AGENT1", None, Refusal.NOT_YOUR_DM),
         ("U0AGENT1", None, Refusal.NOT_A_CHANNEL),
         ("C0MPIM", channel("C0MPIM", is_channel=False), Refusal.NOT_A_CHANNEL),
         ("C0GONE", None, Refusal.INVITE_FIRST),
@@ -610,3 +621,224 @@ async def test_a_claim_is_taken_once_and_only_when_due(services, sandbox, clock)
     claim = claim_due(services, sub)
     assert claim is not None and claim.late and claim.local_date == dt.date(2026, 3, 10)
     assert claim_due(services, sub) is None  # held (by a live process): nobody else takes it
+
+
+# -- issue 13: a digest for a phone ------------------------------------------------------------
+
+
+def own_dm(user=USER, channel_id="D0U1") -> TargetChannel:
+    """The subscriber's own DM with the bot, as `conversations.open` named it."""
+    return channel(channel_id, is_channel=False, is_private=True, dm_of=user)
+
+
+def test_a_private_digest_goes_only_to_the_subscribers_own_dm(services):
+    added = add(services, channel_id="D0U1", target=own_dm())
+    assert added.channel_id == "D0U1"
+    for target, user in (
+        (own_dm(user="U0OTHER"), USER),  # someone else's DM with the bot
+        (own_dm(channel_id="D0ELSE"), USER),  # Slack named another DM than the one asked for
+        (None, USER),  # Slack named none
+        (channel("D0U1"), USER),  # described as a channel: not a DM we opened
+    ):
+        with pytest.raises(DigestRefused) as refused:
+            add(services, channel_id="D0U1", target=target, user=user)
+        assert refused.value.reason == Refusal.NOT_YOUR_DM
+    assert target_refusal(services, "D0U1", own_dm(), subscriber_id=None) == Refusal.NOT_YOUR_DM
+
+
+async def test_an_unknown_tag_is_refused_with_the_tags_that_exist(services, sandbox):
+    sandbox.state.reset_stats()
+    with pytest.raises(DigestRefused) as refused:
+        await check_scope(services, DEMO_TOKEN, "tag:Nonexistent")
+    assert refused.value.reason == Refusal.UNKNOWN_TAG
+    assert refused.value.detail == "Nonexistent"
+    expected = sandbox.state.brokerage.tags_for(DEMO_ACCOUNT_ID)
+    assert list(refused.value.choices) == sorted(expected, key=str.casefold)
+    assert [r.path for r in sandbox.state.recorded()] == ["/v1/contacts/tags"]  # one request
+
+
+@pytest.mark.parametrize("typed", ["tag:Hot Lead", "tag:hot lead", "TAG:  Hot   Lead "])
+async def test_a_tag_is_stored_as_flexmls_spells_it(services, typed):
+    assert await check_scope(services, DEMO_TOKEN, typed) == CheckedScope("tag:Hot Lead")
+
+
+@pytest.mark.parametrize(("status", "code"), [(403, 1500), (400, 1040), (404, 404)])
+async def test_a_key_that_may_not_list_tags_gets_the_tag_unchecked(services, sandbox, status, code):
+    sandbox.add_fault(kind="status", route="/v1/contacts/tags", status=status, code=code)
+    checked = await check_scope(services, DEMO_TOKEN, "tag:Maybe Real")
+    assert checked == CheckedScope("tag:Maybe Real", unchecked="forbidden")
+
+
+@pytest.mark.parametrize("scope", ["recent", "all"])
+async def test_other_scopes_ask_flexmls_nothing(services, sandbox, scope):
+    sandbox.state.reset_stats()
+    assert await check_scope(services, DEMO_TOKEN, scope) == CheckedScope(scope)
+    assert sandbox.state.recorded() == []
+
+
+async def test_recent_covers_every_contact_looked_up_in_30_days(services, sandbox, clock):
+    """35 contacts looked up over 29 days (the /activity list keeps 20 by default): all 35
+    are in the digest; one looked up 40 days ago is not."""
+    clock.set(dt.datetime(2026, 2, 1, 14, 0, tzinfo=dt.UTC))
+    contacts = sandbox.state.brokerage.contacts_for(DEMO_ACCOUNT_ID)[:36]
+    for n, contact in enumerate(contacts):
+        when = clock() + dt.timedelta(days=0 if n == 0 else 11 + n * 29 / 35)
+        record_lookup(
+            services.db,
+            team_id=TEAM,
+            user_id=USER,
+            contact_id=contact.id,
+            display_name=contact.display_name,
+            query=contact.display_name,
+            now=when,
+        )
+    clock.set(dt.datetime(2026, 3, 13, 14, 0, tzinfo=dt.UTC))  # 40 days after the first
+    add(services)
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    digest = poster.posts[0][2]
+    assert {e.contact_id for e in digest.entries} == {c.id for c in contacts[1:]}
+    assert len(digest.entries) == 35
+
+
+async def test_a_first_day_ranks_by_what_each_contact_did(services, sandbox, clock):
+    """No history yet: the digest ranks every contact by their own activity (views, opens)
+    instead of only counting them, and the post says who did the most."""
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    add(services, scope="all")
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    digest = poster.posts[0][2]
+    assert all(e.day is None and e.engagement is None for e in digest.entries)
+    points = [activity_points(e.summary) for e in digest.entries]
+    assert points == sorted(points, reverse=True) and points[0] > points[-1]
+    heavy = sandbox.state.brokerage.notable["heavy_viewer"]
+    assert heavy.id in [e.contact_id for e in digest.entries[:10]]  # 300+ listings viewed
+    message = digest_message(digest, cursor_key=b"k" * 32)
+    assert "most active so far" in message.text and "Tracking" not in message.text
+
+
+def test_first_day_ranking_uses_this_week_where_we_know_it():
+    def entry(cid, summary, week):
+        return DigestEntry(cid, cid, summary, None, week, None, None)
+
+    busy_week = entry("A", ActivitySummary(listings_viewed=5), ActivitySummary(listings_viewed=5))
+    unknown = entry("B", ActivitySummary(listings_viewed=500), None)
+    quiet_week = entry("C", ActivitySummary(listings_viewed=900), ActivitySummary())
+    ranked = sorted([quiet_week, unknown, busy_week], key=first_day_rank)
+    assert [e.contact_id for e in ranked] == ["A", "B", "C"]
+
+
+def test_shares_and_sends_earn_no_rank_when_scoring_says_so():
+    """The first-day rank uses `activity.scoring` (whatever it counts), not its own formula."""
+    views = ActivitySummary(listings_viewed=2)
+    assert activity_points(views) > 0
+    assert activity_points(ActivitySummary()) == 0
+    assert (
+        activity_points(views)
+        == engagement(
+            [(dt.date(2026, 1, 1), ActivitySummary()), (dt.date(2026, 1, 2), views)],
+            dt.date(2026, 1, 2),
+        ).score
+    )
+
+
+def test_week_so_far_is_a_lower_bound_from_the_snapshots_we_have():
+    today = dt.date(2026, 3, 10)
+    s = ActivitySummary
+    three_days = [
+        (today - dt.timedelta(days=3), s(listings_viewed=10)),
+        (today, s(listings_viewed=14)),
+    ]
+    assert week_so_far(three_days, today) == s(listings_viewed=4)
+    ten_days = [
+        (today - dt.timedelta(days=10), s(listings_viewed=1)),
+        (today - dt.timedelta(days=7), s(listings_viewed=6)),
+        (today - dt.timedelta(days=2), s(listings_viewed=9)),
+        (today, s(listings_viewed=20)),
+    ]
+    assert week_so_far(ten_days, today) == s(listings_viewed=14)  # from exactly 7 days ago
+    assert week_so_far([(today, s(listings_viewed=3))], today) is None
+
+
+def test_each_contact_appears_once_whatever_the_scope_returned():
+    def entry(cid, score):
+        return DigestEntry(
+            cid, cid, ActivitySummary(), ActivitySummary(), None, Engagement(score, "warm", ""), 0.0
+        )
+
+    subscription = Subscription(
+        1, TEAM, USER, CHANNEL, "08:00", DENVER, "all", dt.datetime.now(dt.UTC)
+    )
+    digest = compose(
+        subscription,
+        dt.date(2026, 3, 10),
+        [entry("A", 9), entry("B", 5), entry("A", 9)],
+        failed=0,
+        late=False,
+    )
+    assert [e.contact_id for e in digest.entries] == ["A", "B"]
+    assert [e.contact_id for e in digest.heating] == ["A", "B"]
+
+
+def test_a_private_digest_is_ranked_by_score():
+    def entry(cid, score, previous):
+        return DigestEntry(
+            cid,
+            cid,
+            ActivitySummary(),
+            ActivitySummary(),
+            None,
+            Engagement(score, "warm", "") if score is not None else None,
+            previous,
+        )
+
+    dm = Subscription(1, TEAM, USER, "D0U1", "08:00", DENVER, "recent", dt.datetime.now(dt.UTC))
+    entries = [entry("moved", 10, 1), entry("top", 50, 49), entry("new", None, None)]
+    digest = compose(dm, dt.date(2026, 3, 10), entries, failed=0, late=False)
+    assert [e.contact_id for e in digest.entries] == ["top", "moved", "new"]
+    channel_digest = compose(
+        Subscription(2, TEAM, USER, CHANNEL, "08:00", DENVER, "recent", dt.datetime.now(dt.UTC)),
+        dt.date(2026, 3, 10),
+        entries,
+        failed=0,
+        late=False,
+    )
+    assert [e.contact_id for e in channel_digest.entries][:2] == ["moved", "top"]
+
+
+async def test_a_gathered_digest_leaves_contacts_that_did_not_move_out_of_the_movers(
+    services, sandbox, clock
+):
+    """Day two over the whole book: the posted table lists only contacts that did something
+    or whose score moved by a point; nobody appears twice."""
+    clock.set(dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.UTC))
+    add(services, scope="all")
+    poster = FakePoster(clock)
+    await run_pass(services, poster)
+    clock.advance(days=1)
+    await run_pass(services, poster)
+    digest = poster.posts[1][2]
+    still = [e for e in digest.entries if not moved(e)]
+    assert still, "the sandbox has quiet contacts"
+    message = digest_message(digest, cursor_key=b"k" * 32)
+    tables = [b for b in message.blocks if b["type"] == "table"]
+    rows = [row[0]["text"] for table in tables for row in table["rows"][1:]]
+    assert rows, "some contacts moved"
+    assert not {e.name for e in still} & set(rows)
+    listed = {e.contact_id for e in (*digest.heating[:5], *digest.cooling[:5])}
+    others = [e.name for e in digest.entries if moved(e) and e.contact_id not in listed]
+    assert rows == others[:10]  # each once, heating and cooling not repeated
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "status", "status": 503, "code": 1510},
+        {"kind": "rate_limit"},
+    ],
+)
+async def test_flexmls_busy_or_down_accepts_the_tag_unchecked(services, sandbox, fault):
+    sandbox.add_fault(**fault, route="/v1/contacts/tags")
+    checked = await check_scope(services, DEMO_TOKEN, "tag:Maybe Real")
+    assert checked == CheckedScope("tag:Maybe Real", unchecked="unavailable")

@@ -33,7 +33,7 @@ from blocks import decode_digest_cursor as decode_with
 from blocks import digest_message as render_digest
 from blocks import digest_page as render_page
 from blocks import encode_digest_cursor as encode_with
-from blocks.digest import digest_refused_dm
+from blocks.digest import TABLE_COLUMNS, digest_refused_dm, personal_digest_message
 from spark.models import ActivitySummary
 from tests.helpers.blocks import (
     DIGEST_DAY,
@@ -58,7 +58,7 @@ encode_digest_cursor = partial(encode_with, key=KEY, channel_id=CHANNEL)
 decode_digest_cursor = partial(decode_with, key=KEY, channel_id=CHANNEL)
 FOOTER = "Cards open privately, with your own Flexmls access."
 LATE = "Posted late: the bot was offline at the scheduled time."
-COLUMNS = ["Contact", "Viewed (+1d)", "Shared (+1d)", "Score", "Band"]
+COLUMNS = ["Contact", "Since yesterday", "Score"]
 
 
 def assert_valid(message: Message, *, channels: tuple[str, ...] = ("C123",)) -> None:
@@ -106,8 +106,9 @@ def typical_digest(**kw: Any):
     jane = mover(1, 12, name="Jane Doe", band="hot", score=42, viewed=12, shared=2)
     john = mover(2, 9, name="John Roe", band="warm", score=15)
     ann = mover(3, -8, name="Ann Lee", band="cold", score=3, viewed=0, shared=0)
+    sam = mover(5, 2, name="Sam Small", band="warm", score=9, viewed=1, shared=0)
     still = mover(4, 0, name="Still Stone", band="cold", score=1, viewed=0, shared=0)
-    return make_digest((jane, john, ann, still), **kw)
+    return make_digest((jane, john, ann, sam, still), **kw)
 
 
 # ------------------------------------------------------------------------------ the cursor
@@ -304,20 +305,21 @@ def test_digest_action_id_patterns(
 
 
 def test_typical_digest() -> None:
+    """One story: heating up (what they did), cooling off, then the other movers; each
+    contact once, units named, Still Stone (no movement) left to "and 1 more"."""
     message = digest_message(typical_digest(failed=3))
     assert_valid_message(message)
     blocks = by_role(message)
     assert list(blocks) == [
         "digest_header",
         "digest_scope",
-        "digest_counts",
-        "digest_movers_title",
-        "digest_movers",
         "digest_heating_title",
         "digest_heating_1",
         "digest_heating_2",
         "digest_cooling_title",
         "digest_cooling_1",
+        "digest_movers_title",
+        "digest_movers",
         "digest_more_note",  # Still Stone did not move
         "digest_more",
         "digest_footer",
@@ -326,27 +328,95 @@ def test_typical_digest() -> None:
     assert context_text(blocks["digest_scope"]) == [
         "Contacts <@U123> looked up in the last 30 days"
     ]
-    assert blocks["digest_counts"]["text"]["text"] == (
-        "🔥 1 hot · 🌤 1 warm · 🧊 2 cold · 4 contacts"
+    assert blocks["digest_heating_1"]["text"]["text"] == (
+        "*Jane Doe* · +12 views · 🔥 42 points (+12)"
     )
-    assert table_rows(message) == [
-        COLUMNS,
-        ["Jane Doe", "+12", "+2", "42", "🔥 Hot"],
-        ["John Roe", "+3", "+1", "15", "🌤 Warm"],
-        ["Ann Lee", "0", "0", "3", "🧊 Cold"],
-    ]
-    assert blocks["digest_heating_1"]["text"]["text"] == "*Jane Doe* +12 · 🔥 Hot, 42 points"
-    assert blocks["digest_heating_2"]["text"]["text"] == "*John Roe* +9 · 🌤 Warm, 15 points"
-    assert blocks["digest_cooling_1"]["text"]["text"] == ("*Ann Lee* \u22128 · 🧊 Cold, 3 points")
+    assert blocks["digest_heating_2"]["text"]["text"] == (
+        "*John Roe* · +3 views · 🌤 15 points (+9)"
+    )
+    assert blocks["digest_cooling_1"]["text"]["text"] == (
+        "*Ann Lee* · nothing new · 🧊 3 points (\u22128)"
+    )
+    assert blocks["digest_movers_title"]["text"]["text"] == "*Other movers*"
+    assert table_rows(message) == [COLUMNS, ["Sam Small", "+1 view", "🌤 9 points (+2)"]]
     assert context_text(blocks["digest_more_note"]) == ["and 1 more"]
     (more,) = blocks["digest_more"]["elements"]
     assert (more["text"]["text"], more["action_id"]) == ("More", "digest_more")
     assert decode_digest_cursor(more["value"]) == DigestCursor(7, DIGEST_DAY, 1)
-    assert context_text(blocks["digest_footer"]) == ["3 contacts could not be read.", FOOTER]
+    assert context_text(blocks["digest_footer"]) == [
+        "🔥 1 hot · 🌤 2 warm · 🧊 2 cold of 5 contacts",
+        "3 contacts could not be read.",
+        FOOTER,
+    ]
     assert message.text == (
-        "Morning digest, Fri 27 Nov: 2 heating up (Jane Doe +12, John Roe +9), "
-        "1 cooling off, 4 contacts."
+        "Morning digest, Fri 27 Nov: 2 heating up (Jane Doe +12 views, John Roe +3 views), "
+        "1 cooling off, 5 contacts."
     )
+
+
+def names_shown(message: Message) -> list[str]:
+    """Every contact named in the digest's body, once per mention (sections and table)."""
+    found = []
+    for block in message.blocks:
+        if role(block).endswith("_title"):
+            continue
+        if block["type"] == "section" and "text" in block:
+            found += re.findall(r"^\*(?:\d+\. )?([^*]+)\*(?= ·|\n|$)", block["text"]["text"])
+        if block["type"] == "table":
+            found += [row[0]["text"] for row in block["rows"][1:]]
+    return found
+
+
+@pytest.mark.parametrize("layout", ["table", "sections"])
+def test_no_contact_is_listed_twice(layout: str) -> None:
+    entries = _many(30)
+    cooling = tuple(mover(100 + i, -9 - i) for i in range(5))
+    digest = make_digest(
+        (*entries[:5], *cooling, *entries[5:]), heating=entries[:5], cooling=cooling
+    )
+    message = digest_message(digest, layout=layout)  # type: ignore[arg-type]
+    assert_valid_message(message)
+    shown = names_shown(message)
+    assert len(shown) == len(set(shown)) == 20  # 5 heating, 5 cooling, 10 other movers
+    assert context_text(by_role(message)["digest_more_note"]) == ["and 15 more"]
+
+
+@pytest.mark.parametrize("layout", ["table", "sections"])
+def test_units_are_always_named(layout: str) -> None:
+    message = digest_message(typical_digest(), layout=layout)  # type: ignore[arg-type]
+    for block in message.blocks:
+        if role(block).startswith(("digest_heating_", "digest_cooling_", "digest_mover_")):
+            if role(block).endswith("_title"):
+                continue
+            line = block["text"]["text"]
+            assert re.search(r"\d+ points", line), line
+            assert re.search(r"views?\b|nothing new", line), line
+    for row in table_rows(message)[1:] if layout == "table" else []:
+        assert re.search(r"views?|e-mail opens?|nothing new", row[1]) and "points" in row[2]
+
+
+def test_what_they_did_counts_only_the_contacts_own_actions() -> None:
+    """Views and e-mail opens are the contact's; what the agent shared or sent is not."""
+    entry = DigestEntry(
+        contact_id="C1",
+        name="Jane Doe",
+        summary=ActivitySummary(),
+        day=ActivitySummary(
+            listings_viewed=1,
+            listings_shared=7,
+            manual_emails_sent=4,
+            manual_emails_opened=1,
+            subscription_emails_opened=2,
+        ),
+        week=None,
+        engagement=make_engagement("warm", 20.0),
+        previous_score=10.0,
+    )
+    message = digest_message(make_digest((entry,)))
+    assert by_role(message)["digest_heating_1"]["text"]["text"] == (
+        "*Jane Doe* · +1 view · +3 e-mail opens · 🌤 20 points (+10)"
+    )
+    assert "shared" not in message.text and "sent" not in message.text
 
 
 def test_every_contact_button_opens_that_contacts_card() -> None:
@@ -403,7 +473,8 @@ def test_late_digests_say_why(late: bool) -> None:
 def test_unreadable_contacts_are_counted_in_the_footer(failed: int, note: str | None) -> None:
     message = digest_message(typical_digest(failed=failed))
     assert_valid_message(message)
-    expected = [note, FOOTER] if note else [FOOTER]
+    counts = "🔥 1 hot · 🌤 2 warm · 🧊 2 cold of 5 contacts"
+    expected = [counts, note, FOOTER] if note else [counts, FOOTER]
     assert context_text(by_role(message)["digest_footer"]) == expected
 
 
@@ -412,57 +483,135 @@ def test_unreadable_contacts_are_counted_in_the_footer(failed: int, note: str | 
 )
 def test_each_band(band: str, marker: str) -> None:
     entry = mover(1, 6, band=band)
-    message = digest_message(make_digest((entry,)))
+    small = mover(2, 2, band=band)
+    message = digest_message(make_digest((entry, small)))
     assert_valid_message(message)
-    assert table_rows(message)[1][-1] == marker
-    counts = by_role(message)["digest_counts"]["text"]["text"]
-    expected = {"hot": 0, "warm": 0, "cold": 0, band: 1}
+    assert table_rows(message)[1][-1] == f"{marker.split()[0]} 20 points (+2)"
+    (counts, _) = context_text(by_role(message)["digest_footer"])
+    expected = {"hot": 0, "warm": 0, "cold": 0, band: 2}
     assert counts == (
         f"🔥 {expected['hot']} hot · 🌤 {expected['warm']} warm · "
-        f"🧊 {expected['cold']} cold · 1 contact"
+        f"🧊 {expected['cold']} cold of 2 contacts"
     )
-    assert by_role(message)["digest_heating_1"]["text"]["text"].endswith(f"{marker}, 20 points")
+    heating = by_role(message)["digest_heating_1"]["text"]["text"]
+    assert heating.endswith(f"{marker.split()[0]} 20 points (+6)")
 
 
 def test_only_entries_that_moved_are_top_movers_and_top_limits_them() -> None:
-    entries = tuple(mover(i, 0 if i % 2 else 1, viewed=i) for i in range(1, 30))
+    entries = tuple(mover(i, 0 if i % 2 else 1, viewed=0) for i in range(1, 30))
     message = digest_message(make_digest(entries, heating=(), cooling=()), top=3)
     assert_valid_message(message)
     assert [row[0] for row in table_rows(message)[1:]] == ["Contact 2", "Contact 4", "Contact 6"]
     assert context_text(by_role(message)["digest_more_note"]) == ["and 26 more"]
 
 
+@pytest.mark.parametrize(
+    ("movement", "viewed", "opened", "is_mover"),
+    [
+        (0, 0, 0, False),  # nothing at all
+        (-0.4, 0, 0, False),  # a quiet contact's score decays a little: no movement
+        (0.6, 0, 0, False),
+        (-1, 0, 0, True),  # a point is movement
+        (1.5, 0, 0, True),
+        (0, 1, 0, True),  # did something, whatever the score says
+        (0, 0, 1, True),
+        (float("nan"), 0, 0, False),
+    ],
+)
+def test_rows_without_movement_are_left_out_of_the_movers(
+    movement: float, viewed: int, opened: int, is_mover: bool
+) -> None:
+    entry = DigestEntry(
+        contact_id="C2",
+        name="Maybe Mover",
+        summary=ActivitySummary(),
+        day=ActivitySummary(listings_viewed=viewed, manual_emails_opened=opened, listings_shared=3),
+        week=None,
+        engagement=make_engagement("warm", 10.0),
+        previous_score=10.0 - movement,
+    )
+    anchor = mover(1, 12)
+    message = digest_message(make_digest((anchor, entry), heating=(anchor,), cooling=()))
+    assert_valid_message(message)
+    in_table = "digest_movers" in by_role(message) and table_rows(message)[1][0] == "Maybe Mover"
+    assert in_table is is_mover
+    assert (
+        context_text(by_role(message).get("digest_more_note", {"elements": []})) == ["and 1 more"]
+    ) is not is_mover
+
+
 def test_a_quiet_day_says_nothing_moved() -> None:
-    entries = tuple(mover(i, 0) for i in range(1, 4))
+    entries = tuple(mover(i, 0, viewed=0, shared=2) for i in range(1, 4))
     message = digest_message(make_digest(entries))
     assert_valid_message(message)
     assert "digest_movers" not in by_role(message)
     assert by_role(message)["digest_quiet"]["text"]["text"] == (
-        "Quiet day: no contact's engagement moved since yesterday."
+        "Quiet day: nobody viewed or opened anything, and no score moved."
     )
     assert message.text == "Morning digest, Fri 27 Nov: no big moves, 3 contacts."
 
 
-def test_before_any_history_the_digest_says_when_movement_shows() -> None:
-    entries = tuple(make_entry(i, history=False) for i in range(1, 113))
+def first_timer(n: int, *, viewed: int, opened: int = 0, week: ActivitySummary | None = None):
+    """A contact seen for the first time: only its totals so far (or a week we know)."""
+    return DigestEntry(
+        contact_id=f"C{n}",
+        name=f"Contact {n}",
+        summary=ActivitySummary(
+            listings_viewed=viewed, manual_emails_opened=opened, listings_shared=50
+        ),
+        day=None,
+        week=week,
+        engagement=None,
+        previous_score=None,
+    )
+
+
+def test_a_first_digest_shows_the_most_active_not_just_a_count() -> None:
+    """Day one: no "Tracking 112 contacts", but who did the most (the core ranked them)."""
+    entries = tuple(first_timer(i, viewed=200 - i, opened=i % 3) for i in range(1, 113))
     message = digest_message(make_digest(entries, failed=3))
     assert_valid_message(message)
     assert list(by_role(message)) == [
         "digest_header",
         "digest_scope",
-        "digest_tracking",
-        "digest_more",  # every contact is a page away
+        "digest_first_day",
+        *(f"digest_active_{n}" for n in range(1, 11)),
+        "digest_more_note",
+        "digest_more",
         "digest_footer",
     ]
-    assert by_role(message)["digest_tracking"]["text"]["text"] == (
-        "Tracking 112 contacts. Movement shows from tomorrow, once there is a day of history."
+    blocks = by_role(message)
+    assert "Most active so far" in blocks["digest_first_day"]["text"]["text"]
+    assert "Tracking" not in " ".join(all_texts(message))
+    assert blocks["digest_active_1"]["text"]["text"] == (
+        "*Contact 1* · 199 views · 1 e-mail open so far"
     )
-    (more,) = buttons(message)
-    assert (more["text"]["text"], more["action_id"]) == ("More", "digest_more")
-    assert decode_digest_cursor(more["value"]) == DigestCursor(7, DIGEST_DAY, 1)
+    assert blocks["digest_active_3"]["text"]["text"] == "*Contact 3* · 197 views so far"
+    assert context_text(blocks["digest_more_note"]) == ["and 102 more"]
+    cards = [b for b in buttons(message) if b["action_id"].startswith("digest_open")]
+    assert [decode_contact_id(b["value"]) for b in cards] == [f"C{i}" for i in range(1, 11)]
+    more = [b for b in buttons(message) if b["action_id"] == "digest_more"]
+    assert decode_digest_cursor(more[0]["value"]) == DigestCursor(7, DIGEST_DAY, 1)
+    assert context_text(blocks["digest_footer"]) == ["3 contacts could not be read.", FOOTER]
     assert message.text == (
-        "Morning digest, Fri 27 Nov: tracking 112 contacts; movement shows from tomorrow."
+        "Morning digest, Fri 27 Nov: most active so far: Contact 1 (199 views · 1 e-mail open "
+        "so far), Contact 2 (198 views · 2 e-mail opens so far), Contact 3 (197 views so far); "
+        "112 contacts."
     )
+
+
+def test_a_first_digest_says_this_week_where_we_know_it() -> None:
+    known = first_timer(1, viewed=5, week=ActivitySummary(listings_viewed=4))
+    quiet = first_timer(2, viewed=90, week=ActivitySummary())
+    never = first_timer(3, viewed=0)
+    message = digest_message(make_digest((known, quiet, never)))
+    assert_valid_message(message)
+    lines = [by_role(message)[f"digest_active_{n}"]["text"]["text"] for n in (1, 2, 3)]
+    assert lines == [
+        "*Contact 1* · +4 views this week",
+        "*Contact 2* · nothing new this week",
+        "*Contact 3* · no views or opens yet",
+    ]
 
 
 def test_an_empty_digest() -> None:
@@ -487,7 +636,7 @@ def test_any_number_of_entries_fits_one_message(layout: str, count: int) -> None
     message = digest_message(digest, layout=layout)  # type: ignore[arg-type]
     assert_valid_message(message)
     assert len(message.blocks) <= 50
-    shown = min(count, 10) + len(cooling)
+    shown = min(count, 5) + len(cooling) + min(10, max(0, count - 5 - len(cooling)))
     notes = by_role(message).get("digest_more_note")
     if count > shown:
         assert context_text(notes) == [f"and {count - shown:,} more"]
@@ -519,7 +668,7 @@ def test_a_large_top_is_capped_to_slacks_limits(layout: str) -> None:
     if layout == "table":
         rows = table_rows(message)
         assert len(rows) == 100
-        assert all(len(row) == 5 for row in rows)
+        assert all(len(row) == 3 for row in rows)  # narrow enough for a phone
     else:
         assert len(message.blocks) == 50
 
@@ -530,21 +679,18 @@ def test_table_layout_validates_through_slack_sdk() -> None:
     parsed = Block.parse(table)
     assert type(parsed).__name__ == "TableBlock"
     assert parsed.to_dict() == table
-    assert table["column_settings"][1:] == [{"align": "right"}] * 3
+    assert len(table["column_settings"]) == len(TABLE_COLUMNS) == 3
+    assert table["column_settings"][2] == {"align": "right"}
 
 
-def test_sections_layout_puts_each_mover_in_fields() -> None:
+def test_sections_layout_puts_each_mover_in_one_narrow_section() -> None:
     message = digest_message(typical_digest(), layout="sections")
     assert_valid_message(message)
     assert "table" not in block_types(message)
     movers = [b for b in message.blocks if role(b).startswith("digest_mover_")]
-    assert [[f["text"] for f in b["fields"]] for b in movers][0] == [
-        "*Jane Doe*",
-        "🔥 Hot · 42 points",
-        "Viewed (+1d): +12",
-        "Shared (+1d): +2",
-    ]
-    assert len(movers) == 3
+    assert [b["text"]["text"] for b in movers] == ["*Sam Small* · +1 view · 🌤 9 points (+2)"]
+    assert all("fields" not in b for b in message.blocks)
+    assert movers[0]["accessory"]["action_id"] == "digest_open:4"  # after 2 heating, 1 cooling
 
 
 def test_unknown_layout_or_negative_top_is_a_programming_error() -> None:
@@ -569,7 +715,7 @@ def test_a_broken_score_reads_n_a_instead_of_crashing(score: float) -> None:
     for message in (digest_message(digest), digest_page(digest, 1)):
         assert_valid_message(message)
         assert any("n/a" in text for text in all_texts(message))
-    assert table_rows(digest_message(digest))[1][3] == "n/a"
+    assert "n/a points" in by_role(digest_message(digest))["digest_heating_1"]["text"]["text"]
 
 
 def test_entries_whose_id_is_unfit_for_a_button_get_none() -> None:
@@ -585,7 +731,7 @@ def test_an_unaddressable_subscription_gets_no_more_button() -> None:
     entries = _many(30)
     message = digest_message(make_digest(entries, subscription_id=0))
     assert_valid_message(message)
-    assert context_text(by_role(message)["digest_more_note"]) == ["and 20 more"]
+    assert context_text(by_role(message)["digest_more_note"]) == ["and 15 more"]
     assert "digest_more" not in by_role(message)
 
 
@@ -636,7 +782,7 @@ def test_first_page() -> None:
     assert message.blocks[0]["text"]["text"] == "Digest · Fri 27 Nov · page 1 of 6"
     entries = [b for b in message.blocks if role(b).startswith("digest_entry_")]
     assert len(entries) == 20
-    assert entries[0]["text"]["text"] == "*Contact 1* 🌤\n+3 viewed, +1 shared today · 100 points"
+    assert entries[0]["text"]["text"] == "*Contact 1*\n+3 views since yesterday · 🌤 100 points"
     assert nav(message) == [("Next ▶", "digest_more:next", DigestCursor(7, DIGEST_DAY, 2))]
     cards = [b for b in buttons(message) if b["action_id"].startswith("digest_open")]
     assert [b["action_id"] for b in cards] == [f"digest_open:{i}" for i in range(1, 21)]
@@ -692,11 +838,11 @@ def test_a_single_page_has_no_prev_or_next() -> None:
     [
         (
             mover(1, 2, band="hot", score=42.0, viewed=3, shared=0),
-            "*Contact 1* 🔥\n+3 viewed today · 42 points",
+            "*Contact 1*\n+3 views since yesterday · 🔥 42 points",
         ),
         (
-            mover(1, 0, band="cold", viewed=0, shared=0),
-            "*Contact 1* 🧊\nNo change today · 20 points",
+            mover(1, 0, band="cold", viewed=0, shared=4),
+            "*Contact 1*\nNothing new since yesterday · 🧊 20 points",
         ),
         (
             make_entry(1, history=False),
@@ -895,3 +1041,119 @@ def test_malformed_channel_ids_never_become_mentions(render: Any) -> None:
     message = render(make_subscription(channel_id="<#C123|general> *x*"))
     assert_valid(message, channels=())
     assert all("<#" not in text for text in mrkdwn_texts(message))
+
+
+# ------------------------------------------------------ a private digest: who to call today
+
+
+def test_a_private_digest_is_who_to_call_today_in_the_order_given() -> None:
+    """The core ranks by score; the renderer keeps that order, numbers it, adds Cards."""
+    digest = typical_digest(channel_id="D0AGENT1")
+    ranked = tuple(sorted(digest.entries, key=lambda e: -(e.engagement.score)))
+    message = personal_digest_message(
+        make_digest(ranked, channel_id="D0AGENT1", failed=1), cursor_key=KEY
+    )
+    assert_valid(message, channels=("D0AGENT1",))
+    blocks = by_role(message)
+    assert list(blocks) == [
+        "digest_header",
+        "digest_scope",
+        *(f"digest_call_{n}" for n in range(1, 6)),
+        "digest_footer",
+    ]
+    assert blocks["digest_header"]["text"]["text"] == "Who to call today · Fri 27 Nov"
+    assert blocks["digest_call_1"]["text"]["text"] == (
+        "*1. Jane Doe* · 🔥 42 points (+12)\n+12 views since yesterday · +36 views this week"
+    )
+    assert blocks["digest_call_5"]["text"]["text"] == (
+        "*5. Still Stone* · 🧊 1 point\nNothing new this week"
+    )
+    cards = [b for b in buttons(message) if b["action_id"].startswith("digest_open")]
+    assert [decode_contact_id(b["value"]) for b in cards] == ["C1", "C2", "C5", "C3", "C4"]
+    assert context_text(blocks["digest_footer"]) == [
+        "🔥 1 hot · 🌤 2 warm · 🧊 2 cold of 5 contacts",
+        "1 contact could not be read.",
+        "Only you see this digest. Cards open with your own Flexmls access.",
+    ]
+    assert message.text == (
+        "Who to call today, Fri 27 Nov: Jane Doe (🔥 42 points), John Roe (🌤 15 points), "
+        "Sam Small (🌤 9 points) and 2 more."
+    )
+
+
+def test_a_long_private_digest_lists_ten_and_pages_the_rest() -> None:
+    entries = _many(1000)
+    message = personal_digest_message(make_digest(entries, channel_id="D0AGENT1"), cursor_key=KEY)
+    assert_valid(message, channels=("D0AGENT1",))
+    calls = [b for b in message.blocks if role(b).startswith("digest_call_")]
+    assert len(calls) == 10 and len(message.blocks) <= 50
+    assert context_text(by_role(message)["digest_more_note"]) == ["and 990 more"]
+    (more,) = [b for b in buttons(message) if b["action_id"] == "digest_more"]
+    value = decode_with(more["value"], key=KEY, channel_id="D0AGENT1")
+    assert value == DigestCursor(7, DIGEST_DAY, 1)
+    with pytest.raises(BadActionValue):  # signed for that DM only
+        decode_with(more["value"], key=KEY, channel_id="D0OTHER1")
+
+
+def test_a_private_digest_before_any_score_ranks_by_what_they_did() -> None:
+    entries = (first_timer(1, viewed=40, opened=2), first_timer(2, viewed=0))
+    message = personal_digest_message(make_digest(entries, channel_id="D0AGENT1"), cursor_key=KEY)
+    assert_valid(message, channels=("D0AGENT1",))
+    assert "No scores yet" in " ".join(context_text(by_role(message)["digest_scope"]))
+    assert by_role(message)["digest_call_1"]["text"]["text"] == (
+        "*1. Contact 1*\n40 views · 2 e-mail opens so far"
+    )
+    assert message.text == "Who to call today, Fri 27 Nov: Contact 1, Contact 2."
+
+
+def test_an_empty_private_digest() -> None:
+    message = personal_digest_message(make_digest((), channel_id="D0AGENT1"), cursor_key=KEY)
+    assert_valid(message, channels=("D0AGENT1",))
+    assert message.text == "Who to call today, Fri 27 Nov: no contacts to report."
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_names_in_a_private_digest_and_a_first_digest(name: str) -> None:
+    scored = (mover(1, 12, name=name), mover(2, -9, name=name))
+    first = (first_timer(1, viewed=3),)
+    first = (DigestEntry(**{**first[0].__dict__, "name": name}),)
+    for message in (
+        personal_digest_message(make_digest(scored, channel_id="D0AGENT1"), cursor_key=KEY),
+        digest_message(make_digest(first)),
+    ):
+        assert_valid_message(message)
+        assert_no_formatting_from(name, message)
+        for text in all_texts(message):
+            assert "\u202e" not in text and "\x00" not in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(max_size=300), min_size=0, max_size=15))
+def test_any_names_give_a_valid_private_digest(names: list[str]) -> None:
+    entries = tuple(mover(i, 6 - i, name=n) for i, n in enumerate(names, 1))
+    message = personal_digest_message(make_digest(entries, channel_id="D0AGENT1"), cursor_key=KEY)
+    assert_valid_message(message)
+    for text in mrkdwn_texts(message):
+        assert "<!channel>" not in text
+
+
+def test_a_private_digest_added_says_only_you_see_it() -> None:
+    message = digest_added(make_subscription(channel_id="D0AGENT1"))
+    assert_valid(message, channels=("D0AGENT1",))
+    (body,) = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert body == (
+        "Every day at 08:00 (America/Denver), you get a private digest here in our DM: who to "
+        "call today, ranked by score, from contacts <@U0AGENT1> looked up in the last 30 days. "
+        "Only you see it."
+    )
+    assert "Everyone" not in message.text and message.text.startswith("Private digest added")
+
+
+def test_a_tag_flexmls_would_not_check_is_accepted_with_a_note() -> None:
+    message = digest_added(make_subscription(scope="tag:Byuer"), tag_unchecked=True)
+    assert_valid(message)
+    (hint,) = [b for b in message.blocks if b["type"] == "context"]
+    assert "couldn't check that tag with Flexmls" in context_text(hint)[0]
+    assert "couldn't check that tag with Flexmls" in message.text
+    plain_added = digest_added(make_subscription(scope="tag:Buyer"))
+    assert "check that tag" not in plain_added.text

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from activity.digests import run_pass
-from devtools.slack_standin.messages import texts
+import datetime as dt
+
+from activity.digests import run_pass, stored_digest
+from devtools.sandbox import DEMO_ACCOUNT_ID
+from devtools.slack_standin.messages import buttons, texts
 from handlers.poster import SlackPoster
 from modes import digest_now
+from storage import list_subscriptions
 from tests.helpers.stack import button
 
 SALES = "<#C0SALES|sales>"
@@ -20,6 +24,11 @@ async def subscribe(stack, words: str, user_id: str = "U0AGENT1") -> dict:
     return await stack.reply_to(
         (await stack.sender.command(f"digest add {words}", user_id=user_id)).response_url
     )
+
+
+def stored_count(stack) -> int:
+    db = stack.bot.services.db
+    return db.execute("SELECT count(*) FROM digest_subscriptions").fetchone()[0]
 
 
 def posted_digests(stack) -> list[dict]:
@@ -136,3 +145,103 @@ async def test_digest_now_runs_one_pass_and_prints_a_summary(stack, capsys):
     assert await digest_now(stack.bot.services.settings) == 0
     assert "0 due" in capsys.readouterr().out  # exactly once, even across processes' passes
     assert len(posted_digests(stack)) == 1
+
+
+# -- issue 13: a digest for a phone ------------------------------------------------------------
+
+
+LINES = ("digest_heating_", "digest_cooling_", "digest_active_", "digest_mover_")
+
+
+def named_in(message: dict) -> list[str]:
+    """Each contact the post names: one per heating/cooling/mover/active line and table row."""
+    names = []
+    for block in message["blocks"]:
+        role = block.get("block_id", "").split(".")[0]
+        if block["type"] == "table":
+            names += [row[0]["text"] for row in block["rows"][1:]]
+            assert len(block["rows"][0]) <= 3  # narrow enough for a phone
+        elif role.startswith(LINES) and not role.endswith("_title"):
+            names.append(block["text"]["text"].split("*")[1])
+    return names
+
+
+async def test_a_digest_tells_one_story_and_names_each_contact_once(stack):
+    for query in ("janet doe", "jane.doe@example.org", "O'Brien", "priya patel", "zoe"):
+        await stack.reply_to((await stack.sender.command(query)).response_url)
+    stack.clock.advance(days=1)  # yesterday's snapshots: today shows who moved
+    await subscribe(stack, f"{SALES} 09:00")
+    stack.clock.advance(hours=1, minutes=1)
+    assert (await run_digests(stack)).posted == 1
+    (digest,) = posted_digests(stack)
+    named = named_in(digest)
+    assert named and len(named) == len(set(named)), named
+    shown = texts(digest)
+    assert "Heating up" in shown and "points" in shown and "view" in shown
+    heating = [b for b in digest["blocks"] if b["block_id"].startswith("digest_heating_1")]
+    assert heating and " view" in heating[0]["text"]["text"]  # what they did, units named
+    assert "Heating up" in digest["text"] or "heating up" in digest["text"]
+
+
+async def test_recent_covers_every_contact_looked_up_in_30_days_not_just_20(stack):
+    book = stack.sandbox.state.brokerage.contacts_for(DEMO_ACCOUNT_ID)[:32]
+    for contact in book:
+        reply = await stack.reply_to((await stack.sender.command(contact.id)).response_url)
+        assert reply["blocks"], texts(reply)
+        stack.clock.advance(hours=20)  # 32 lookups over 27 days
+    await subscribe(stack, f"{SALES} 00:00 recent")
+    assert (await run_digests(stack)).posted == 1
+    (digest,) = posted_digests(stack)
+    assert "32 contacts" in digest["text"], digest["text"]
+    services = stack.bot.services
+    (subscription,) = list_subscriptions(services.db, "T0STANDIN")
+    day = dt.date.fromisoformat(button(digest, "digest_more")["value"].split("|")[2])
+    stored = stored_digest(services, subscription, day)
+    assert stored is not None
+    assert {e.contact_id for e in stored.entries} == {c.id for c in book}
+
+
+async def test_a_tag_that_doesnt_exist_is_refused_with_the_tags_that_do(stack):
+    reply = await subscribe(stack, f"{SALES} 08:00 tag:Nonexistent")
+    said = texts(reply)
+    assert "No contact is tagged “Nonexistent”" in said, said
+    for tag in stack.sandbox.state.brokerage.tags_for(DEMO_ACCOUNT_ID):
+        assert tag in said
+    assert stored_count(stack) == 0
+    reply = await subscribe(stack, f"{SALES} 08:00 tag:hot lead")
+    assert "Digest added" in texts(reply) and "Hot Lead" in texts(reply), texts(reply)
+    (subscription,) = list_subscriptions(stack.bot.services.db, "T0STANDIN")
+    assert subscription.scope == "tag:Hot Lead"  # as Flexmls spells it
+
+
+async def test_a_key_that_may_not_list_tags_gets_the_digest_with_a_note(stack):
+    stack.sandbox.add_fault(kind="status", route="/v1/contacts/tags", status=403, code=1500)
+    reply = await subscribe(stack, f"{SALES} 08:00 tag:Byuer")
+    assert "Digest added" in texts(reply) and "couldn't check that tag with Flexmls" in texts(reply)
+    assert stored_count(stack) == 1
+
+
+async def test_digest_add_me_sends_who_to_call_today_to_the_subscribers_dm(stack):
+    for query in ("janet doe", "O'Brien", "priya patel"):
+        await stack.reply_to((await stack.sender.command(query)).response_url)
+    stack.clock.advance(days=1)
+    reply = await subscribe(stack, "me 08:00")
+    assert texts(reply).startswith("Private digest added"), texts(reply)
+    assert "Only you see it" in texts(reply) and reply["response_type"] == "ephemeral"
+    (opened,) = stack.slack.calls("conversations.open")
+    assert opened.body["users"] == "U0AGENT1"
+
+    assert (await run_digests(stack)).posted == 1
+    (dm,) = [
+        r.body for r in stack.slack.calls("chat.postMessage") if r.body["channel"] == "D0AGENT1"
+    ]
+    assert dm["text"].startswith("Who to call today")
+    cards = [b for b in buttons(dm) if b["action_id"].startswith("digest_open")]
+    assert len(cards) == 3
+    assert posted_digests(stack) == []  # nothing in a channel
+
+    clicked = await stack.sender.action(
+        cards[0]["action_id"], cards[0]["value"], channel_id="D0AGENT1", is_ephemeral=False
+    )
+    card = await stack.reply_to(clicked.response_url)
+    assert card["response_type"] == "ephemeral" and card["blocks"][0]["type"] == "header"

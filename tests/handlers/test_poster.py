@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from types import SimpleNamespace
 from unittest.mock import create_autospec
@@ -14,7 +15,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from activity.digests import PostFailed, Refusal
 from activity.models import Digest
-from handlers.poster import SlackPoster, describe_channel, skipped_day_dm
+from handlers.poster import SlackPoster, describe_channel, describe_target, skipped_day_dm
 from storage import Subscription
 
 TEAM, USER, CHANNEL = "T1", "U0AGENT1", "C0SALES"
@@ -191,3 +192,56 @@ async def test_a_dm_slack_refuses_is_logged_not_raised(caplog):
     await poster.tell_subscriber(SUBSCRIPTION, Refusal.RECONNECT)
     assert client.chat_postMessage.await_args.kwargs["channel"] == USER
     assert "cannot_dm_bot" in caplog.text
+
+
+# -- a private digest in the subscriber's own DM -----------------------------------------------
+
+DM = "D0AGENT1"
+DM_SUBSCRIPTION = dataclasses.replace(SUBSCRIPTION, channel_id=DM)
+
+
+def with_dm(client, opened: str = DM) -> None:
+    """`conversations.open` (users=<subscriber>) names `opened` as their DM with the bot."""
+    client.conversations_open.return_value = slack_ok(channel={"id": opened})
+
+
+async def test_a_private_digest_may_go_to_the_subscribers_own_dm():
+    poster, client = make_poster()
+    with_dm(client)
+    assert await poster.refusal(DM_SUBSCRIPTION, workspace_token=True) is None
+    assert client.conversations_open.await_args.kwargs == {"users": USER}
+    client.conversations_info.assert_not_awaited()  # no im:read needed
+
+
+async def test_a_dm_that_is_not_the_subscribers_own_is_refused_before_any_reading():
+    """The stored DM isn't the one Slack opens for the subscriber (someone else's, or tampered
+    with in the database): refused, never posted to."""
+    poster, client = make_poster()
+    with_dm(client, opened="D0SOMEONE")
+    assert await poster.refusal(DM_SUBSCRIPTION, workspace_token=True) == Refusal.NOT_YOUR_DM
+    assert "our DM" in skipped_day_dm(DM_SUBSCRIPTION, Refusal.NOT_YOUR_DM).text
+
+
+async def test_describe_target_names_a_dm_only_as_its_owners():
+    _, client = make_poster()
+    with_dm(client)
+    target = await describe_target(client, DM, USER)
+    assert target is not None and target.dm_of == USER and not target.is_channel
+    with_dm(client, opened="D0U0OTHER")
+    assert await describe_target(client, DM, USER) is None
+    assert await describe_target(client, CHANNEL, USER) is not None  # a channel: as before
+
+
+async def test_when_slack_cant_open_the_dm_now_a_later_pass_asks_again():
+    poster, client = make_poster()
+    client.conversations_open.side_effect = slack_error("ratelimited", 429)
+    with pytest.raises(PostFailed) as failed:
+        await poster.refusal(DM_SUBSCRIPTION, workspace_token=True)
+    assert failed.value.permanent is False
+
+
+async def test_a_private_digest_is_posted_as_who_to_call_today():
+    poster, client = make_poster()
+    await poster.post(DM, dataclasses.replace(DIGEST, channel_id=DM))
+    kwargs = client.chat_postMessage.await_args.kwargs
+    assert kwargs["channel"] == DM and kwargs["text"].startswith("Who to call today")

@@ -216,8 +216,8 @@ async def test_the_genuine_more_click_in_the_digests_channel_pages_through(stack
         # A DM: typed in one, or linked as if it were a channel.
         ("08:00", "D0AGENT1", "not to people"),
         ("<#D0AGENT1> 08:00", SALES, "not to people"),
-        # `me` is kept for DM digests later.
-        ("me 08:00", SALES, "DMs aren't available yet"),
+        # `me` is the asker's own DM (tests/security/test_digest_dm.py); not with a channel.
+        (f"me {link(SALES)} 08:00", SALES, "not both"),
     ],
 )
 async def test_digests_go_only_to_channels_the_person_and_the_bot_are_in(

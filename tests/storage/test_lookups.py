@@ -20,6 +20,7 @@ from storage import (
     recent_lookups,
     record_lookup,
 )
+from storage.lookups import KEEP_WITHIN, lookups_since
 
 from .support import NOW
 
@@ -36,7 +37,9 @@ def look_up(
     cap: int = 20,
     name: str | None = None,
     query: str | None = None,
+    keep_within: timedelta = timedelta(0),
 ) -> None:
+    """A lookup `minutes` after NOW; by default only the cap keeps it (`keep_within` 0)."""
     record_lookup(
         db,
         team_id=team,
@@ -46,6 +49,7 @@ def look_up(
         query=query or contact.lower(),
         now=NOW + minutes * MINUTE,
         cap=cap,
+        keep_within=keep_within,
     )
 
 
@@ -112,6 +116,36 @@ def test_a_refreshed_old_lookup_survives_the_cap(db: Database) -> None:
     look_up(db, "A", 2, cap=2)
     look_up(db, "C", 3, cap=2)
     assert ids(db) == ["C", "A"]
+
+
+DAY_MINUTES = 24 * 60
+
+
+def test_every_lookup_of_the_last_30_days_is_kept_whatever_the_cap(db: Database) -> None:
+    """The "recent" digest covers 30 days: 45 contacts looked up over 45 days, with the
+    default cap of 20 and window, keep the 31 looked up in the last 30 days (and a day)."""
+    for day in range(45):
+        look_up(db, f"C{day}", day * DAY_MINUTES, keep_within=KEEP_WITHIN)
+    kept = ids(db, limit=100)
+    assert kept == [f"C{day}" for day in reversed(range(13, 45))]  # days 13..44: within 31 days
+    since = NOW + 44 * DAY_MINUTES * MINUTE - timedelta(days=30)
+    assert [r.contact_id for r in lookups_since(db, "T1", "U1", since)] == kept[:31]
+    assert lookups_since(db, "T1", "U1", since)[0].display_name == "Name C44"
+
+
+def test_beyond_the_window_the_cap_still_applies(db: Database) -> None:
+    for day in range(3):
+        look_up(db, f"Old{day}", day * DAY_MINUTES, cap=2, keep_within=KEEP_WITHIN)
+    for n in range(5):  # forty days later, five lookups in one afternoon
+        look_up(db, f"New{n}", 40 * DAY_MINUTES + n, cap=2, keep_within=KEEP_WITHIN)
+    assert ids(db, limit=100) == ["New4", "New3", "New2", "New1", "New0"]
+
+
+def test_never_more_than_max_kept(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("storage.lookups.MAX_KEPT", 5)
+    for n in range(8):
+        look_up(db, f"C{n}", n, cap=2, keep_within=KEEP_WITHIN)
+    assert ids(db, limit=100) == ["C7", "C6", "C5", "C4", "C3"]
 
 
 def test_invalid_cap_is_refused(db: Database) -> None:
