@@ -132,8 +132,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(("connect",), "/activity connect", "connect your own Flexmls account", connect),
     Subcommand(("status",), "/activity status", "who you are connected as, and since when", status),
     Subcommand(("disconnect",), "/activity disconnect", "forget your Flexmls tokens and pause your digests", disconnect),
-    Subcommand(("digest",), "/activity digest add [#channel] [HH:MM] [recent | all | tag:<Tag>]",
-               "a morning digest in a channel of who is heating up (08:00 your time by default): recent = who you looked up lately, all = all your contacts, tag:<Tag> = one Flexmls tag", digest),
+    Subcommand(("digest",), "/activity digest add [#channel | me] [HH:MM] [recent | all | tag:<Tag>]",
+               "a morning digest of who is heating up (08:00 your time by default), in a channel or, with me, privately in your DM: recent = who you looked up in the last 30 days, all = all your contacts, tag:<Tag> = one Flexmls tag", digest),
     Subcommand(("digest",), "/activity digest list | remove <n>", "your digests (admins: all); remove one of them", None),
     Subcommand(("help",), "/activity help", "this list", show_help),
 )  # fmt: skip
