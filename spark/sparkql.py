@@ -223,10 +223,13 @@ def name_prefix_filter(query: ContactQuery, fields: Collection[str] = NAME_FIELD
     """Names starting with what was typed, using only `fields`; None when nothing is left.
 
     One word: any of DisplayName, GivenName, FamilyName starts with it. Two or more: the
-    DisplayName starts with the whole text, or GivenName and FamilyName start with the first
-    and last word (both fields needed for that clause).
+    DisplayName starts with the whole text, or GivenName starts with all but the last word
+    and FamilyName with the last (both fields needed for that clause): "mary kate smith
+    jones" must not pick Mary Jones over Mary-Kate Smith-Jones, whom the words search finds.
     """
     given, family = name_parts(query.value)
+    if family is not None and "," not in query.value:
+        given = query.value.rsplit(" ", 1)[0]
     clauses: list[str] = []
     if family is None:
         prefixes = [v + "*" for v in spellings(given)]

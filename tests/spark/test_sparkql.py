@@ -249,4 +249,10 @@ def test_injection_attempt_stays_inside_one_literal():
         "FamilyName",
         "Eq",
     ]
-    assert literals == ["x' Or '1' Eq '1*", "X' Or '1' Eq '1*", "x'*", "X'*", "'1*"]
+    assert literals == [
+        "x' Or '1' Eq '1*",
+        "X' Or '1' Eq '1*",
+        "x' Or '1' Eq*",  # GivenName: all but the last word
+        "X' Or '1' Eq*",
+        "'1*",
+    ]
