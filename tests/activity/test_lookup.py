@@ -19,7 +19,7 @@ from activity.lookup import (
 )
 from activity.models import LIST_KINDS, Access, Candidates, ContactCard, NoMatch
 from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN, Dialect
-from spark import Contact, InvalidQuery, NotFound
+from spark import Contact, InvalidQuery, NotFound, Page
 from storage import recent_lookups, snapshot_on
 from tests.helpers.sandbox import spark_paths
 
@@ -229,3 +229,22 @@ async def test_recent_lookups_feed_did_you_mean(services, sandbox):
     stranger = await find(services, Access(TEAM, "U2", DEMO_TOKEN), "tanet doe")
     assert isinstance(stranger, NoMatch)
     assert janet.id not in [c.id for c in stranger.suggestions]  # U1's history stays U1's
+
+
+async def test_a_full_number_stored_in_another_spelling_is_found_by_its_last_seven(services):
+    asked = []
+
+    async def search_contacts(token, query, **kw):
+        asked.append(query.value)
+        if len(query.value) > 7:
+            return Page(items=(), current_page=1, page_size=25, total_rows=0, total_pages=0)
+        items = (
+            Contact("1", "Right Number", phone="+1 (983) 555 0138"),
+            Contact("2", "Other Area", phone="720-555-0138"),
+        )
+        return Page(items=items, current_page=1, page_size=25, total_rows=2, total_pages=1)
+
+    services.spark.search_contacts = search_contacts
+    found = await find(services, Access(TEAM, USER, DEMO_TOKEN), "983-555-0138")
+    assert asked == ["9835550138", "5550138"]
+    assert getattr(found, "contact_id", None) == "1"

@@ -105,17 +105,20 @@ async def test_the_last_seven_digits_of_a_unique_number_open_the_card(stack):
             assert header(reply) == "Jane Doerr"
 
 
-async def test_a_full_number_in_another_spelling_falls_back_to_its_last_seven(stack):
+async def test_a_full_number_finds_the_contact_and_another_area_code_does_not(stack):
     doerr = stack.contact("jane_doerr")
     area, exchange, line = doerr.primary_phone.split("-")
-    reply = await ask(stack, f"+1 {area} {exchange} {line}")  # not one of the exact spellings
+    reply = await ask(stack, f"+1 {area} {exchange} {line}")
     if is_strict(stack):
         assert "Searching by phone number isn't available" in texts(reply)
         return
     assert header(reply) == "Jane Doerr"
     wrong_area = "303" if area != "303" else "720"
+    before = len(contact_filters(stack))
     reply = await ask(stack, f"({wrong_area}) {exchange}-{line}")  # same 7, another number
     assert "No contact matches" in texts(reply)
+    exact, widened = contact_filters(stack)[before:]  # the widening by the last 7 found her,
+    assert f"'*{exchange}-{line}'" in widened  # but her number disagrees with the area code
 
 
 async def test_the_last_seven_digits_shared_by_several_contacts_give_a_picker(stack):
