@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -25,25 +27,89 @@ from activity.models import (
 )
 from activity.scoring import Trend, trend
 from activity.services import Services
-from spark import ActivitySummary, Contact, NotFound, classify
+from spark import ActivitySummary, BadFilter, Contact, ContactQuery, NotFound, QueryKind, classify
+from spark.search import SearchUnavailable
+from spark.sparkql import normalize_typing, widened
 from storage import (
     Counters,
     cache_contact_query,
     cached_contact_id,
     forget_contact_cache,
     latest_snapshot_before,
+    recent_lookups,
     record_lookup,
     record_snapshot,
     snapshot_history,
 )
 
 MAX_CANDIDATES = 25
+MAX_SUGGESTIONS = 3
+MIN_CLOSENESS = 0.6  # difflib ratio; "jon smiht" ~ "John Smith" is 0.84, unrelated names < 0.5
+RECENT_FOR_SUGGESTIONS = 50
+# Letters NFKD does not split into a base letter and a mark.
+_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                          "þ": "th", "ı": "i"})  # fmt: skip
+_DROPPED = re.compile(r"['\".`]")  # O'Brien is OBrien, J.R. is JR
+_SEPARATORS = re.compile(r"[\s,\-]+")  # Mary-Kate is Mary Kate
 
 
 def _fold(text: str) -> str:
-    """Case- and accent-insensitive form for ranking ("José" ranks as "jose")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+    """The form names are compared in: case, accents, apostrophes and hyphens don't count.
+
+    "Zoë O’Brien" folds to "zoe obrien", "Mary-Kate" to "mary kate".
+    """
+    decomposed = unicodedata.normalize("NFKD", normalize_typing(text).casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_LETTERS)
+    return " ".join(_SEPARATORS.split(_DROPPED.sub("", bare))).strip()
+
+
+def _names(contact: Contact) -> list[str]:
+    """The folded names a contact goes by: display name, then given + family name."""
+    names = [_fold(contact.display_name)]
+    if contact.given_name or contact.family_name:
+        names.append(_fold(f"{contact.given_name or ''} {contact.family_name or ''}"))
+    return names
+
+
+def loosely_matches(query: str, contact: Contact) -> bool:
+    """Whether `contact` is who a name `query` means, ignoring accents, case and punctuation:
+    every typed word starts a word of one of the contact's names ("zoe obrien" → Zoë O'Brien,
+    "nunez jose" → José Núñez), or the name starts with the whole text."""
+    wanted = _fold(query)
+    words = wanted.split()
+    if not words:
+        return False
+    for name in _names(contact):
+        name_words = name.split()
+        if name.startswith(wanted) or name.replace(" ", "").startswith(wanted.replace(" ", "")):
+            return True
+        if all(any(n.startswith(w) for n in name_words) for w in words):
+            return True
+    return False
+
+
+def closeness(query: str, name: str) -> float:
+    """How alike a typed name and a contact's name are, 0..1 (for "did you mean")."""
+    wanted, folded = _fold(query), _fold(name)
+    if not wanted or not folded:
+        return 0.0
+    best = difflib.SequenceMatcher(None, wanted, folded).ratio()
+    if " " not in wanted:  # one word: also against each word of the name ("smiht" ~ Smith)
+        for word in folded.split():
+            best = max(best, difflib.SequenceMatcher(None, wanted, word).ratio())
+    return best
+
+
+def suggestions(
+    query: str, recent: Sequence[Contact], nearby: Sequence[Contact]
+) -> tuple[Contact, ...]:
+    """Up to 3 contacts whose names are close to `query`, closest first (recent ones win ties)."""
+    pool: dict[str, Contact] = {}
+    for contact in (*recent, *nearby):
+        pool.setdefault(contact.id, contact)
+    scored = [(closeness(query, c.display_name), i, c) for i, c in enumerate(pool.values())]
+    close = sorted((s for s in scored if s[0] >= MIN_CLOSENESS), key=lambda s: (-s[0], s[1]))
+    return tuple(c for _, _, c in close[:MAX_SUGGESTIONS])
 
 
 def rank_contacts(query: str, contacts: Sequence[Contact]) -> list[Contact]:
@@ -51,12 +117,10 @@ def rank_contacts(query: str, contacts: Sequence[Contact]) -> list[Contact]:
     name ("okafor" finds "Chidi Okafor", which may carry only a DisplayName), then the rest;
     ties by name, then id."""
     wanted = _fold(query)
-    wanted_words = _fold(query.replace(",", " ")).split()
+    wanted_words = wanted.split()
 
     def score(contact: Contact) -> tuple[int, str, str]:
-        names = [_fold(contact.display_name)]
-        if contact.given_name or contact.family_name:
-            names.append(_fold(f"{contact.given_name or ''} {contact.family_name or ''}"))
+        names = _names(contact)
         if contact.email:
             names.append(_fold(contact.email))
         if any(name == wanted for name in names):
@@ -101,11 +165,16 @@ async def find(services: Services, access: Access, text: str) -> Match | Candida
     page = await services.spark.search_contacts(
         access.token, query, limit=MAX_CANDIDATES, on_retry=access.on_retry
     )
-    ranked = rank_contacts(text, page.items)
+    ranked = rank_contacts(query.value, page.items)
+    total = max(page.total_rows, len(ranked))
+    nearby: list[Contact] = []
+    if not ranked:
+        ranked, nearby = await _widen(services, access, query)
+        total = len(ranked)
     for contact in ranked:
         services.contacts.remember(access.token, contact)
     if not ranked:
-        return NoMatch(text)
+        return NoMatch(text, _suggest(services, access, query, nearby))
     if len(ranked) == 1:
         cache_contact_query(
             services.db,
@@ -116,7 +185,55 @@ async def find(services: Services, access: Access, text: str) -> Match | Candida
             now=now,
         )
         return Match(ranked[0].id, ranked[0])
-    return Candidates(text, tuple(ranked[:MAX_CANDIDATES]), max(page.total_rows, len(ranked)))
+    return Candidates(text, tuple(ranked[:MAX_CANDIDATES]), total)
+
+
+async def _widen(
+    services: Services, access: Access, query: ContactQuery
+) -> tuple[list[Contact], list[Contact]]:
+    """One wider search when the exact one found nothing: (who the query means, the rest).
+
+    A name: by initials, kept when it loosely matches (accents, apostrophes, hyphens aside). A
+    phone number: by its last 7 digits, kept when the number agrees with every digit typed.
+    Costs one request at the caller's priority; a search Flexmls refuses widens nothing.
+    """
+    wider = widened(query)
+    if wider is None:
+        return [], []
+    try:
+        page = await services.spark.search_contacts(
+            access.token, wider, limit=MAX_CANDIDATES, on_retry=access.on_retry
+        )
+    except (BadFilter, SearchUnavailable):
+        return [], []
+    if query.kind is QueryKind.PHONE:
+        return [c for c in page.items if _same_number(query.value, c.phone)], []
+    ranked = rank_contacts(query.value, page.items)
+    found = [c for c in ranked if loosely_matches(query.value, c)]
+    return found, [c for c in ranked if c not in found]
+
+
+def _same_number(digits: str, phone: str | None) -> bool:
+    """Whether a stored number agrees with the digits typed (either may lack the area code)."""
+    stored = re.sub(r"\D", "", phone or "")
+    if len(stored) < 7:
+        return False
+    national = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+    stored = stored[1:] if len(stored) == 11 and stored.startswith("1") else stored
+    return stored.endswith(national) or national.endswith(stored)
+
+
+def _suggest(
+    services: Services, access: Access, query: ContactQuery, nearby: Sequence[Contact]
+) -> tuple[Contact, ...]:
+    """ "Did you mean": close names among the agent's recent lookups and the widened search."""
+    if query.kind is not QueryKind.NAME:
+        return ()
+    recent = recent_lookups(
+        services.db, access.team_id, access.user_id, limit=RECENT_FOR_SUGGESTIONS
+    )
+    known = [Contact(item.contact_id, item.display_name) for item in recent]
+    return suggestions(query.value, known, nearby)
 
 
 async def resolve(services: Services, access: Access, text: str) -> Resolution:

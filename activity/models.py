@@ -103,7 +103,11 @@ class Candidates:
 
 @dataclass(frozen=True)
 class NoMatch:
+    """Nothing matches `query`. `suggestions`: up to 3 close names ("did you mean"), from the
+    agent's recent lookups and the widened search, closest first (id and name only, maybe)."""
+
     query: str
+    suggestions: tuple[Contact, ...] = ()
 
 
 Resolution = ContactCard | Candidates | NoMatch

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     ContextBlock,
     HeaderBlock,
@@ -104,16 +107,50 @@ def contact_picker(candidates: Candidates, *, intent: PickIntent = "card") -> Me
     return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
 
 
-def no_match(query: str) -> Message:
-    """Nothing matches `query`: say so, and what else to type."""
+MAX_SUGGESTIONS = 3
+
+
+def _suggestion_buttons(suggestions: Sequence[Contact]) -> ActionsBlock | None:
+    """One button per close name; the value is the contact id, re-checked on click."""
+    chosen = [c for c in suggestions if is_contact_id(c.id)][:MAX_SUGGESTIONS]
+    if not chosen:
+        return None
+    return ActionsBlock(
+        elements=[
+            button(
+                clean(c.display_name) or "(no name)",
+                f"{PICK_CONTACT}:{i}",
+                c.id,
+                accessibility_label=f"Open {clean(c.display_name)}",
+            )
+            for i, c in enumerate(chosen, start=1)
+        ]
+    )
+
+
+def no_match(query: str, suggestions: Sequence[Contact] = ()) -> Message:
+    """Nothing matches `query`: say so, offer up to 3 close names ("did you mean"), and tips."""
     shown = user_mrkdwn(query, NAME_LIMIT)
     headline = f"No contact matches “{shown}”."
     tips = (
         "Try part of a name (`/activity jane`), an e-mail (`/activity jane@example.org`), "
-        "a phone number (`/activity 303-555-0142`), or a contact id."
+        "a phone number (`/activity 303-555-0142` or its last 7 digits), or a contact id."
     )
-    return finish(
-        headline,
+    blocks: list[tuple[str, Block]] = [
         ("nomatch", SectionBlock(text=MarkdownTextObject(text=headline, verbatim=True))),
-        ("nomatch_tips", ContextBlock(elements=[MarkdownTextObject(text=tips)])),
-    )
+    ]
+    text = headline
+    offered = _suggestion_buttons(suggestions)
+    if offered is not None:
+        names = [
+            user_mrkdwn(c.display_name, NAME_LIMIT) for c in suggestions if is_contact_id(c.id)
+        ]
+        names = names[:MAX_SUGGESTIONS]
+        blocks.append(
+            ("nomatch_didyoumean", SectionBlock(text=MarkdownTextObject(text="*Did you mean:*")))
+        )
+        blocks.append(("nomatch_suggestions", offered))
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        text = f"{headline} Did you mean {listed}?"
+    blocks.append(("nomatch_tips", ContextBlock(elements=[MarkdownTextObject(text=tips)])))
+    return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)

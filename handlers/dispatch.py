@@ -51,7 +51,7 @@ def render_resolution(turn: Turn, result: Resolution) -> Message:
         return card_message(result, share_to=share_place(turn.channel_name))
     if isinstance(result, Candidates):
         return contact_picker(result)
-    return no_match(result.query)
+    return no_match(result.query, result.suggestions)
 
 
 async def lookup(turn: Turn, text: str) -> None:
@@ -87,7 +87,7 @@ def _list_command(kind: ListKind) -> Action:
         elif isinstance(found, Candidates):  # Choose opens this list, not the card
             await turn.reply(contact_picker(found, intent=kind))
         else:
-            await turn.reply(no_match(found.query))
+            await turn.reply(no_match(found.query, found.suggestions))
 
     return run
 

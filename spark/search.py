@@ -5,10 +5,14 @@ confirmed, and an unknown or unsearchable field answers 400 / 1040 with `SparkQL
 (spark_api.md §3.4, §9). So a search is a list of strategies tried in order:
 
 - e-mail: `PrimaryEmail Eq` (confirmed);
-- phone: `PrimaryPhoneNumber Eq` with the common spellings;
+- phone: 7 digits ("555-0142"): numbers ending in them (`'*555-0142'`, one request, final
+  when it runs); otherwise, or if Flexmls refuses the leading `*`, `PrimaryPhoneNumber Eq`
+  with the common spellings;
 - name: the prefix search over DisplayName / GivenName / FamilyName, then, when that finds
   nothing (or cannot run), every typed word inside `DisplayName` (contacts that carry only
-  `DisplayName`, §9).
+  `DisplayName`, §9);
+- name initials (the widening `activity/lookup.py` asks for when a name found nothing):
+  `DisplayName` by first letters (`sparkql.name_initials_filter`).
 
 When Spark rejects a filter and names a field (in `SparkQLErrors` or its message), the field is
 remembered as unfilterable for that key and the strategy is retried once without it; when it
@@ -35,11 +39,15 @@ from spark.models import Contact, Page
 from spark.ratelimit import token_key
 from spark.sparkql import (
     NAME_FIELDS,
+    PHONE_ENDING_DIGITS,
     ContactQuery,
     QueryKind,
     email_filter,
+    initials_pattern_values,
+    name_initials_filter,
     name_prefix_filter,
     name_words_filter,
+    phone_ending_filter,
     phone_filter,
 )
 
@@ -63,11 +71,16 @@ class Strategy:
     """One way to search: the fields it uses and how to build its filter from them.
 
     `build` gets the fields still usable and returns None when they cannot express the query.
+    `applies`: whether the strategy is meant for this query at all (skipped otherwise, without
+    learning anything). `final`: when it runs and finds nothing, later strategies are not
+    tried (they would only ask again for less).
     """
 
     name: str
     fields: tuple[str, ...]
     build: Callable[[ContactQuery, Collection[str]], str | None]
+    applies: Callable[[ContactQuery], bool] = lambda query: True
+    final: bool = False
 
 
 def _only(
@@ -80,14 +93,28 @@ def _only(
 
 
 EMAIL = Strategy("email", ("PrimaryEmail",), _only(email_filter, "PrimaryEmail"))
+PHONE_ENDING = Strategy(
+    "phone-ending",
+    ("PrimaryPhoneNumber",),
+    _only(phone_ending_filter, "PrimaryPhoneNumber"),
+    applies=lambda query: len(query.value) == PHONE_ENDING_DIGITS,
+    final=True,
+)
 PHONE = Strategy("phone", ("PrimaryPhoneNumber",), _only(phone_filter, "PrimaryPhoneNumber"))
 NAME_PREFIX = Strategy("name-prefix", NAME_FIELDS, name_prefix_filter)
 NAME_WORDS = Strategy("name-words", ("DisplayName",), _only(name_words_filter, "DisplayName"))
+NAME_INITIALS = Strategy(
+    "name-initials",
+    ("DisplayName",),
+    _only(name_initials_filter, "DisplayName"),
+    applies=lambda query: bool(initials_pattern_values(query.value)),
+)
 
 STRATEGIES: Mapping[QueryKind, tuple[Strategy, ...]] = {
     QueryKind.EMAIL: (EMAIL,),
-    QueryKind.PHONE: (PHONE,),
+    QueryKind.PHONE: (PHONE_ENDING, PHONE),
     QueryKind.NAME: (NAME_PREFIX, NAME_WORDS),
+    QueryKind.NAME_INITIALS: (NAME_INITIALS,),
 }
 
 
@@ -210,7 +237,8 @@ class ContactSearch:
         budget = MAX_REQUESTS_PER_SEARCH
         result: Page[Contact] | None = None
         last_error: BadFilter | None = None
-        for strategy in strategies:
+        usable = [s for s in strategies if s.applies(query)]
+        for strategy in usable:
             if strategy.name in known.dead or budget <= 0:
                 continue
             while budget > 0:
@@ -238,13 +266,13 @@ class ContactSearch:
                     # "okafor": the prefix search finds the Okafors with a FamilyName; a contact
                     # known only by DisplayName ("Chidi Okafor") needs the words search too.
                     return await self._with_display_names(token, query, page, fetch, known)
-                if page.items or not fall_through:
+                if page.items or not fall_through or strategy.final:
                     return page
                 result = page
                 break
         if result is not None:
             return result
-        if all(s.name in known.dead for s in strategies) or last_error is None:
+        if all(s.name in known.dead for s in usable) or last_error is None:
             raise SearchUnavailable(query.kind)
         raise last_error
 

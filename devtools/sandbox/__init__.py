@@ -22,7 +22,7 @@ Admin endpoints (no auth): `POST|GET|DELETE /_sandbox/faults`, `GET|DELETE /_san
 `GET|POST /_sandbox/config` (`latency_ms`, `rate_limit`, `expires_in`), `POST /_sandbox/tokens`
 (`{"account_id", "private_role"}` -> a grant-shaped token pair), `GET /_sandbox/requests`,
 `GET|POST /_sandbox/dialect` (`{"preset": "strict"}` or `orderby`, `unfilterable`,
-`case_sensitive`, `display_name_only`: see `sandbox.sparkql.Dialect`; also
+`case_sensitive`, `accent_sensitive`, `display_name_only`: see `sandbox.sparkql.Dialect`; also
 `Sandbox(dialect="strict")`).
 """
 

@@ -511,6 +511,8 @@ _AVERY_SPECIALS = (
 )  # fmt: skip
 
 _DISPLAY_ONLY = _Person(None, None, "Chidi Okafor", notable="display_only")
+# An accent and an apostrophe in one name ("zoe obrien" on a phone keyboard must find her).
+_ACCENT_AND_APOSTROPHE = _Person("Zoë", "O'Brien", "Zoë O'Brien", notable="zoe_obrien")
 
 _AVERY_CONTACTS = 300
 _BLAKE_CONTACTS = 25
@@ -540,6 +542,14 @@ def build_brokerage(seed: int = DEFAULT_SEED) -> Brokerage:
     # Many real contacts carry only DisplayName (spark_api.md §9). Taking the last random
     # person's place keeps every random draw, and so the rest of the data, unchanged.
     people_avery[-1] = _DISPLAY_ONLY
+    # Zoë O'Brien takes the place of the random person who sorts last: every other record keeps
+    # its draws, and its place in the sorted list (which seeds its activity), except the few
+    # specials sorting after that person (Zoë Müller).
+    last = max(
+        (i for i, p in enumerate(people_avery) if p.notable is None),
+        key=lambda i: people_avery[i].display.casefold(),
+    )
+    people_avery[last] = _ACCENT_AND_APOSTROPHE
 
     contacts: list[Contact] = []
     profiles: dict[str, ActivityProfile] = {}

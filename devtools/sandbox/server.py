@@ -898,7 +898,10 @@ def _contact_page(request: web.Request, contacts: Sequence[Contact]) -> web.Resp
     try:
         if text.strip():
             expression = parse_filter(
-                text, dialect.filter_fields, case_sensitive=dialect.case_sensitive
+                text,
+                dialect.filter_fields,
+                case_sensitive=dialect.case_sensitive,
+                accent_sensitive=dialect.accent_sensitive,
             )
             records = [r for r in records if expression.matches(r)]
         if orderby.strip():

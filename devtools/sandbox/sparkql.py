@@ -15,8 +15,9 @@ Grammar (keywords are case-sensitive, as in Spark's own `sparkql` lexer)::
 String literals are single-quoted. As in Spark's own lexer and parser (spark_api.md §9), a
 backslash pairs with the character after it (so `\\'` does not end the literal) and only `\\'`
 is un-escaped: `'O\\'Brien'` is O'Brien, `'a\\\\b'` is `a\\\\b` (two backslashes). A `*` inside a
-literal matches any run of characters. Matching is case-insensitive (Unicode case folding) by
-default, or exact with `case_sensitive=True` (a `Dialect` switch), and accent-sensitive.
+literal matches any run of characters. Matching is case-insensitive (Unicode case folding) and
+accent-insensitive ("Jose" matches "José", as many database collations do) by default; each
+can be made exact (`case_sensitive=True`, `accent_sensitive=True`: `Dialect` switches).
 A list-valued field (`Tags`) matches `Eq` when any element matches any value; `Ne` is the negation of `Eq`; a missing field
 never equals anything.
 
@@ -27,6 +28,7 @@ unknown fields, 1041 for filters that are too long or too deeply nested) and the
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +55,25 @@ _RESERVED = _SUPPORTED_OPERATORS | _OTHER_OPERATORS | _CONJUNCTIONS | {"Not"}
 
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:+-")
 _WHITESPACE = frozenset(" \t\r\n")
+
+
+def strip_accents(text: str) -> str:
+    """`text` without combining marks ("Núñez" → "Nunez"), as an accent-blind collation sees it."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How `Eq` compares text: exactly, or ignoring case and/or accents."""
+
+    case_sensitive: bool = False
+    accent_sensitive: bool = False
+
+    def form(self, text: str) -> str:
+        if not self.accent_sensitive:
+            text = strip_accents(text)
+        return text if self.case_sensitive else text.casefold()
 
 
 class SparkQLError(Exception):
@@ -82,9 +103,10 @@ class Pattern:
 
     parts: tuple[str, ...]
 
-    def matches(self, value: str, case_sensitive: bool = False) -> bool:
-        text = value if case_sensitive else value.casefold()
-        parts = self.parts if case_sensitive else tuple(p.casefold() for p in self.parts)
+    def matches(self, value: str, matching: Matching | None = None) -> bool:
+        how = matching or Matching()
+        text = how.form(value)
+        parts = tuple(how.form(p) for p in self.parts)
         if len(parts) == 1:
             return text == parts[0]
         first, last = parts[0], parts[-1]
@@ -196,7 +218,7 @@ class Comparison:
     field: str
     operator: str
     values: tuple[Pattern, ...]
-    case_sensitive: bool = False
+    matching: Matching = Matching()
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         raw = record.get(self.field)
@@ -206,7 +228,7 @@ class Comparison:
             candidates = [str(v) for v in raw if v is not None]
         else:
             candidates = [str(raw)]
-        equal = any(p.matches(c, self.case_sensitive) for p in self.values for c in candidates)
+        equal = any(p.matches(c, self.matching) for p in self.values for c in candidates)
         return equal if self.operator == "Eq" else not equal
 
 
@@ -248,12 +270,10 @@ Expression = Comparison | AllOf | AnyOf | Negation
 
 
 class _Parser:
-    def __init__(
-        self, tokens: list[Token], fields: Collection[str], case_sensitive: bool = False
-    ) -> None:
+    def __init__(self, tokens: list[Token], fields: Collection[str], matching: Matching) -> None:
         self.tokens = tokens
         self.fields = fields
-        self.case_sensitive = case_sensitive
+        self.matching = matching
         self.pos = 0
         self.depth = 0
         self.dropped: list[dict[str, str]] = []
@@ -359,7 +379,7 @@ class _Parser:
                     "Message": f"Field {name!r} is unknown or not searchable",
                 }
             )
-        return Comparison(name, operator, tuple(values), self.case_sensitive)
+        return Comparison(name, operator, tuple(values), self.matching)
 
     def parse_value(self, after: Token) -> Pattern:
         token = self.peek()
@@ -374,16 +394,20 @@ class _Parser:
 
 
 def parse_filter(
-    text: str, fields: Collection[str] = CONTACT_FILTER_FIELDS, *, case_sensitive: bool = False
+    text: str,
+    fields: Collection[str] = CONTACT_FILTER_FIELDS,
+    *,
+    case_sensitive: bool = False,
+    accent_sensitive: bool = False,
 ) -> Expression:
     """Parse `_filter` text into an expression with `matches(record) -> bool`.
 
-    `fields` are the searchable field names; `case_sensitive` makes `Eq` exact. Raises
-    `SparkQLError` and nothing else.
+    `fields` are the searchable field names; `case_sensitive` / `accent_sensitive` make `Eq`
+    exact in that respect. Raises `SparkQLError` and nothing else.
     """
     if len(text) > MAX_FILTER_LENGTH:
         raise _fatal(text[:40], f"Filter is longer than {MAX_FILTER_LENGTH} characters", code=1041)
-    return _Parser(tokenize(text), fields, case_sensitive).parse()
+    return _Parser(tokenize(text), fields, Matching(case_sensitive, accent_sensitive)).parse()
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,6 +415,7 @@ def parse_filter(
 
 ORDERBY_MODES = ("accepted", "rejected")
 CONTACT_ACTIVITY_MODES = ("supported", "absent", "refused")
+_SWITCHES = ("case_sensitive", "display_name_only", "accent_sensitive")
 
 
 @dataclass(frozen=True)
@@ -402,6 +427,7 @@ class Dialect:
       "rejected" any `_orderby` is a 400/1040 naming `_orderby`.
     - `unfilterable`: contact fields a `_filter` may not use (400/1040 naming the field).
     - `case_sensitive`: `Eq` compares exactly ("jane*" does not match "Jane Doe").
+    - `accent_sensitive`: `Eq` tells accents apart ("Jose*" does not match "José Núñez").
     - `display_name_only`: contacts are served with `DisplayName` only, no GivenName or
       FamilyName (as many real records are).
     - `contact_activity`: what `_expand=ContactActivity` on the activity listings does (its
@@ -409,15 +435,16 @@ class Dialect:
       events (`Brokerage.contact_activity`); "absent" accepts it and adds nothing; "refused"
       answers 400/1040 naming `_expand`.
 
-    Presets: "default" (lenient, as before) and "strict" (every strictest choice at once, while
-    name lookups stay possible: only DisplayName and PrimaryEmail are filterable; the
-    ContactActivity expansion refused).
+    Presets: "default" (lenient: any case, any accents) and "strict" (every strictest choice
+    at once, while name lookups stay possible: only DisplayName and PrimaryEmail are
+    filterable; the ContactActivity expansion refused).
     """
 
     orderby: str = "accepted"
     unfilterable: frozenset[str] = field(default_factory=frozenset)
     case_sensitive: bool = False
     display_name_only: bool = False
+    accent_sensitive: bool = False
     contact_activity: str = "supported"
 
     def __post_init__(self) -> None:
@@ -429,7 +456,7 @@ class Dialect:
         unknown = self.unfilterable - CONTACT_FILTER_FIELDS
         if unknown:
             raise ValueError(f"unknown contact field(s): {', '.join(sorted(unknown))}")
-        for name in ("case_sensitive", "display_name_only"):
+        for name in _SWITCHES:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false")
 
@@ -447,6 +474,7 @@ class Dialect:
                 unfilterable=frozenset({"GivenName", "FamilyName", "PrimaryPhoneNumber", "Id"}),
                 case_sensitive=True,
                 display_name_only=True,
+                accent_sensitive=True,
                 contact_activity="refused",
             )
         raise ValueError(f"unknown dialect preset {name!r} (default or strict)")
@@ -464,13 +492,7 @@ class Dialect:
             raise ValueError("a dialect is a preset name or an object")
         options = dict(value)
         base = cls.preset(options.pop("preset", "default"))
-        unknown = set(options) - {
-            "orderby",
-            "unfilterable",
-            "case_sensitive",
-            "display_name_only",
-            "contact_activity",
-        }
+        unknown = set(options) - {"orderby", "unfilterable", "contact_activity", *_SWITCHES}
         if unknown:
             raise ValueError(f"unknown dialect key(s): {', '.join(sorted(unknown))}")
         merged = {**base.to_dict(), **options}
@@ -482,18 +504,16 @@ class Dialect:
         return cls(
             orderby=merged["orderby"],
             unfilterable=frozenset(unfilterable),
-            case_sensitive=merged["case_sensitive"],
-            display_name_only=merged["display_name_only"],
             contact_activity=merged["contact_activity"],
+            **{name: merged[name] for name in _SWITCHES},
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "orderby": self.orderby,
             "unfilterable": sorted(self.unfilterable),
-            "case_sensitive": self.case_sensitive,
-            "display_name_only": self.display_name_only,
             "contact_activity": self.contact_activity,
+            **{name: getattr(self, name) for name in _SWITCHES},
         }
 
     def contact_record(self, record: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -6,10 +6,20 @@ import asyncio
 
 import pytest
 
-from activity.lookup import contact_card, rank_contacts, resolve
+from activity.lookup import (
+    _fold,
+    _same_number,
+    closeness,
+    contact_card,
+    find,
+    loosely_matches,
+    rank_contacts,
+    resolve,
+    suggestions,
+)
 from activity.models import LIST_KINDS, Access, Candidates, ContactCard, NoMatch
-from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN
-from spark import Contact, InvalidQuery, NotFound
+from devtools.sandbox import DEMO_TOKEN, SECOND_AGENT_TOKEN, Dialect
+from spark import Contact, InvalidQuery, NotFound, Page
 from storage import recent_lookups, snapshot_on
 from tests.helpers.sandbox import spark_paths
 
@@ -123,3 +133,118 @@ def test_ranking_finds_a_surname_in_a_display_name_only_contact():
     ]
     assert [c.id for c in rank_contacts("okafor", contacts)] == ["1", "2", "3"]
     assert [c.id for c in rank_contacts("Okafor, Chidi", contacts)] == ["2", "3", "1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Zoë O’Brien", "zoe obrien"),
+        ("Zoë O'Brien", "zoe obrien"),
+        ("“José  Núñez”", "jose nunez"),
+        ("Mary-Kate Smith–Jones", "mary kate smith jones"),
+        ("Søren Łukasz Ærø", "soren lukasz aero"),
+        ("J.R. Smith", "jr smith"),
+    ],
+)
+def test_fold_ignores_case_accents_apostrophes_and_hyphens(text, folded):
+    assert _fold(text) == folded
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "expected"),
+    [
+        ("zoe obrien", "Zoë O'Brien", True),
+        ("jose nunez", "José Núñez", True),
+        ("nunez jose", "José Núñez", True),
+        ("mary kate smith jones", "Mary-Kate Smith-Jones", True),
+        ("marykate", "Mary-Kate Smith-Jones", True),
+        ("zoe mueller", "Zoë Müller", False),  # a different spelling is a suggestion, not a match
+        ("jose nunez", "Jason Nelson", False),
+        ("jo nu", "José Núñez", True),
+    ],
+)
+def test_loose_matching(query, name, expected):
+    assert loosely_matches(query, Contact("1", name)) is expected
+
+
+def test_ranking_puts_folded_exact_names_first():
+    contacts = [Contact("2", "Zoë Oberlin"), Contact("1", "Zoë O'Brien")]
+    assert [c.id for c in rank_contacts("zoe o’brien", contacts)] == ["1", "2"]
+
+
+def test_suggestions_are_close_names_at_most_three_recent_first_on_ties():
+    recent = [Contact("r1", "Janet Doe"), Contact("r2", "Priya Patel")]
+    nearby = [Contact("r1", "Janet Doe"), Contact("n2", "Jane Doerr"), Contact("n3", "Janet Dow")]
+    found = suggestions("janet dow", recent, nearby)
+    assert [c.id for c in found] == ["n3", "r1", "n2"]  # Janet Doe (r1) is offered once
+    assert suggestions("zebediah quux", recent, nearby) == ()
+    assert closeness("smiht", "John Smith") >= 0.6  # one word: against each word too
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "same"),
+    [
+        ("5550142", "303-555-0142", True),
+        ("3035550142", "+1 (303) 555-0142", True),
+        ("13035550142", "303.555.0142", True),
+        ("3035550142", "555-0142", True),  # stored without the area code
+        ("3035550142", "720-555-0142", False),  # same 7 digits, another number
+        ("3035550142", None, False),
+        ("3035550142", "0142", False),
+    ],
+)
+def test_same_number(typed, stored, same):
+    assert _same_number(typed, stored) is same
+
+
+async def test_a_miss_costs_one_widening_and_finds_the_accented_contact(services, sandbox):
+    sandbox.state.dialect = Dialect.preset("strict")
+    zoe = sandbox.state.brokerage.notable["zoe_obrien"]
+    found = await find(services, Access(TEAM, USER, DEMO_TOKEN), "zoe obrien")
+    assert getattr(found, "contact_id", None) == zoe.id
+    filters = [r.query["_filter"] for r in sandbox.requests if r.path == "/v1/contacts"]
+    # prefix (refused: GivenName), prefix again without it, words, then the one widening.
+    assert len(filters) == 4 and filters[-1] == "DisplayName Eq 'z* o*','Z* O*'"
+
+
+async def test_an_exact_find_spends_nothing_on_widening(services, sandbox):
+    await find(services, Access(TEAM, USER, DEMO_TOKEN), "janet doe")
+    assert spark_paths(sandbox) == ["/v1/contacts"]
+
+
+async def test_a_widening_flexmls_refuses_leaves_a_plain_no_match(services, sandbox):
+    sandbox.state.dialect = Dialect.coerce({"unfilterable": ["DisplayName"]})
+    found = await find(services, Access(TEAM, USER, DEMO_TOKEN), "zebediah quux")
+    assert isinstance(found, NoMatch) and found.suggestions == ()
+
+
+async def test_recent_lookups_feed_did_you_mean(services, sandbox):
+    access = Access(TEAM, USER, DEMO_TOKEN)
+    janet = sandbox.state.brokerage.notable["janet_doe"]
+    await resolve(services, access, "janet doe")
+    # "tanet doe": the widening (T* D*) can't reach Janet; only the agent's history can.
+    found = await find(services, access, "tanet doe")
+    assert isinstance(found, NoMatch)
+    assert janet.id in [c.id for c in found.suggestions]
+    stranger = await find(services, Access(TEAM, "U2", DEMO_TOKEN), "tanet doe")
+    assert isinstance(stranger, NoMatch)
+    assert janet.id not in [c.id for c in stranger.suggestions]  # U1's history stays U1's
+
+
+async def test_a_full_number_stored_in_another_spelling_is_found_by_its_last_seven(services):
+    asked = []
+
+    async def search_contacts(token, query, **kw):
+        asked.append(query.value)
+        if len(query.value) > 7:
+            return Page(items=(), current_page=1, page_size=25, total_rows=0, total_pages=0)
+        items = (
+            Contact("1", "Right Number", phone="+1 (983) 555 0138"),
+            Contact("2", "Other Area", phone="720-555-0138"),
+        )
+        return Page(items=items, current_page=1, page_size=25, total_rows=2, total_pages=1)
+
+    services.spark.search_contacts = search_contacts
+    found = await find(services, Access(TEAM, USER, DEMO_TOKEN), "983-555-0138")
+    assert asked == ["9835550138", "5550138"]
+    assert getattr(found, "contact_id", None) == "1"

@@ -170,3 +170,41 @@ def test_hostile_names_in_a_picker_for_a_list(text: str) -> None:
     message = contact_picker(Candidates(text, contacts, 40), intent="viewed")
     assert_valid_message(message)
     assert_no_formatting_from(text, message)
+
+
+def test_no_match_offers_close_names_as_picker_buttons() -> None:
+    close = [
+        make_contact("Janet Doe", contact_id="C1"),
+        make_contact("Jane Doerr", contact_id="C2"),
+        make_contact("Jane Doe", contact_id="C3"),
+        make_contact("Jan Dow", contact_id="C4"),  # a fourth is never shown
+    ]
+    message = no_match("janet dow", close)
+    assert_valid_message(message)
+    assert message.text == (
+        "No contact matches “janet dow”. Did you mean Janet Doe, Jane Doerr or Jane Doe?"
+    )
+    offered = buttons(message)
+    assert [b["text"]["text"] for b in offered] == ["Janet Doe", "Jane Doerr", "Jane Doe"]
+    assert [decode_contact_id(b["value"]) for b in offered] == ["C1", "C2", "C3"]
+    assert len({b["action_id"] for b in offered}) == 3
+    assert all(b["action_id"].startswith("contact_pick:") for b in offered)
+    assert block_types(message) == ["section", "section", "actions", "context"]
+
+
+def test_no_match_with_one_suggestion_reads_naturally() -> None:
+    message = no_match("zoe obrein", [make_contact("Zoë O'Brien", contact_id="C1")])
+    assert message.text.endswith("Did you mean Zoë O'Brien?")
+
+
+def test_no_match_skips_suggestions_whose_id_could_not_be_a_button() -> None:
+    message = no_match("x", [make_contact("Forged", contact_id="../../etc")])
+    assert_valid_message(message)
+    assert buttons(message) == [] and "Did you mean" not in message.text
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_no_match_suggestions_with_hostile_names(name: str) -> None:
+    message = no_match("q", [make_contact(name, contact_id="C1")])
+    assert_valid_message(message)
+    assert_no_formatting_from(name, message)

@@ -265,3 +265,51 @@ def test_rejected_fields_reads_tokens_and_message_but_only_fields_we_used():
         "FamilyName",
     }
     assert rejected_fields(BadFilter("Invalid filter"), ["DisplayName"]) == set()
+
+
+async def test_seven_digits_ask_once_for_numbers_ending_in_them(make_client):
+    spark = FakeSpark(results={"'*555-0142'": [JANE]})
+    page = await make_client(spark).search_contacts("tok", "555-0142")
+    assert [c.id for c in page.items] == [JANE["Id"]]
+    empty = await make_client(FakeSpark()).search_contacts("tok", "555-0199")
+    assert empty.items == ()  # the ending search is final: no second, narrower request
+
+
+async def test_seven_digits_fall_back_to_exact_spellings_if_the_leading_star_is_refused(
+    make_client,
+):
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        text = request.url.params["_filter"]
+        calls.append(text)
+        if "'*" in text:
+            return spark_error(400, 1040, "Invalid filter")  # names no field
+        return spark_ok([JANE], {"TotalRows": 1, "TotalPages": 1})
+
+    client = make_client(handler)
+    page = await client.search_contacts("tok", "5550142")
+    assert page.items and calls[-1] == "PrimaryPhoneNumber Eq '5550142','555-0142'"
+    await client.search_contacts("tok", "5550142")  # once more, then the ending is given up
+    calls.clear()
+    await client.search_contacts("tok", "5550142")
+    assert calls == ["PrimaryPhoneNumber Eq '5550142','555-0142'"]
+
+
+async def test_ten_digits_search_the_exact_spellings_only(make_client):
+    spark = FakeSpark()
+    await make_client(spark).search_contacts("tok", "(303) 555-0142")
+    assert len(spark.filters) == 1 and "'*" not in spark.filters[0]
+
+
+async def test_the_initials_widening_is_one_request_on_display_name(make_client):
+    from spark.sparkql import classify, widened
+
+    spark = FakeSpark(results={"'J* N*'": [JANE]})
+    wider = widened(classify("jose nunez"))
+    assert wider is not None
+    page = await make_client(spark).search_contacts("tok", wider)
+    assert page.items and spark.filters == ["DisplayName Eq 'j* n*','J* N*'"]
+    refused = FakeSpark({"DisplayName"})
+    with pytest.raises(SearchUnavailable):
+        await make_client(refused).search_contacts("tok", wider)

@@ -17,8 +17,10 @@ from spark.sparkql import (
     literal_value,
     name_prefix_filter,
     name_words_filter,
+    normalize_typing,
     phone_variants,
     quote,
+    widened,
 )
 
 # Spark's lexer (sparkql token.rb CHARACTER): runs of plain characters and backslash pairs.
@@ -249,4 +251,94 @@ def test_injection_attempt_stays_inside_one_literal():
         "FamilyName",
         "Eq",
     ]
-    assert literals == ["x' Or '1' Eq '1*", "X' Or '1' Eq '1*", "x'*", "X'*", "'1*"]
+    assert literals == [
+        "x' Or '1' Eq '1*",
+        "X' Or '1' Eq '1*",
+        "x' Or '1' Eq*",  # GivenName: all but the last word
+        "X' Or '1' Eq*",
+        "'1*",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal"),
+    [
+        ("O’Brien", "O'Brien"),
+        ("O‘Brien", "O'Brien"),
+        ("Oʼ Brien", "Oʼ Brien".replace("ʼ", "'")),
+        ("“Jane Doe”", "Jane Doe"),
+        ('"Jane Doe"', "Jane Doe"),
+        ("'Jane Doe'", "Jane Doe"),
+        ("‘O’Brien’", "O'Brien"),
+        ('"jane doe', "jane doe"),
+        ("Smith – Jones", "Smith-Jones"),
+        ("Smith--Jones", "Smith-Jones"),
+        ("Smith — Jones", "Smith-Jones"),
+        ("  jane    doe  ", "jane doe"),
+        ("555–0142", "555-0142"),
+        ("— – ‐", ""),
+    ],
+)
+def test_normalize_typing(typed, normal):
+    assert normalize_typing(typed) == normal
+
+
+def test_classify_reads_phone_typing():
+    assert classify("O’Brien") == ContactQuery(QueryKind.NAME, "O'Brien")
+    assert classify("“jane@example.com”") == ContactQuery(QueryKind.EMAIL, "jane@example.com")
+    assert classify("555–0142") == ContactQuery(QueryKind.PHONE, "5550142")
+    with pytest.raises(InvalidQuery):
+        classify("“”")
+
+
+def test_a_curly_apostrophe_reaches_spark_escaped_like_a_straight_one():
+    assert contact_filter(classify("o’brien")) == contact_filter(classify("o'brien"))
+    assert "'o\\'brien*'" in contact_filter(classify("o’brien"))
+
+
+def test_hyphenated_names_are_also_looked_for_with_spaces():
+    text = contact_filter(classify("Mary-Kate"))
+    assert "'Mary-Kate*'" in text and "'Mary Kate*'" in text
+    assert name_words_filter(classify("mary-kate")) == (
+        "DisplayName Eq '*mary*','*Mary*' And DisplayName Eq '*kate*','*Kate*'"
+    )
+
+
+def test_seven_digits_search_numbers_ending_in_them():
+    assert contact_filter(classify("555-0142")) == (
+        "PrimaryPhoneNumber Eq '*555-0142','*5550142','*555 0142','*555.0142'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind", "values"),
+    [
+        ("jose nunez", QueryKind.NAME_INITIALS, ["j* n*", "J* N*"]),
+        ("Zoe O'Brien", QueryKind.NAME_INITIALS, ["z* o*", "Z* O*"]),
+        ("Nunez, Jose", QueryKind.NAME_INITIALS, ["j* n*", "J* N*"]),
+        ("Émile Zola", QueryKind.NAME_INITIALS, ["é* z*", "É* Z*", "e* z*", "E* Z*"]),
+        ("nunez", QueryKind.NAME_INITIALS, ["nu*", "* nu*", "Nu*", "* Nu*"]),
+        ("(303) 555-0142", QueryKind.PHONE, ["*555-0142", "*5550142", "*555 0142", "*555.0142"]),
+    ],
+)
+def test_the_widening(typed, kind, values):
+    wider = widened(classify(typed))
+    assert wider is not None and wider.kind is kind
+    assert [v for k, v in tokens(contact_filter(wider)) if k == "lit"] == values
+
+
+@pytest.mark.parametrize("typed", ["jane@example.com", "555-0142", "20101230223226074201000000"])
+def test_exact_kinds_are_not_widened(typed):
+    assert widened(classify(typed)) is None
+
+
+@given(st.text(max_size=MAX_QUERY_LENGTH + 20))
+@settings(max_examples=300)
+def test_any_widening_is_a_well_formed_filter(text):
+    try:
+        query = classify(text)
+    except InvalidQuery:
+        return
+    wider = widened(query)
+    if wider is not None:
+        assert_well_formed(contact_filter(wider))

@@ -66,6 +66,7 @@ def test_two_agents_with_their_own_contacts(demo: Brokerage) -> None:
         ("Seán O'Brien", 1),
         ("José Núñez", 1),
         ("Zoë Müller", 1),
+        ("Zoë O'Brien", 1),
         ("Renée Lefèvre", 1),
     ],
 )

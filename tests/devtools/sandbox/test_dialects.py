@@ -48,6 +48,15 @@ async def test_case_sensitive_eq():
         assert results(await get(sandbox, "/v1/contacts", _filter="DisplayName Eq 'jane*','Jane*'"))
 
 
+async def test_accent_sensitive_eq():
+    async with Sandbox(dialect={"accent_sensitive": True}) as sandbox:
+        assert not results(await get(sandbox, "/v1/contacts", _filter="DisplayName Eq 'jose n*'"))
+        assert results(await get(sandbox, "/v1/contacts", _filter="DisplayName Eq 'josé n*'"))
+        assert results(await get(sandbox, "/v1/contacts", _filter="DisplayName Eq 'J* N*'"))
+    async with Sandbox() as sandbox:  # the default ignores accents, like many collations
+        assert results(await get(sandbox, "/v1/contacts", _filter="DisplayName Eq 'jose nunez'"))
+
+
 async def test_display_name_only_contacts():
     async with Sandbox(dialect={"display_name_only": True}) as sandbox:
         rows = results(await get(sandbox, "/v1/contacts", _limit="25"))
@@ -70,13 +79,22 @@ async def test_chidi_okafor_carries_only_a_display_name_in_every_dialect():
 def test_strict_combines_the_strictest_choices():
     strict = Dialect.preset("strict")
     assert strict.orderby == "rejected" and strict.case_sensitive and strict.display_name_only
+    assert strict.accent_sensitive and not Dialect().accent_sensitive
     assert {"DisplayName", "PrimaryEmail"} <= strict.filter_fields
     assert "GivenName" not in strict.filter_fields
     assert Dialect.coerce({"preset": "strict", "case_sensitive": False}).case_sensitive is False
 
 
 @pytest.mark.parametrize(
-    "bad", [{"orderby": "maybe"}, {"unfilterable": ["Nope"]}, {"colour": 1}, "lenient", 3]
+    "bad",
+    [
+        {"orderby": "maybe"},
+        {"unfilterable": ["Nope"]},
+        {"colour": 1},
+        {"accent_sensitive": "yes"},
+        "lenient",
+        3,
+    ],
 )
 def test_bad_dialects_are_refused(bad):
     with pytest.raises(ValueError):
@@ -88,6 +106,7 @@ async def test_the_admin_endpoint_switches_the_dialect():
         response = await http.post("/_sandbox/dialect", json={"preset": "strict"})
         assert response.status_code == 200 and response.json()["orderby"] == "rejected"
         assert (await http.get("/_sandbox/dialect")).json()["case_sensitive"] is True
+        assert (await http.get("/_sandbox/dialect")).json()["accent_sensitive"] is True
         assert_spark_error(await get(sandbox, "/v1/contacts", _orderby="DisplayName"), 400, 1040)
         refused = await http.post("/_sandbox/dialect", json={"orderby": "sometimes"})
         assert refused.status_code == 400

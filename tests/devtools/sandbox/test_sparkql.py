@@ -41,7 +41,7 @@ def selected(text: str) -> set[str]:
         ("DisplayName Eq 'Jane*'", {"jane", "jane2", "doerr", "janet"}),
         ("DisplayName Eq '*Doe'", {"jane", "jane2", "janet"}),
         ("DisplayName Eq 'J*e D*e'", {"jane", "jane2"}),
-        ("DisplayName Eq '*an*'", {"jane", "jane2", "doerr", "janet"}),  # not "Seán"
+        ("DisplayName Eq '*an*'", {"jane", "jane2", "doerr", "janet", "sean"}),  # Seán too
         ("FamilyName Eq 'Doe','Doerr'", {"jane", "jane2", "doerr", "janet"}),
         ("FamilyName Eq 'O\\'Brien'", {"sean"}),
         ("FamilyName Eq 'o\\'b*'", {"sean"}),
@@ -51,8 +51,8 @@ def selected(text: str) -> set[str]:
         ("FamilyName Eq 'Star\\*'", set()),  # a backslash, then a wildcard
         ("FamilyName Eq 'Star*'", {"slash"}),
         ("DisplayName Eq 'josé núñez'", {"jose"}),
-        ("DisplayName Eq 'Jose Nunez'", set()),
-        ("GivenName Eq 'Sean'", set()),
+        ("DisplayName Eq 'Jose Nunez'", {"jose"}),  # accents are ignored unless asked
+        ("GivenName Eq 'Sean'", {"sean"}),
         ("Tags Eq 'hot lead'", {"jane"}),
         ("Tags Eq 'Buyer','Seller'", {"jane", "doerr", "sean"}),
         ("Tags Ne 'Buyer'", {"jane2", "doerr", "janet", "jose", "slash"}),
@@ -187,3 +187,22 @@ def test_parser_only_ever_raises_sparkql_errors(text: str) -> None:
         return
     for record in RECORDS.values():
         assert expression.matches(record) in (True, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "lenient", "exact"),
+    [
+        ("DisplayName Eq 'jose nunez'", {"jose"}, set()),
+        ("DisplayName Eq 'José Núñez'", {"jose"}, {"jose"}),
+        ("DisplayName Eq 'J* N*'", {"jose"}, {"jose"}),  # initials carry no accent here
+        ("GivenName Eq 'Sean'", {"sean"}, set()),
+        ("GivenName Eq 'SEÁN'", {"sean"}, set()),  # exact in case as well as accents
+    ],
+)
+def test_accent_sensitivity_is_a_switch(text: str, lenient: set[str], exact: set[str]) -> None:
+    def chosen(**how: bool) -> set[str]:
+        expression = parse_filter(text, **how)
+        return {name for name, record in RECORDS.items() if expression.matches(record)}
+
+    assert chosen() == lenient
+    assert chosen(accent_sensitive=True, case_sensitive=True) == exact
