@@ -110,8 +110,9 @@ def contact_picker(candidates: Candidates, *, intent: PickIntent = "card") -> Me
 MAX_SUGGESTIONS = 3
 
 
-def _suggestion_buttons(suggestions: Sequence[Contact]) -> ActionsBlock | None:
-    """One button per close name; the value is the contact id, re-checked on click."""
+def _suggestion_buttons(suggestions: Sequence[Contact], intent: PickIntent) -> ActionsBlock | None:
+    """One button per close name, opening what was asked for (the card, or a list of listings);
+    the value is the pick (contact id and intent), parsed strictly and re-checked on click."""
     chosen = [c for c in suggestions if is_contact_id(c.id)][:MAX_SUGGESTIONS]
     if not chosen:
         return None
@@ -120,16 +121,21 @@ def _suggestion_buttons(suggestions: Sequence[Contact]) -> ActionsBlock | None:
             button(
                 clean(c.display_name) or "(no name)",
                 f"{PICK_CONTACT}:{i}",
-                c.id,
-                accessibility_label=f"Open {clean(c.display_name)}",
+                encode_pick(ContactPick(c.id, intent)),
+                accessibility_label=f"{PURPOSES[intent][1]} {clean(c.display_name)}",
             )
             for i, c in enumerate(chosen, start=1)
         ]
     )
 
 
-def no_match(query: str, suggestions: Sequence[Contact] = ()) -> Message:
-    """Nothing matches `query`: say so, offer up to 3 close names ("did you mean"), and tips."""
+def no_match(
+    query: str, suggestions: Sequence[Contact] = (), *, intent: PickIntent = "card"
+) -> Message:
+    """Nothing matches `query`: say so, offer up to 3 close names ("did you mean"), and tips.
+
+    `intent` is what the agent asked for, as for `contact_picker`: a suggestion opens it.
+    """
     shown = user_mrkdwn(query, NAME_LIMIT)
     headline = f"No contact matches “{shown}”."
     tips = (
@@ -140,7 +146,7 @@ def no_match(query: str, suggestions: Sequence[Contact] = ()) -> Message:
         ("nomatch", SectionBlock(text=MarkdownTextObject(text=headline, verbatim=True))),
     ]
     text = headline
-    offered = _suggestion_buttons(suggestions)
+    offered = _suggestion_buttons(suggestions, intent)
     if offered is not None:
         names = [
             user_mrkdwn(c.display_name, NAME_LIMIT) for c in suggestions if is_contact_id(c.id)

@@ -87,7 +87,7 @@ def _list_command(kind: ListKind) -> Action:
         elif isinstance(found, Candidates):  # Choose opens this list, not the card
             await turn.reply(contact_picker(found, intent=kind))
         else:
-            await turn.reply(no_match(found.query, found.suggestions))
+            await turn.reply(no_match(found.query, found.suggestions, intent=kind))
 
     return run
 

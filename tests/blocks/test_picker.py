@@ -208,3 +208,13 @@ def test_no_match_suggestions_with_hostile_names(name: str) -> None:
     message = no_match("q", [make_contact(name, contact_id="C1")])
     assert_valid_message(message)
     assert_no_formatting_from(name, message)
+
+
+def test_did_you_mean_after_viewed_opens_the_viewed_listings() -> None:
+    close = [make_contact("Janet Doe", contact_id="C1"), make_contact("Jane Doe", contact_id="C2")]
+    message = no_match("janet dow", close, intent="viewed")
+    assert_valid_message(message)
+    assert [decode_pick(b["value"]) for b in buttons(message)] == [
+        ContactPick("C1", "viewed"),
+        ContactPick("C2", "viewed"),
+    ]
