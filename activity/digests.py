@@ -395,14 +395,14 @@ def schedule_for(subscription: Subscription, now: dt.datetime) -> tuple[dt.date,
 
 
 async def scope_contacts(
-    services: Services, subscription: Subscription, token: str
+    services: Services, subscription: Subscription, token: str, *, limit: int = MAX_SCOPE
 ) -> list[tuple[str, str]]:
     """(contact id, name) of every contact the subscription covers, each once, at most
-    MAX_SCOPE: "recent" is every contact the subscriber looked up in the last 30 days."""
+    `limit`: "recent" is every contact the subscriber looked up in the last 30 days."""
     if subscription.scope == "recent":
         since = services.clock() - dt.timedelta(days=RECENT_DAYS)
         rows = lookups_since(
-            services.db, subscription.team_id, subscription.user_id, since, limit=MAX_SCOPE
+            services.db, subscription.team_id, subscription.user_id, since, limit=limit
         )
         return [(r.contact_id, r.display_name) for r in rows]
     spark = services.spark
@@ -414,7 +414,7 @@ async def scope_contacts(
     found: dict[str, str] = {}  # a contact that moves between pages while we read comes once
     async for contact in pages:
         found.setdefault(contact.id, contact.display_name)
-        if len(found) >= MAX_SCOPE:
+        if len(found) >= limit:
             break
     return list(found.items())
 
@@ -546,6 +546,44 @@ async def gather(
 ) -> Digest:
     """Read every contact in scope (concurrently, under the key's Spark budget) and compose."""
     contacts = await scope_contacts(services, subscription, token)
+    return await _read_and_compose(
+        services, subscription, token, contacts, local_date=local_date, late=late, progress=progress
+    )
+
+
+PREVIEW_MAX_CONTACTS = 100  # a preview reads every contact at a person's priority: keep it small
+
+
+class TooBigToPreview(Exception):
+    """The digest covers more than `PREVIEW_MAX_CONTACTS` contacts."""
+
+
+async def preview(
+    services: Services, subscription: Subscription, token: str, *, local_date: dt.date
+) -> Digest:
+    """The digest `subscription` would post now, read with `token`, for its subscriber to see
+    (nothing is posted or recorded). Raises `TooBigToPreview` before reading anything when the
+    scope holds more than `PREVIEW_MAX_CONTACTS` contacts."""
+    contacts = await scope_contacts(
+        services, subscription, token, limit=PREVIEW_MAX_CONTACTS + 1
+    )  # at most a few pages of contacts are listed to find that out
+    if len(contacts) > PREVIEW_MAX_CONTACTS:
+        raise TooBigToPreview
+    return await _read_and_compose(
+        services, subscription, token, contacts, local_date=local_date, late=False
+    )
+
+
+async def _read_and_compose(
+    services: Services,
+    subscription: Subscription,
+    token: str,
+    contacts: list[tuple[str, str]],
+    *,
+    local_date: dt.date,
+    late: bool,
+    progress: Progress | None = None,
+) -> Digest:
     ids = [cid for cid, _ in contacts]
     results = await read_with_second_chance(services, token, ids, progress=progress)
     entries: list[DigestEntry] = []

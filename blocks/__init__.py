@@ -58,6 +58,7 @@ from blocks.digest import (
     digest_list,
     digest_message,
     digest_page,
+    digest_preview,
     digest_reconnect_dm,
     digest_removed,
 )
@@ -140,6 +141,7 @@ __all__ = [
     "digest_added",
     "digest_list",
     "digest_message",
+    "digest_preview",
     "digest_page",
     "digest_reconnect_dm",
     "digest_removed",

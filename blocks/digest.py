@@ -18,7 +18,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -55,6 +55,7 @@ from blocks.message import (
     SECTION_TEXT,
     Message,
     finish,
+    identified,
 )
 from blocks.text import (
     clean,
@@ -804,3 +805,38 @@ def digest_refused_dm(subscription: Subscription, reason: str) -> Message:
     line = f"Today's digest for {_where(subscription.channel_id)} wasn't posted: {why}. {advice}"
     text = line.replace("`", "")
     return finish(truncate_mrkdwn(text, MAX_TEXT), ("digest_refused", _section(line)))
+
+
+def digest_preview(digest: Digest, *, cursor_key: bytes, layout: DigestLayout = "table") -> Message:
+    """What the subscription would post now, shown privately to its subscriber: the same
+    message, under a note that nothing was posted, without "More" (no posted digest to page)."""
+    personal = digest.channel_id.startswith("D")
+    real = (
+        personal_digest_message(digest, cursor_key=cursor_key)
+        if personal
+        else digest_message(digest, cursor_key=cursor_key, layout=layout)
+    )
+    where = "your DM with the bot" if personal else channel_mrkdwn(digest.channel_id)
+    note = ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=f"Preview of digest #{digest.subscription_id} for {where}: what it would "
+                "post now. Nothing was posted."
+            )
+        ]
+    )
+    kept: list[dict[str, Any]] = []
+    for block in real.blocks:
+        if block.get("type") == "actions":
+            elements = [
+                e
+                for e in block["elements"]
+                if not str(e.get("action_id", "")).startswith(DIGEST_MORE)
+            ]
+            if not elements:
+                continue
+            block = {**block, "elements": elements}
+        kept.append(block)
+    text = truncate_mrkdwn(f"Preview (not posted): {real.text}", MAX_TEXT)
+    blocks = (identified("digest_preview", note).to_dict(), *kept[: MAX_BLOCKS - 1])
+    return Message(text=text, blocks=blocks)

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from activity import digests
 from activity.digests import DigestRefused, TargetChannel
-from blocks import digest_added, digest_list, digest_removed, invalid_input
+from blocks import digest_added, digest_list, digest_preview, digest_removed, invalid_input
 from handlers.digest_args import (
     NOT_A_CHANNEL,
     DigestArgsError,
@@ -28,12 +28,12 @@ from handlers.digest_args import (
     parse_add,
     refusal_words,
 )
-from handlers.poster import describe_channel, own_dm, own_dm_target
+from handlers.poster import describe_channel, digest_layout, own_dm, own_dm_target
 from handlers.slack_text import split_verb
 from handlers.turn import Turn
-from storage import list_subscriptions, remove_subscription
+from storage import Subscription, list_subscriptions, remove_subscription
 
-USAGE = "`/activity digest add [#channel | me] [HH:MM] [recent | all | tag:<Tag>]`, `digest list`, `digest remove <n>`"
+USAGE = "`/activity digest add [#channel | me] [HH:MM] [recent | all | tag:<Tag>]`, `digest list`, `digest preview <n>`, `digest remove <n>`"
 
 
 async def user_timezone(turn: Turn) -> str:
@@ -138,16 +138,43 @@ async def add(
     await turn.reply(digest_added(subscription, tag_unchecked=checked.unchecked is not None))
 
 
-async def remove(turn: Turn, words: str) -> None:
-    number = words.lstrip("#")
+def numbered(turn: Turn, words: str, verb: str) -> Subscription:
+    """The team's digest `#n` as typed after `verb`; a clear refusal for anything else."""
+    number = words.strip().lstrip("#")
     if not number.isdigit() or len(number) > 9:
         raise DigestArgsError(
-            "Say which digest: `/activity digest remove 7` (see `/activity digest list`)."
+            f"Say which digest: `/activity digest {verb} 7` (see `/activity digest list`)."
         )
     ours = {s.id: s for s in list_subscriptions(turn.services.db, turn.team_id)}
     subscription = ours.get(int(number))
     if subscription is None:
         raise DigestArgsError(f"There is no digest #{number}. `/activity digest list` shows them.")
+    return subscription
+
+
+async def preview(turn: Turn, words: str) -> None:
+    """What one of your digests would post now, privately: read with your own access, nothing
+    posted or recorded; only for digests of up to `PREVIEW_MAX_CONTACTS` contacts."""
+    subscription = numbered(turn, words, "preview")
+    if subscription.user_id != turn.user_id:
+        raise DigestArgsError("You can preview only your own digests (`/activity digest list`).")
+    access = await turn.access()
+    local_date = digests.schedule_for(subscription, turn.services.clock())[0]
+    try:
+        digest = await digests.preview(
+            turn.services, subscription, access.token, local_date=local_date
+        )
+    except digests.TooBigToPreview:
+        raise DigestArgsError(
+            f"Digest #{subscription.id} covers more than {digests.PREVIEW_MAX_CONTACTS} contacts: "
+            "too many to read while you wait. It still posts as usual."
+        ) from None
+    key = digests.cursor_key(turn.services)
+    await turn.reply(digest_preview(digest, cursor_key=key, layout=digest_layout(turn.services)))
+
+
+async def remove(turn: Turn, words: str) -> None:
+    subscription = numbered(turn, words, "remove")
     if subscription.user_id != turn.user_id and not await is_admin(turn):
         raise DigestArgsError(
             "Only the person who added that digest, or a workspace admin, can remove it."
@@ -169,12 +196,14 @@ async def run(
     turn: Turn, text: str, channels: tuple[str, ...], user_mentions: tuple[str, ...] = ()
 ) -> None:
     """`/activity digest …` (`channels` and `user_mentions`: what the text linked)."""
-    verb, rest = split_verb(text, {"add", "list", "remove"})
+    verb, rest = split_verb(text, {"add", "list", "remove", "preview"})
     try:
         if verb == "add":
             await add(turn, rest, channels, user_mentions)
         elif verb == "remove":
             await remove(turn, rest)
+        elif verb == "preview":
+            await preview(turn, rest)
         elif verb == "list" or not text:
             await show_list(turn)
         else:

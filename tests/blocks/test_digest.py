@@ -1157,3 +1157,19 @@ def test_a_tag_flexmls_would_not_check_is_accepted_with_a_note() -> None:
     assert "couldn't check that tag with Flexmls" in message.text
     plain_added = digest_added(make_subscription(scope="tag:Buyer"))
     assert "check that tag" not in plain_added.text
+
+
+@pytest.mark.parametrize("channel_id", ["C0SALES", "D0AGENT1"])
+def test_a_preview_is_the_digest_under_a_note_without_more(channel_id: str) -> None:
+    from blocks import digest_preview
+
+    entries = tuple(mover(n, 10 - n, name=f"Contact {n}") for n in range(1, 31))
+    preview = digest_preview(make_digest(entries, channel_id=channel_id), cursor_key=KEY)
+    assert_valid_message(preview)
+    assert preview.blocks[0]["block_id"].startswith("digest_preview")
+    note = preview.blocks[0]["elements"][0]["text"]
+    assert "Nothing was posted" in note
+    assert ("your DM" in note) == channel_id.startswith("D")
+    assert preview.text.startswith("Preview (not posted):")
+    assert not any(b["action_id"].startswith("digest_more") for b in buttons(preview))
+    assert any(b["action_id"].startswith("digest_open") for b in buttons(preview))  # Cards stay

@@ -245,3 +245,50 @@ async def test_digest_add_me_sends_who_to_call_today_to_the_subscribers_dm(stack
     )
     card = await stack.reply_to(clicked.response_url)
     assert card["response_type"] == "ephemeral" and card["blocks"][0]["type"] == "header"
+
+
+async def command(stack, text: str, user_id: str = "U0AGENT1") -> dict:
+    return await stack.reply_to((await stack.sender.command(text, user_id=user_id)).response_url)
+
+
+async def test_digest_preview_shows_what_would_post_privately_and_posts_nothing(stack):
+    for name in ("janet doe", "jane.doe@example.org"):
+        await command(stack, name)
+    await subscribe(stack, f"{SALES} 07:00")
+    posts_before = len(stack.slack.calls("chat.postMessage"))
+    shown = await command(stack, "digest preview 1")
+    assert "Preview of digest #1" in texts(shown) and "Nothing was posted" in texts(shown)
+    assert "Janet Doe" in texts(shown)
+    assert shown.get("response_type", "ephemeral") == "ephemeral"
+    assert not any(b["action_id"].startswith("digest_more") for b in buttons(shown))
+    assert len(stack.slack.calls("chat.postMessage")) == posts_before  # nothing went out
+    db = stack.bot.services.db
+    assert db.execute("SELECT count(*) FROM digest_deliveries").fetchone()[0] == 0
+
+
+async def test_digest_preview_refuses_other_peoples_digests_and_bad_numbers(stack):
+    await subscribe(stack, f"{SALES} 07:00")
+    calls_before = len(stack.sandbox.requests)
+    for text, user, hint in (
+        ("digest preview 1", "U0INTRUDER", "only your own digests"),
+        ("digest preview 99", "U0AGENT1", "There is no digest #99"),
+        ("digest preview", "U0AGENT1", "Say which digest"),
+        ("digest preview 1; DROP TABLE", "U0AGENT1", "Say which digest"),
+        ("digest preview " + "9" * 400, "U0AGENT1", "Say which digest"),
+    ):
+        reply = await command(stack, text, user_id=user)
+        assert hint in texts(reply), (text, texts(reply))
+    assert len(stack.sandbox.requests) == calls_before  # nothing was read for a refusal
+
+
+async def test_a_digest_too_big_to_preview_says_so_before_reading_anything(stack, monkeypatch):
+    import activity.digests
+
+    monkeypatch.setattr(activity.digests, "PREVIEW_MAX_CONTACTS", 2)
+    for name in ("janet doe", "jane.doe@example.org", "priya patel"):
+        await command(stack, name)
+    await subscribe(stack, f"{SALES} 07:00")
+    before = [r.path for r in stack.sandbox.requests]
+    reply = await command(stack, "digest preview 1")
+    assert "more than 2 contacts" in texts(reply)
+    assert [r.path for r in stack.sandbox.requests] == before  # "recent" needs no Spark listing

@@ -48,7 +48,7 @@ HOSTILE_NAMES = (
 )
 
 # Markup our renderers write themselves; anything else in `<…>` came from user input.
-_OWN_MARKUP = re.compile(r"<@[UW][A-Z0-9]{2,20}>|<!date\^\d+\^[^|<>]*\|[^<>]*>")
+_OWN_MARKUP = re.compile(r"<@[UW][A-Z0-9]{2,20}>|<#[CG][A-Z0-9]{2,20}>|<!date\^\d+\^[^|<>]*\|[^<>]*>")
 _ANY_MARKUP = re.compile(r"<[^<>]*>?")
 
 
