@@ -8,6 +8,7 @@ that names it and says where to get it; `bot.py` prints that line and exits.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,13 @@ class Settings:
     digest_channels: frozenset[str] = frozenset()  # empty: any channel may get digests
     spark_rate_limit: tuple[int, float] = (1500, 300.0)  # requests per seconds, per API key
     spark_access_token_key: str = "own"  # or "oauth": SPARK_ACCESS_TOKEN shares the OAuth key
+    flexmls_contact_url: str | None = None  # https template with one `{id}` ("Open in Flexmls")
+
+    def flexmls_contact_link(self, contact_id: str) -> str | None:
+        """The contact's page in Flexmls (the id URL-quoted), when the template is configured."""
+        if not self.flexmls_contact_url:
+            return None
+        return self.flexmls_contact_url.replace("{id}", urllib.parse.quote(contact_id, safe=""))
 
     @property
     def socket_mode(self) -> bool:
@@ -121,6 +129,23 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
             " (Spark counts per 300 s: change only the first number)"
         ) from None
     return requests, seconds
+
+
+def parse_link_template(name: str, text: str | None) -> str | None:
+    """An https URL template with exactly one `{id}` (e.g. `FLEXMLS_CONTACT_URL`), or None."""
+    if text is None:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in text):
+        raise SettingsError(f"{name} must be one URL without spaces")
+    if len(text) > 2900:  # Slack's limit for a button URL is 3000, with room for the id
+        raise SettingsError(f"{name} is too long (at most 2900 characters)")
+    rest = text.replace("{id}", "", 1)
+    if text.count("{id}") != 1 or "{" in rest or "}" in rest:
+        raise SettingsError(f"{name} must contain {{id}} exactly once (and no other braces)")
+    parts = urllib.parse.urlsplit(text.replace("{id}", "ID"))
+    if parts.scheme != "https" or not parts.hostname:
+        raise SettingsError(f"{name} must start with https:// and name a host, not {text!r}")
+    return text
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -200,4 +225,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         digest_channels=channels,
         spark_rate_limit=parse_rate_limit(_get(env, "SPARK_RATE_LIMIT") or "1500/300"),
         spark_access_token_key=_choice(env, "SPARK_ACCESS_TOKEN_KEY", ("own", "oauth"), "own"),
+        flexmls_contact_url=parse_link_template(
+            "FLEXMLS_CONTACT_URL", _get(env, "FLEXMLS_CONTACT_URL")
+        ),
     )
