@@ -54,6 +54,7 @@ CONNECT_PASTE = "connect_paste"
 DISCONNECT = "disconnect"
 DIGEST_OPEN = "digest_open"
 DIGEST_MORE = "digest_more"
+OPEN_FLEXMLS = "open_flexmls"  # a URL button: the browser does the work, the click is only acked
 
 TOKEN_MODAL_CALLBACK = "connect_token"
 TOKEN_INPUT_BLOCK = "token_input"
@@ -75,6 +76,7 @@ CONNECT_PASTE_RE = _prefix_pattern(CONNECT_PASTE)
 DISCONNECT_RE = _prefix_pattern(DISCONNECT)
 DIGEST_OPEN_RE = _prefix_pattern(DIGEST_OPEN)
 DIGEST_MORE_RE = _prefix_pattern(DIGEST_MORE)
+OPEN_FLEXMLS_RE = _prefix_pattern(OPEN_FLEXMLS)
 
 CURSOR_VERSION = "v1"
 MAX_PAGE = 100_000

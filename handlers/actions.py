@@ -27,6 +27,7 @@ from blocks import (
     DISCONNECT_RE,
     LISTINGS_PAGE_RE,
     OPEN_CARD_RE,
+    OPEN_FLEXMLS_RE,
     PICK_CONTACT_RE,
     REFRESH_CARD_RE,
     SHARE_CARD_RE,
@@ -209,5 +210,6 @@ async def just_ack(ack: AsyncAck) -> None:
 
 def register(app: AsyncApp, services: Services) -> None:
     app.action(CONNECT_OAUTH_RE)(just_ack)
+    app.action(OPEN_FLEXMLS_RE)(just_ack)
     for pattern, work in CLICKS:
         app.action(pattern)(listener(services, work))
