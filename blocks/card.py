@@ -33,7 +33,7 @@ from slack_sdk.models.blocks import (
 )
 
 from activity.models import ContactCard, EarlierLook
-from activity.scoring import Band, Engagement, Trend, contact_did, contact_did_words
+from activity.scoring import Band, Engagement, Trend
 from blocks.actions import (
     LISTINGS_PAGE,
     OPEN_FLEXMLS,
@@ -153,6 +153,28 @@ def change_line(card: ContactCard, *, notes: bool = True) -> str | None:
     return " · ".join(parts)
 
 
+def _did(summary: ActivitySummary) -> tuple[int, int]:
+    """(listings viewed, e-mails opened): what the contact did, the only things scored."""
+    return (
+        summary.listings_viewed,
+        summary.manual_emails_opened + summary.subscription_emails_opened,
+    )
+
+
+def did_words(summary: ActivitySummary) -> str:
+    """ "13 listings viewed · 2 e-mails opened", "1 listing viewed", "nothing viewed or opened"."""
+    views, opens = _did(summary)
+    parts = [
+        f"{number(n)} {plural_word(n, one, many)}"
+        for n, one, many in (
+            (views, "listing viewed", "listings viewed"),
+            (opens, "e-mail opened", "e-mails opened"),
+        )
+        if n
+    ]
+    return " · ".join(parts) if parts else "nothing viewed or opened"
+
+
 def _band_words(engagement: Engagement) -> str:
     band = escape_mrkdwn(band_label(engagement.band))
     if engagement.provisional:
@@ -165,7 +187,7 @@ def active_phrase(card: ContactCard) -> str | None:
     if card.last_active is not None:
         return f"last active {day_phrase(card.last_active, card.today)}"
     recent = card.trend.recent if card.trend is not None else None
-    if recent is not None and not any(contact_did(recent)):
+    if recent is not None and not any(_did(recent)):
         return "no views or opens seen yet"
     return None
 
@@ -176,7 +198,7 @@ def week_line(trend: Trend | None) -> str | None:
         return None
     if trend.recent is not None:
         label = f"Since {short_day(trend.recent_since)}" if trend.recent_since else "7 days"
-        return f"{label}: {contact_did_words(trend.recent)}"
+        return f"{label}: {did_words(trend.recent)}"
     engagement = trend.engagement
     if engagement is not None and engagement.provisional:
         return (
