@@ -158,11 +158,14 @@ async def test_a_second_lookup_the_same_local_day_compares_with_the_first_across
 async def test_since_yesterday_is_the_viewers_yesterday(services, sandbox, clock):
     jane = sandbox.state.brokerage.notable["jane_doe"]
     access = Access(TEAM, USER, DEMO_TOKEN, tz=DENVER)
-    clock.set(dt.datetime(2026, 3, 2, 16, 0, tzinfo=dt.UTC))  # 09:00 on 2 March in Denver
+    # 03:00 UTC on 3 March is 20:00 on 2 March in Denver: the viewer's yesterday evening,
+    # though the same UTC day as the next lookup (which a UTC day would not compare with).
+    clock.set(dt.datetime(2026, 3, 3, 3, 0, tzinfo=dt.UTC))
     first = await contact_card(services, access, contact_id=jane.id)
     clock.set(dt.datetime(2026, 3, 3, 15, 0, tzinfo=dt.UTC))  # 08:00 on 3 March in Denver
     card = await contact_card(services, access, contact_id=jane.id)
     assert card.baseline_day == dt.date(2026, 3, 2)
+    assert card.earlier_today is None  # a new local day
     assert (
         card.delta.listings_viewed == card.summary.listings_viewed - first.summary.listings_viewed
     )
