@@ -192,7 +192,7 @@ def active_phrase(card: ContactCard) -> str | None:
     return None
 
 
-def week_line(trend: Trend | None) -> str | None:
+def week_line(trend: Trend | None, summary: ActivitySummary) -> str | None:
     """ "7 days: 13 listings viewed · 2 e-mails opened", or what a first band is based on."""
     if trend is None:
         return None
@@ -202,7 +202,8 @@ def week_line(trend: Trend | None) -> str | None:
     engagement = trend.engagement
     if engagement is not None and engagement.provisional:
         return (
-            "Band from today's totals (the first day of history): the 7-day score starts tomorrow."
+            f"Band from today's totals: {did_words(summary)} so far. "
+            "The 7-day score starts tomorrow."
         )
     return None
 
@@ -213,7 +214,7 @@ def glance_text(card: ContactCard, *, notes: bool = True) -> str | None:
     first = [p for p in (_band_words(engagement) if engagement else None, active_phrase(card)) if p]
     if engagement is None and card.trend is not None and notes:
         first.insert(0, NO_SCORE_YET)
-    lines = [" · ".join(first), week_line(card.trend) or ""]
+    lines = [" · ".join(first), week_line(card.trend, card.summary) or ""]
     text = "\n".join(line for line in lines if line)
     return text[:1].upper() + text[1:] if text else None
 
