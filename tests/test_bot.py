@@ -82,7 +82,7 @@ def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_pat
     assert done.returncode == 0, done.stderr
     out = done.stdout
     card_at = out.index("Janet Doe")
-    assert "Listings viewed" in out[card_at:]
+    assert "listings viewed" in out[card_at:]
     assert "[1] Viewed" in out
     assert out.index("Page 1 of") > card_at  # button 1 opened the carousel
     assert "No contact matches" in out  # the mention answered too
