@@ -131,7 +131,7 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
     return requests, seconds
 
 
-def parse_link_template(name: str, text: str | None) -> str | None:
+def parse_contact_link(name: str, text: str | None) -> str | None:
     """An https URL template with exactly one `{id}` (e.g. `FLEXMLS_CONTACT_URL`), or None."""
     if text is None:
         return None
@@ -225,7 +225,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         digest_channels=channels,
         spark_rate_limit=parse_rate_limit(_get(env, "SPARK_RATE_LIMIT") or "1500/300"),
         spark_access_token_key=_choice(env, "SPARK_ACCESS_TOKEN_KEY", ("own", "oauth"), "own"),
-        flexmls_contact_url=parse_link_template(
+        flexmls_contact_url=parse_contact_link(
             "FLEXMLS_CONTACT_URL", _get(env, "FLEXMLS_CONTACT_URL")
         ),
     )
