@@ -62,6 +62,13 @@ class Settings:
     spark_rate_limit: tuple[int, float] = (1500, 300.0)  # requests per seconds, per API key
     spark_access_token_key: str = "own"  # or "oauth": SPARK_ACCESS_TOKEN shares the OAuth key
     flexmls_listing_url: str | None = None  # "View listing" template with {id} and/or {mls}
+    flexmls_contact_url: str | None = None  # https template with one `{id}` ("Open in Flexmls")
+
+    def flexmls_contact_link(self, contact_id: str) -> str | None:
+        """The contact's page in Flexmls (the id URL-quoted), when the template is configured."""
+        if not self.flexmls_contact_url:
+            return None
+        return self.flexmls_contact_url.replace("{id}", urllib.parse.quote(contact_id, safe=""))
 
     @property
     def socket_mode(self) -> bool:
@@ -169,6 +176,15 @@ def fill_link(template: str, **values: str | None) -> str | None:
     return template.format(**quoted)
 
 
+def parse_contact_link(name: str, text: str | None) -> str | None:
+    """A link template with exactly one `{id}` (e.g. `FLEXMLS_CONTACT_URL`), or None."""
+    if text is None:
+        return None
+    if text.count("{id}") != 1:
+        raise SettingsError(f"{name} must contain {{id}} exactly once (and no other braces)")
+    return parse_link_template(name, text, ("id",))
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -249,4 +265,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         spark_access_token_key=_choice(env, "SPARK_ACCESS_TOKEN_KEY", ("own", "oauth"), "own"),
         flexmls_listing_url=listing_url
         and parse_link_template("FLEXMLS_LISTING_URL", listing_url, LISTING_PLACEHOLDERS),
+        flexmls_contact_url=parse_contact_link(
+            "FLEXMLS_CONTACT_URL", _get(env, "FLEXMLS_CONTACT_URL")
+        ),
     )

@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -21,11 +22,12 @@ from activity.models import (
     Access,
     Candidates,
     ContactCard,
+    EarlierLook,
     NoMatch,
     Resolution,
     summary_delta,
 )
-from activity.scoring import Trend, trend
+from activity.scoring import Trend, last_active, trend
 from activity.services import Services
 from spark import ActivitySummary, BadFilter, Contact, ContactQuery, NotFound, QueryKind, classify
 from spark.search import SearchUnavailable
@@ -34,12 +36,14 @@ from storage import (
     Counters,
     cache_contact_query,
     cached_contact_id,
+    first_lookup_of_day,
     forget_contact_cache,
-    latest_snapshot_before,
+    latest_reading_before,
     recent_lookups,
     record_lookup,
     record_snapshot,
     snapshot_history,
+    snapshot_readings,
 )
 
 MAX_CANDIDATES = 25
@@ -51,6 +55,7 @@ _LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d
                           "þ": "th", "ı": "i"})  # fmt: skip
 _DROPPED = re.compile(r"['\".`]")  # O'Brien is OBrien, J.R. is JR
 _SEPARATORS = re.compile(r"[\s,\-]+")  # Mary-Kate is Mary Kate
+LAST_ACTIVE_DAYS = 400  # as far back as snapshots are kept (storage.retention)
 
 
 def _fold(text: str) -> str:
@@ -283,6 +288,14 @@ async def contact_card(
     return _record_and_compare(services, access, contact, summary, query)
 
 
+def viewer_zone(name: str) -> dt.tzinfo:
+    """The viewer's time zone by IANA name; UTC when the name is empty or unknown."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else dt.UTC
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return dt.UTC
+
+
 def _record_and_compare(
     services: Services,
     access: Access,
@@ -290,12 +303,24 @@ def _record_and_compare(
     summary: ActivitySummary,
     query: str | None,
 ) -> ContactCard:
-    """Store today's snapshot and the lookup; compare with the latest earlier snapshot."""
+    """Store today's snapshot and the lookup; compare with the viewer's yesterday and with
+    their earlier lookup today."""
     now = services.clock()
-    today = now.date()
-    baseline = latest_snapshot_before(services.db, contact.id, today)
+    zone = viewer_zone(access.tz)
+    local_now = now.astimezone(zone)
+    midnight = dt.datetime.combine(local_now.date(), dt.time(), tzinfo=zone)
+    baseline = latest_reading_before(services.db, contact.id, midnight)
+    earlier = first_lookup_of_day(
+        services.db,
+        team_id=access.team_id,
+        user_id=access.user_id,
+        contact_id=contact.id,
+        local_day=local_now.date(),
+        counters=to_counters(summary),
+        now=now,
+    )
     record_snapshot(
-        services.db, contact_id=contact.id, day=today, counters=to_counters(summary), now=now
+        services.db, contact_id=contact.id, day=now.date(), counters=to_counters(summary), now=now
     )
     record_lookup(
         services.db,
@@ -308,7 +333,8 @@ def _record_and_compare(
     )
     baseline_day, delta = None, None
     if baseline is not None:
-        baseline_day, counters = baseline
+        recorded_at, counters = baseline
+        baseline_day = recorded_at.astimezone(zone).date()
         delta = summary_delta(summary, to_summary(counters))
     return ContactCard(
         contact=contact,
@@ -316,8 +342,32 @@ def _record_and_compare(
         looked_up_at=now,
         baseline_day=baseline_day,
         delta=delta,
-        trend=contact_trend(services, contact.id, today),
+        trend=contact_trend(services, contact.id, now.date()),
+        local_now=local_now,
+        last_active=_last_active_day(services, contact.id, now.date(), zone),
+        earlier_today=_earlier_look(earlier, summary, zone),
+        flexmls_url=services.settings.flexmls_contact_link(contact.id),
     )
+
+
+def _earlier_look(
+    earlier: tuple[dt.datetime, Counters] | None, summary: ActivitySummary, zone: dt.tzinfo
+) -> EarlierLook | None:
+    if earlier is None:
+        return None
+    seen_at, counters = earlier
+    return EarlierLook(seen_at.astimezone(zone), summary_delta(summary, to_summary(counters)))
+
+
+def _last_active_day(
+    services: Services, contact_id: str, today: dt.date, zone: dt.tzinfo
+) -> dt.date | None:
+    """The viewer's day of the newest snapshot that showed the contact viewing or opening."""
+    rows = snapshot_readings(
+        services.db, contact_id, today - dt.timedelta(days=LAST_ACTIVE_DAYS), today
+    )
+    moment = last_active([(recorded_at, to_summary(c)) for _, recorded_at, c in rows])
+    return moment.astimezone(zone).date() if moment is not None else None
 
 
 def history(

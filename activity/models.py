@@ -26,6 +26,9 @@ class Access:
     user_id: str
     token: str = field(repr=False)
     workspace: bool = False  # the token is the workspace-wide SPARK_ACCESS_TOKEN
+    # The asker's IANA time zone (from Slack's users.info), for "since yesterday" and "last
+    # active" in their own day; "UTC" when Slack did not say.
+    tz: str = "UTC"
     # Told when Flexmls makes us wait (to say "still asking"); None where nobody is waiting.
     on_retry: RetryCallback | None = field(default=None, compare=False, repr=False)
 
@@ -45,17 +48,40 @@ def open_rate(opened: int, sent: int) -> float | None:
 
 
 @dataclass(frozen=True)
+class EarlierLook:
+    """The viewer's first lookup of the contact earlier in their own (local) day."""
+
+    at: dt.datetime  # when, in the viewer's time zone
+    delta: ActivitySummary  # what changed since then
+
+
+@dataclass(frozen=True)
 class ContactCard:
-    """Everything the contact card shows."""
+    """Everything the contact card shows. Days and times are the viewer's own (their Slack time
+    zone), except `looked_up_at`, which is the moment the data was read (UTC)."""
 
     contact: Contact
     summary: ActivitySummary
     looked_up_at: dt.datetime
-    # The change since the most recent earlier snapshot (usually yesterday's), if any.
+    # The change since the newest snapshot recorded before the viewer's midnight (usually
+    # yesterday's), if any, and the viewer's day it was recorded on.
     baseline_day: dt.date | None = None
     delta: ActivitySummary | None = None
-    # 7/30-day changes, sparkline and engagement score, once there is history.
+    # 7/30-day changes, sparkline and engagement score (a first estimate on a new install).
     trend: Trend | None = None
+    # The viewer's local date and time of the lookup (None: read `looked_up_at` as theirs).
+    local_now: dt.datetime | None = None
+    # The viewer's day on which the contact last viewed or opened something (None: not seen).
+    last_active: dt.date | None = None
+    # The viewer's earlier lookup today and what changed since, if any.
+    earlier_today: EarlierLook | None = None
+    # The contact's page in Flexmls, when FLEXMLS_CONTACT_URL is configured.
+    flexmls_url: str | None = None
+
+    @property
+    def today(self) -> dt.date:
+        """The viewer's date at the lookup."""
+        return (self.local_now or self.looked_up_at).date()
 
     @property
     def manual_open_rate(self) -> float | None:

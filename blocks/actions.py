@@ -63,6 +63,7 @@ DISCONNECT = "disconnect"
 DIGEST_OPEN = "digest_open"
 DIGEST_MORE = "digest_more"
 LISTING_LINK = "listing_link"
+OPEN_FLEXMLS = "open_flexmls"  # a URL button: the browser does the work, the click is only acked
 
 TOKEN_MODAL_CALLBACK = "connect_token"
 TOKEN_INPUT_BLOCK = "token_input"
@@ -85,6 +86,7 @@ DISCONNECT_RE = _prefix_pattern(DISCONNECT)
 DIGEST_OPEN_RE = _prefix_pattern(DIGEST_OPEN)
 DIGEST_MORE_RE = _prefix_pattern(DIGEST_MORE)
 LISTING_LINK_RE = _prefix_pattern(LISTING_LINK)
+OPEN_FLEXMLS_RE = _prefix_pattern(OPEN_FLEXMLS)
 
 CURSOR_VERSION = "v1"
 MAX_PAGE = 100_000

@@ -204,3 +204,26 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
+
+
+def plural_word(n: int, singular: str, many: str) -> str:
+    """The word that goes with `n`: singular for 1 and −1, else the plural."""
+    return singular if abs(n) == 1 else many
+
+
+def clock_time(moment: dt.datetime) -> str:
+    """ "9:14", "16:05": a time of day as the viewer reads it (their zone is in `moment`)."""
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def day_phrase(day: dt.date, today: dt.date) -> str:
+    """ "today", "yesterday", "Tue" (this past week), "12 Nov", "12 Nov 2025"."""
+    age = (today - day).days
+    if age <= 0:
+        return "today"
+    if age == 1:
+        return "yesterday"
+    if age < 7:
+        return WEEKDAYS[day.weekday()]
+    text = f"{day.day} {MONTHS[day.month - 1]}"
+    return text if day.year == today.year else f"{text} {day.year}"

@@ -28,6 +28,7 @@ from blocks import (
     LISTING_LINK_RE,
     LISTINGS_PAGE_RE,
     OPEN_CARD_RE,
+    OPEN_FLEXMLS_RE,
     PICK_CONTACT_RE,
     REFRESH_CARD_RE,
     SHARE_CARD_RE,
@@ -225,5 +226,6 @@ async def just_ack(ack: AsyncAck) -> None:
 def register(app: AsyncApp, services: Services) -> None:
     app.action(CONNECT_OAUTH_RE)(just_ack)
     app.action(LISTING_LINK_RE)(just_ack)
+    app.action(OPEN_FLEXMLS_RE)(just_ack)
     for pattern, work in CLICKS:
         app.action(pattern)(listener(services, work))

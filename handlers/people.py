@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,7 @@ class Person:
     guest: bool  # a multi- or single-channel guest
     stranger: bool = False  # `is_stranger` (another org's user), or a deactivated account
     known: bool = True  # False when Slack could not tell us (then: treated as a guest)
+    tz: str = "UTC"  # IANA time zone from users.info; UTC when absent or not a known zone
 
     def outsider(self, installed_team: str) -> bool:
         """Certainly not one of the installed team's people: refused outright."""
@@ -75,6 +77,19 @@ def is_foreign(installed_team: str, teams: Iterable[str | None]) -> bool:
     return bool(installed_team) and any(t and t != installed_team for t in teams)
 
 
+def time_zone(value: object) -> str:
+    """An IANA zone name Slack sent (`users.info` `tz`) if this machine knows it, else "UTC"."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or value.strip() != value:
+        return "UTC"
+    if value.casefold() in ("localtime", "local"):
+        return "UTC"  # means the server's own zone, not the person's
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        return "UTC"
+    return value
+
+
 def person_from_user(user: dict[str, Any]) -> Person:
     team = user.get("team_id")
     return Person(
@@ -82,6 +97,7 @@ def person_from_user(user: dict[str, Any]) -> Person:
         team_id=team if isinstance(team, str) else "",
         guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         stranger=bool(user.get("is_stranger") or user.get("deleted")),
+        tz=time_zone(user.get("tz")),
     )
 
 

@@ -141,11 +141,13 @@ class Turn:
     async def access(self) -> Access:
         """Who is asking and with which token (refreshed first if about to expire), for the core."""
         credential = await self.credential()
+        person = await self.person()  # cached: credential() asked already
         return Access(
             self.team_id,
             self.user_id,
             credential.token,
             credential.workspace,
+            tz=person.tz,
             on_retry=self.on_retry,
         )
 

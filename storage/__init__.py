@@ -43,6 +43,12 @@ from storage.lookups import (
     recent_lookups,
     record_lookup,
 )
+from storage.readings import (
+    first_lookup_of_day,
+    latest_reading_before,
+    prune_first_lookups,
+    snapshot_readings,
+)
 from storage.retention import prune_all, pruned_summary
 from storage.snapshots import (
     Counters,
@@ -107,6 +113,11 @@ __all__ = [
     "forget_contact_cache",
     "prune_contact_cache",
     "prune_recent_lookups",
+    # readings
+    "first_lookup_of_day",
+    "latest_reading_before",
+    "prune_first_lookups",
+    "snapshot_readings",
     # snapshots
     "Counters",
     "record_snapshot",

@@ -164,6 +164,32 @@ def m004_subscription_paused(db: Database) -> None:
     _run(db, "ALTER TABLE digest_subscriptions ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m005_first_lookups(db: Database) -> None:
+    _run(
+        db,
+        # The counters an agent saw at their first lookup of a contact on each of their local
+        # days, so a later lookup that day can say "+2 viewed since 9:14". Kept two days.
+        """
+        CREATE TABLE first_lookups (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            local_day TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            manual_emails_sent INTEGER NOT NULL,
+            manual_emails_opened INTEGER NOT NULL,
+            subscription_emails_sent INTEGER NOT NULL,
+            subscription_emails_opened INTEGER NOT NULL,
+            listings_viewed INTEGER NOT NULL,
+            listings_shared INTEGER NOT NULL,
+            PRIMARY KEY (team_id, user_id, contact_id, local_day)
+        )
+        """,
+        "CREATE INDEX idx_first_lookups_seen_at ON first_lookups (seen_at)",
+    )
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

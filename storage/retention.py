@@ -13,6 +13,8 @@ end of every `python bot.py digest --now`. Periods, and why:
   which looks back 30 days; an agent idle for three months starts from an empty list.
 - Activity snapshots: 400 days, so the same day last year stays comparable (a year-on-year
   trend) with a month to spare; cards use 31 days today.
+- First lookups of the day (counters for "+2 viewed since 9:14"): 2 days; a local day never
+  lasts longer, so an older row is never read again.
 - Digest deliveries, with the digest entries stored in them for "More": 30 days. The ledger
   only has to cover today for exactly-once posting; a "More" click on an older digest answers
   that the button has expired.
@@ -30,6 +32,7 @@ from sqlite_utils import Database
 from storage.digests import prune_deliveries
 from storage.events import prune_events
 from storage.lookups import DEFAULT_CACHE_AGE, prune_contact_cache, prune_recent_lookups
+from storage.readings import FIRST_LOOKUPS_KEPT, prune_first_lookups
 from storage.snapshots import prune_snapshots
 from storage.tokens import prune_oauth_states
 
@@ -49,6 +52,7 @@ def prune_all(db: Database, now: datetime) -> dict[str, int]:
         "contact_cache": prune_contact_cache(db, now, CONTACT_CACHE_KEPT),
         "recent_lookups": prune_recent_lookups(db, now, RECENT_LOOKUPS_KEPT),
         "snapshots": prune_snapshots(db, (now - SNAPSHOTS_KEPT).date()),
+        "first_lookups": prune_first_lookups(db, now, FIRST_LOOKUPS_KEPT),
         "digest_deliveries": prune_deliveries(db, (now - DELIVERIES_KEPT).date()),
     }
 

@@ -82,7 +82,7 @@ def test_piped_demo_console_prints_the_card_then_the_first_carousel_page(tmp_pat
     assert done.returncode == 0, done.stderr
     out = done.stdout
     card_at = out.index("Janet Doe")
-    assert "Listings viewed" in out[card_at:]
+    assert "listings viewed" in out[card_at:]
     assert "[1] Viewed" in out
     # The demo starts with a month of history: the first card already has a band.
     assert any(band in out[card_at : out.index("[1] Viewed")] for band in ("🔥", "🌤", "🧊"))

@@ -152,3 +152,34 @@ def test_an_out_of_range_spark_rate_limit_says_which_part_is_wrong(value):
 def test_spark_access_token_key_is_own_or_oauth():
     with pytest.raises(SettingsError, match="SPARK_ACCESS_TOKEN_KEY"):
         load_settings({"SPARK_ACCESS_TOKEN_KEY": "shared"})
+
+
+def test_the_flexmls_contact_link_is_optional_and_quotes_the_id():
+    assert load_settings({}).flexmls_contact_link("C1") is None
+    settings = load_settings({"FLEXMLS_CONTACT_URL": " https://crm.flexmls.com/c/{id}?tab=a "})
+    assert settings.flexmls_contact_url == "https://crm.flexmls.com/c/{id}?tab=a"
+    assert settings.flexmls_contact_link("20090816141725963238000000") == (
+        "https://crm.flexmls.com/c/20090816141725963238000000?tab=a"
+    )
+    assert settings.flexmls_contact_link("a/b?c&d e") == (
+        "https://crm.flexmls.com/c/a%2Fb%3Fc%26d%20e?tab=a"
+    )
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://crm.flexmls.com/c/{id}",  # https only
+        "javascript:alert('{id}')",
+        "https:///c/{id}",  # no host
+        "https://crm.flexmls.com/c/",  # no {id}
+        "https://crm.flexmls.com/c/{id}/{id}",  # twice
+        "https://crm.flexmls.com/c/{ID}",
+        "https://crm.flexmls.com/c/{id}/{name}",  # another placeholder
+        "https://crm.flexmls.com/c/{id} x",  # spaces
+        "https://crm.flexmls.com/" + "a" * 3000 + "{id}",
+    ],
+)
+def test_a_malformed_flexmls_contact_link_is_refused_at_start(template):
+    with pytest.raises(SettingsError, match="FLEXMLS_CONTACT_URL"):
+        load_settings({"FLEXMLS_CONTACT_URL": template})

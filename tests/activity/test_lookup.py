@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
@@ -248,3 +249,70 @@ async def test_a_full_number_stored_in_another_spelling_is_found_by_its_last_sev
     found = await find(services, Access(TEAM, USER, DEMO_TOKEN), "983-555-0138")
     assert asked == ["9835550138", "5550138"]
     assert getattr(found, "contact_id", None) == "1"
+
+
+DENVER = "America/Denver"
+
+
+async def test_a_second_lookup_the_same_local_day_compares_with_the_first_across_utc_midnight(
+    services, sandbox, clock
+):
+    """A Denver agent looks Jane up at 09:14 and again at 23:30 local (06:30 UTC the next day)."""
+    jane = sandbox.state.brokerage.notable["jane_doe"]
+    access = Access(TEAM, USER, DEMO_TOKEN, tz=DENVER)
+    clock.set(dt.datetime(2026, 3, 2, 16, 14, tzinfo=dt.UTC))  # 09:14 MST
+    morning = await contact_card(services, access, contact_id=jane.id)
+    assert morning.earlier_today is None
+    assert morning.local_now.isoformat() == "2026-03-02T09:14:00-07:00"
+    clock.set(dt.datetime(2026, 3, 3, 6, 30, tzinfo=dt.UTC))  # 23:30 MST, still 2 March
+    night = await contact_card(services, access, contact_id=jane.id)
+    assert night.today == dt.date(2026, 3, 2)
+    assert night.earlier_today is not None
+    assert (night.earlier_today.at.hour, night.earlier_today.at.minute) == (9, 14)
+    grown = night.summary.listings_viewed - morning.summary.listings_viewed
+    assert grown > 0 and night.earlier_today.delta.listings_viewed == grown
+    assert night.last_active == dt.date(2026, 3, 2)  # "today" in Denver, though 3 March in UTC
+    assert night.delta is None  # nothing was read before the viewer's midnight
+
+    # The same two moments for a viewer in UTC are two different days: no "since 9:14" then.
+    utc = await contact_card(services, Access(TEAM, "U2", DEMO_TOKEN), contact_id=jane.id)
+    assert utc.earlier_today is None and utc.today == dt.date(2026, 3, 3)
+    assert utc.baseline_day == dt.date(2026, 3, 2)
+
+
+async def test_since_yesterday_is_the_viewers_yesterday(services, sandbox, clock):
+    jane = sandbox.state.brokerage.notable["jane_doe"]
+    access = Access(TEAM, USER, DEMO_TOKEN, tz=DENVER)
+    # 03:00 UTC on 3 March is 20:00 on 2 March in Denver: the viewer's yesterday evening,
+    # though the same UTC day as the next lookup (which a UTC day would not compare with).
+    clock.set(dt.datetime(2026, 3, 3, 3, 0, tzinfo=dt.UTC))
+    first = await contact_card(services, access, contact_id=jane.id)
+    clock.set(dt.datetime(2026, 3, 3, 15, 0, tzinfo=dt.UTC))  # 08:00 on 3 March in Denver
+    card = await contact_card(services, access, contact_id=jane.id)
+    assert card.baseline_day == dt.date(2026, 3, 2)
+    assert card.earlier_today is None  # a new local day
+    assert (
+        card.delta.listings_viewed == card.summary.listings_viewed - first.summary.listings_viewed
+    )
+
+
+async def test_an_unknown_time_zone_is_read_as_utc(services, sandbox, clock):
+    jane = sandbox.state.brokerage.notable["jane_doe"]
+    card = await contact_card(
+        services, Access(TEAM, USER, DEMO_TOKEN, tz="Mars/Olympus"), contact_id=jane.id
+    )
+    assert card.local_now.utcoffset() == dt.timedelta(0)
+
+
+async def test_a_first_lookup_has_a_band_from_todays_totals(services, sandbox):
+    janet = sandbox.state.brokerage.notable["janet_doe"]
+    card = await contact_card(services, Access(TEAM, USER, DEMO_TOKEN), contact_id=janet.id)
+    assert card.trend.engagement.provisional
+    assert card.last_active is None and card.flexmls_url is None
+
+
+@pytest.mark.parametrize("env", [{"FLEXMLS_CONTACT_URL": "https://crm.example/c/{id}"}])
+async def test_the_card_carries_the_flexmls_link_when_configured(services, sandbox):
+    janet = sandbox.state.brokerage.notable["janet_doe"]
+    card = await contact_card(services, Access(TEAM, USER, DEMO_TOKEN), contact_id=janet.id)
+    assert card.flexmls_url == f"https://crm.example/c/{janet.id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -40,6 +41,7 @@ def test_the_share_button_asks_first_and_fits_slacks_limits():
 
 def test_the_shared_copy_has_no_reach_line_and_no_first_day_notes():
     card = make_card(trend=Trend(week=None, month=None, sparkline=None, engagement=None))
+    card = dataclasses.replace(card, flexmls_url="https://crm.flexmls.com/c/1")
     private = card_message(card)
     shared = card_message(card, shared_by="U0SHARER")
     assert_valid_message(shared)
@@ -47,5 +49,6 @@ def test_the_shared_copy_has_no_reach_line_and_no_first_day_notes():
     assert FIRST_LOOKUP in all_texts(private) and NO_SCORE_YET in all_texts(private)
     copy = json.dumps(shared.blocks) + shared.text
     assert "jane@example.org" not in copy and "303-555-0142" not in copy
+    assert "mailto:" not in copy and "tel:" not in copy and "flexmls" not in copy
     assert FIRST_LOOKUP not in copy and NO_SCORE_YET not in copy
     assert buttons(shared) == []

@@ -6,6 +6,7 @@ import pytest
 
 from activity.scoring import Trend
 from blocks import card_message
+from blocks.card import NO_SCORE_YET
 from spark.models import ActivitySummary
 from tests.helpers.blocks import (
     HOSTILE_NAMES,
@@ -31,28 +32,28 @@ def context_by_role(message) -> dict[str, str]:
 
 
 def test_card_with_a_trend_shows_band_changes_and_sparkline() -> None:
-    message = card_message(make_card(delta=DELTA, trend=make_trend()))
+    trend = make_trend(recent=ActivitySummary(listings_viewed=12, manual_emails_opened=3))
+    message = card_message(make_card(delta=DELTA, trend=trend))
     assert_valid_message(message)
     assert block_types(message) == [
         "header",
-        "section",
-        "context",  # privacy note
+        "section",  # band, score, last active; the contact's 7 days
         "context",  # since yesterday
-        "context",  # engagement
-        "context",  # 7/30 days
+        "context",  # 30 days
         "context",  # sparkline
-        "context",  # e-mail · phone
+        "context",  # all-time totals and the privacy note
+        "section",  # e-mail · phone
         "actions",
+        "context",  # read at
     ]
     lines = context_by_role(message)
-    assert lines["card_engagement"] == (
-        "🔥 Hot (42 points): 12 listing views, 3 e-mail opens in the last 7 days."
+    glance = [b for b in message.blocks if b["block_id"].startswith("card_glance.")][0]
+    assert glance["text"]["text"] == (
+        "*🔥 Hot* · 42 points\n7 days: 12 listings viewed · 3 e-mails opened"
     )
-    assert lines["card_trend"] == "7 days: +14 viewed, +2 shared · 30 days: +40 viewed, +5 shared"
+    assert lines["card_trend"] == "30 days: +40 viewed, +5 shared"
     assert lines["card_sparkline"] == "Views, last 5 days: ▁▂▁▅▇"
-    assert message.text == (
-        "Jane Doe (hot): 143 listings viewed (+6), 12 shared (+1), 8 of 10 e-mails opened"
-    )
+    assert message.text == "Jane Doe · 🔥 Hot"
 
 
 def test_trend_lines_are_plain_text() -> None:
@@ -60,44 +61,48 @@ def test_trend_lines_are_plain_text() -> None:
     seen = set()
     for block in message.blocks:
         role = block["block_id"].split(".")[0]
-        if role in ("card_engagement", "card_trend", "card_sparkline"):
-            assert [e["type"] for e in block["elements"]] == ["plain_text"]
+        if role in ("card_trend", "card_sparkline", "card_totals"):
+            assert {e["type"] for e in block["elements"]} == {"plain_text"}
             seen.add(role)
-    assert seen == {"card_engagement", "card_trend", "card_sparkline"}
+    assert seen == {"card_trend", "card_sparkline", "card_totals"}
 
 
 @pytest.mark.parametrize(
     ("band", "score", "start"),
     [
-        ("hot", 42.0, "🔥 Hot (42 points)"),
-        ("warm", 12.0, "🌤 Warm (12 points)"),
-        ("cold", 2.0, "🧊 Cold (2 points)"),
+        ("hot", 42.0, "*🔥 Hot* · 42 points"),
+        ("warm", 12.0, "*🌤 Warm* · 12 points"),
+        ("cold", 2.0, "*🧊 Cold* · 2 points"),
     ],
 )
 def test_each_band_has_its_marker(band: str, score: float, start: str) -> None:
     trend = make_trend(engagement=make_engagement(band, score))  # type: ignore[arg-type]
     message = card_message(make_card(trend=trend))
     assert_valid_message(message)
-    assert context_by_role(message)["card_engagement"].startswith(start + ": ")
-    assert message.text.startswith(f"Jane Doe ({band}): ")
+    glance = [b for b in message.blocks if b["block_id"].startswith("card_glance.")][0]
+    assert glance["text"]["text"].startswith(start)
+    assert message.text.startswith(f"Jane Doe · {start.split('*')[1]}")
 
 
-def test_no_score_before_a_second_day_of_history() -> None:
+def test_no_band_without_any_snapshot() -> None:
     trend = Trend(week=None, month=None, sparkline=None, engagement=None)
     message = card_message(make_card(trend=trend))
     assert_valid_message(message)
     lines = context_by_role(message)
-    assert lines["card_engagement"] == "Engagement score appears after a second day of history."
+    glance = [b for b in message.blocks if b["block_id"].startswith("card_glance.")][0]
+    assert glance["text"]["text"] == NO_SCORE_YET
     assert "card_trend" not in lines
     assert "card_sparkline" not in lines
-    assert message.text.startswith("Jane Doe: ")
+    assert message.text == "Jane Doe · 143 listings viewed"
 
 
 def test_only_non_zero_counters_and_known_periods_are_listed() -> None:
-    week = ActivitySummary(listings_viewed=0, listings_shared=2, manual_emails_opened=1)
-    trend = Trend(week=week, month=None, sparkline=None, engagement=make_engagement())
+    month = ActivitySummary(listings_viewed=0, listings_shared=2, manual_emails_opened=1)
+    trend = Trend(week=None, month=month, sparkline=None, engagement=make_engagement())
     lines = context_by_role(card_message(make_card(trend=trend)))
-    assert lines["card_trend"] == "7 days: +2 shared, +1 e-mails opened"
+    assert lines["card_trend"] == "30 days: +2 shared, +1 e-mail opened"
+    without = Trend(week=month, month=None, sparkline=None, engagement=make_engagement())
+    assert "card_trend" not in context_by_role(card_message(make_card(trend=without)))
 
 
 def test_a_period_without_change_says_so_and_negatives_use_a_minus_sign() -> None:
@@ -105,14 +110,18 @@ def test_a_period_without_change_says_so_and_negatives_use_a_minus_sign() -> Non
         week=ActivitySummary(), month=ActivitySummary(listings_viewed=-2, listings_shared=3)
     )
     lines = context_by_role(card_message(make_card(trend=trend)))
-    assert lines["card_trend"] == "7 days: no change · 30 days: \u22122 viewed, +3 shared"
+    assert lines["card_trend"] == "30 days: \u22122 viewed, +3 shared"
+    quiet = make_trend(month=ActivitySummary())
+    assert context_by_role(card_message(make_card(trend=quiet)))["card_trend"] == (
+        "30 days: no change"
+    )
 
 
 def test_agent_sent_e_mails_are_not_counted_as_engagement() -> None:
     month = ActivitySummary(manual_emails_sent=9, subscription_emails_sent=30)
     trend = make_trend(week=ActivitySummary(listings_viewed=1), month=month)
     lines = context_by_role(card_message(make_card(trend=trend)))
-    assert lines["card_trend"] == "7 days: +1 viewed · 30 days: no change"
+    assert lines["card_trend"] == "30 days: no change"
 
 
 def test_sparkline_is_cleaned_and_its_length_names_the_days() -> None:
@@ -124,25 +133,20 @@ def test_sparkline_is_cleaned_and_its_length_names_the_days() -> None:
     assert lines["card_sparkline"] == "Views, last 3 days: ▁▂▇"
 
 
-def test_a_missing_explanation_still_names_band_and_score() -> None:
-    trend = make_trend(engagement=make_engagement("warm", 12.4, explanation="  "))
-    lines = context_by_role(card_message(make_card(trend=trend)))
-    assert lines["card_engagement"] == "🌤 Warm (12 points)."
-
-
 def test_shared_copy_keeps_the_trend_and_names_band_and_sharing() -> None:
     message = card_message(make_card(trend=make_trend()), shared_by="U0SHARER")
     assert_valid_message(message)
-    assert "card_engagement" in context_by_role(message)
+    assert "card_trend" in context_by_role(message)
+    assert any(b["block_id"].startswith("card_glance.") for b in message.blocks)
     assert "actions" not in block_types(message)
-    assert message.text.startswith("Jane Doe (hot, shared card): ")
+    assert message.text == "Jane Doe · 🔥 Hot · shared card"
 
 
 def test_card_without_a_trend_is_unchanged() -> None:
     without = card_message(make_card(delta=DELTA))
     assert without == card_message(make_card(delta=DELTA, trend=None))
-    assert not {"card_engagement", "card_trend", "card_sparkline"} & set(context_by_role(without))
-    assert without.text.startswith("Jane Doe: ")
+    assert not {"card_trend", "card_sparkline"} & set(context_by_role(without))
+    assert without.text == "Jane Doe · 143 listings viewed"
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

@@ -13,7 +13,7 @@ from activity.models import Candidates
 from blocks import card_message, contact_picker, help_message, listings_message, problem
 from console import ConsoleButton, RenderedMessage, mrkdwn_text, render_message
 from spark.models import ActivitySummary
-from tests.helpers.blocks import make_card, make_contact, make_listing, make_view
+from tests.helpers.blocks import make_card, make_contact, make_listing, make_trend, make_view
 
 
 def show(rendered: RenderedMessage) -> str:
@@ -28,21 +28,26 @@ def lines(rendered: RenderedMessage) -> list[str]:
 
 
 def test_contact_card() -> None:
-    message = card_message(make_card(delta=ActivitySummary(listings_viewed=6)))
+    recent = ActivitySummary(listings_viewed=13, manual_emails_opened=2)
+    card = make_card(delta=ActivitySummary(listings_viewed=6), trend=make_trend(recent=recent))
+    message = card_message(card)
     rendered = render_message(message.text, message.blocks)
     out = lines(rendered)
-    assert out[0] == "Jane Doe"
-    assert out[1].split() == ["Listings", "viewed", "Listings", "shared"]
-    assert out[2].split() == ["143", "(+6)", "12"]
-    assert "Since yesterday: +6 viewed" in out
-    assert "jane@example.org · 303-555-0142" in out
-    assert out[-1] == "[1] Viewed (143)  [2] Shared (12)  [3] Share in channel  [4] Refresh"
+    assert out[:4] == [
+        "Jane Doe",
+        "🔥 Hot · 42 points",
+        "7 days: 13 listings viewed · 2 e-mails opened",
+        "Since yesterday: +6 viewed",
+    ]
+    assert "jane@example.org · 303-555-0142" in out  # the mailto: and tel: links' labels
+    assert out[-2] == "[1] Viewed (143)  [2] Shared (12)  [3] Share in channel  [4] Refresh"
+    assert out[-1] == "Read Tue 24 Nov 9:30 UTC"  # Slack's <!date> fallback
     assert rendered.buttons[0] == ConsoleButton(
         number=1,
         label="Viewed (143)",
         action_id="listings_page:viewed",
         value="v1|viewed|20090816141725963238000000|1",
-        block_id=message.blocks[-1]["block_id"],
+        block_id=message.blocks[-2]["block_id"],
     )
     assert [b.action_id for b in rendered.buttons] == [
         "listings_page:viewed",

@@ -37,7 +37,7 @@ async def test_ack_is_an_empty_200_and_the_card_arrives_at_the_response_url(stac
     assert card["response_type"] == "ephemeral"
     assert card["blocks"][0]["type"] == "header"
     assert card["blocks"][0]["text"]["text"] == "Janet Doe"
-    assert "Listings viewed" in texts(card)
+    assert "listings viewed" in texts(card)
     assert janet.primary_email in texts(card)
     labels = [b["text"]["text"] for b in buttons(card)]
     assert any(label.startswith("Viewed") for label in labels)

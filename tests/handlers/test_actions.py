@@ -29,6 +29,7 @@ from activity.services import Services
 from blocks import (
     CONNECT_OAUTH_RE,
     LISTING_LINK_RE,
+    OPEN_FLEXMLS_RE,
     BadActionValue,
     ContactPick,
     DigestCursor,
@@ -784,8 +785,5 @@ def test_register_wires_the_url_button_and_every_click(services):
     app = create_autospec(AsyncApp, instance=True)
     actions.register(app, services)
     wired = [call.args[0] for call in app.action.call_args_list]
-    assert wired == [
-        CONNECT_OAUTH_RE,
-        LISTING_LINK_RE,
-        *(pattern for pattern, _ in actions.CLICKS),
-    ]
+    url_buttons = [CONNECT_OAUTH_RE, LISTING_LINK_RE, OPEN_FLEXMLS_RE]
+    assert wired == [*url_buttons, *(pattern for pattern, _ in actions.CLICKS)]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.people import People, Person, asker_of, is_foreign, person_from_user, request_teams
+from handlers.people import (
+    People,
+    Person,
+    asker_of,
+    is_foreign,
+    person_from_user,
+    request_teams,
+    time_zone,
+)
 
 
 @pytest.mark.parametrize(
@@ -116,3 +124,28 @@ def test_an_unknown_person_is_never_a_member():
 
 def test_without_an_installed_team_nobody_is_certainly_a_member():
     assert person_from_user({"id": "U1", "team_id": "T1"}).member_of("") is False
+
+
+@pytest.mark.parametrize(
+    ("tz", "expected"),
+    [
+        ("America/Denver", "America/Denver"),
+        ("Asia/Kolkata", "Asia/Kolkata"),
+        (None, "UTC"),
+        ("", "UTC"),
+        ("Mars/Olympus_Mons", "UTC"),
+        ("../../etc/passwd", "UTC"),
+        ("localtime", "UTC"),
+        (" America/Denver", "UTC"),
+        (7, "UTC"),
+        ("A" * 200, "UTC"),
+    ],
+)
+def test_the_time_zone_comes_from_users_info_or_falls_back_to_utc(tz, expected):
+    user = {"id": "U1", "team_id": "T1"} | ({} if tz is None else {"tz": tz})
+    assert person_from_user(user).tz == expected
+    assert time_zone(tz) == expected
+
+
+async def test_an_unknown_person_is_in_utc():
+    assert (await People().get(None, "U1")).tz == "UTC"

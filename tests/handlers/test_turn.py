@@ -96,3 +96,11 @@ async def test_slack_failing_to_take_the_error_message_is_logged_not_raised():
     async with turn.guard():
         raise NotConnected
     assert notify.await_count == 1
+
+
+async def test_access_carries_the_askers_time_zone():
+    mine = Credential("own-token-123456", workspace=False)
+    turn, _, _ = make_turn(own=mine, who=person(tz="America/Denver"))
+    assert (await turn.access()).tz == "America/Denver"
+    turn, _, _ = make_turn(own=mine, who=person(known=False))
+    assert (await turn.access()).tz == "UTC"

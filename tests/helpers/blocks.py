@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from activity.models import ContactCard, Digest, DigestEntry, ListingPage
+from activity.models import ContactCard, Digest, DigestEntry, EarlierLook, ListingPage
 from activity.scoring import Band, Engagement, Trend
 from blocks import Message
 from blocks import message as limits  # Slack's limits, one definition for product and checks
@@ -48,7 +48,11 @@ HOSTILE_NAMES = (
 )
 
 # Markup our renderers write themselves; anything else in `<…>` came from user input.
-_OWN_MARKUP = re.compile(r"<@[UW][A-Z0-9]{2,20}>|<#[CG][A-Z0-9]{2,20}>|<!date\^\d+\^[^|<>]*\|[^<>]*>")
+_OWN_MARKUP = re.compile(
+    r"<@[UW][A-Z0-9]{2,20}>|<#[CG][A-Z0-9]{2,20}>|<!date\^\d+\^[^|<>]*\|[^<>]*>"
+    # the card's e-mail and phone links (blocks.card.mailto / tel): only plain addresses and digits
+    r"|<mailto:[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\|[^<>|]*>|<tel:\+?[0-9]{7,15}\|[^<>|]*>"
+)
 _ANY_MARKUP = re.compile(r"<[^<>]*>?")
 
 
@@ -240,6 +244,8 @@ def make_card(
     baseline_day: dt.date | None = YESTERDAY,
     looked_up_at: dt.datetime = NOW,
     trend: Trend | None = None,
+    earlier_today: EarlierLook | None = None,
+    flexmls_url: str | None = None,
 ) -> ContactCard:
     return ContactCard(
         contact=contact or make_contact(),
@@ -248,6 +254,8 @@ def make_card(
         baseline_day=baseline_day if delta is not None else None,
         delta=delta,
         trend=trend,
+        earlier_today=earlier_today,
+        flexmls_url=flexmls_url,
     )
 
 
@@ -269,6 +277,8 @@ def make_trend(
     sparkline: str | None = "▁▂▁▅▇",
     engagement: Engagement | None = None,
     band: Band = "hot",
+    recent: ActivitySummary | None = None,
+    recent_since: dt.date | None = None,
 ) -> Trend:
     return Trend(
         week=week if week is not None else ActivitySummary(listings_viewed=14, listings_shared=2),
@@ -277,6 +287,8 @@ def make_trend(
         else ActivitySummary(listings_viewed=40, listings_shared=5),
         sparkline=sparkline,
         engagement=engagement if engagement is not None else make_engagement(band),
+        recent=recent,
+        recent_since=recent_since,
     )
 
 

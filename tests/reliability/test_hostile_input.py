@@ -212,6 +212,7 @@ def test_every_action_prefix_is_covered():
         "digest_open",
         "digest_more",
         "listing_link",
+        "open_flexmls",
     }
 
 
@@ -263,7 +264,11 @@ async def test_any_button_value_gets_one_safe_answer_and_nothing_broken_reaches_
     replies = stack.responses(clicked.response_url)
     spark = stack.sandbox.requests[spark_before:]
     assert_well_formed_spark_requests(spark)
-    if prefix in ("connect_oauth", "listing_link"):  # URL buttons: the browser does the work
+    if prefix in (
+        "connect_oauth",
+        "listing_link",
+        "open_flexmls",
+    ):  # URL buttons: the browser does the work
         assert replies == [] and stack.slack.received[received_before:] == [] and spark == []
         return
     if prefix == "connect_paste":  # opens the paste-token modal, whatever the value says

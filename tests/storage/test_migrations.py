@@ -72,6 +72,19 @@ EXPECTED_COLUMNS = {
         "claimed_by",
     ],
     "slack_events": ["event_id", "seen_at"],
+    "first_lookups": [
+        "team_id",
+        "user_id",
+        "contact_id",
+        "local_day",
+        "seen_at",
+        "manual_emails_sent",
+        "manual_emails_opened",
+        "subscription_emails_sent",
+        "subscription_emails_opened",
+        "listings_viewed",
+        "listings_shared",
+    ],
 }
 
 EXPECTED_PKS = {
@@ -83,6 +96,7 @@ EXPECTED_PKS = {
     "digest_subscriptions": ["id"],
     "digest_deliveries": ["subscription_id", "local_date"],
     "slack_events": ["event_id"],
+    "first_lookups": ["team_id", "user_id", "contact_id", "local_day"],
 }
 
 EXPECTED_INDEXES = {
@@ -92,6 +106,7 @@ EXPECTED_INDEXES = {
     "contact_cache": [["cached_at"]],
     "digest_subscriptions": [["team_id", "user_id"]],
     "slack_events": [["seen_at"]],
+    "first_lookups": [["seen_at"]],
 }
 
 
@@ -143,6 +158,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
         "m002_delivery_posting",
         "m003_delivery_owner",
         "m004_subscription_paused",
+        "m005_first_lookups",
     ]
     assert migrations.pending(empty_db) == []
 

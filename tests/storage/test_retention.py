@@ -56,6 +56,7 @@ def test_nothing_stored_nothing_pruned(db: Database) -> None:
         "contact_cache",
         "recent_lookups",
         "snapshots",
+        "first_lookups",
         "digest_deliveries",
     }
     assert sum(pruned.values()) == 0
