@@ -40,14 +40,15 @@ def seed_history(
     database already has history (a demo run before this one)."""
     if has_history(db):
         return 0
-    now = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
     written = 0
     with db.conn:
         for contact in brokerage.contacts_for(account_id):
             for back in range(days, 0, -1):
                 day = today - dt.timedelta(days=back)
                 counters = Counters(**asdict(brokerage.activity(contact.id, day)))
-                record_snapshot(db, contact_id=contact.id, day=day, counters=counters, now=now)
+                # As if someone had looked the contact up at noon (UTC) that day.
+                noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+                record_snapshot(db, contact_id=contact.id, day=day, counters=counters, now=noon)
                 written += 1
     return written
 
