@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from activity.services import Services
-from handlers import actions, commands, home, mentions, views  # the surfaces
+from handlers import actions, commands, home, mentions, messages, views  # the surfaces
 from handlers.people import ASKER, Asker, People, is_foreign, request_teams
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
     mentions.register(app, services)
+    messages.register(app, services)
     home.register(app, services)
     views.register(app, services)
 

@@ -191,6 +191,65 @@ def test_the_required_scopes_are_the_manifests():
     assert set(REQUIRED_BOT_SCOPES) == manifest_bot_scopes() == set(DEFAULT_SCOPES)
 
 
+# Every Slack Web API method the bot calls, and the bot scopes it needs (Slack's method pages).
+# A method missing here fails the test below: decide its scope before calling it.
+METHOD_SCOPES: dict[str, frozenset[str]] = {
+    "auth.test": frozenset(),
+    "apps.connections.open": frozenset(),  # the app-level token's connections:write, not a bot scope
+    "chat.postMessage": frozenset({"chat:write"}),  # a user id as channel: the app's DM
+    "chat.postEphemeral": frozenset({"chat:write"}),
+    "chat.update": frozenset({"chat:write"}),
+    "chat.delete": frozenset({"chat:write"}),
+    "conversations.info": frozenset({"channels:read", "groups:read"}),  # public / private
+    "conversations.members": frozenset({"channels:read", "groups:read"}),
+    "team.info": frozenset({"team:read"}),
+    "users.info": frozenset({"users:read"}),
+    "users.lookupByEmail": frozenset({"users:read.email"}),
+    "views.open": frozenset(),
+    "views.update": frozenset(),
+    "views.publish": frozenset(),
+}
+# Scopes no method call shows: the events subscribed to, the slash command, and two that widen
+# what a method may do (email in users.info; chat.postMessage in public channels not joined).
+OTHER_SCOPES = {
+    "app_mention": "app_mentions:read",
+    "message.im": "im:history",
+    "/activity": "commands",
+    "users.info with email": "users:read.email",
+    "digests in public channels": "chat:write.public",
+}
+PRODUCT = ("bot.py", "modes.py", "runtime.py", "settings.py", "activity", "blocks", "handlers",
+           "setup_check", "spark", "storage", "console")  # fmt: skip
+WEB_API_CALL = re.compile(r"\.(auth|apps|chat|conversations|team|users|views)_([A-Za-z]+)\(")
+
+
+def web_api_methods() -> set[str]:
+    """The Web API methods the product code calls through slack_sdk (`client.chat_postMessage`)."""
+    found: set[str] = set()
+    for name in PRODUCT:
+        path = ROOT / name
+        for source in [path] if path.is_file() else sorted(path.rglob("*.py")):
+            for family, method in WEB_API_CALL.findall(source.read_text()):
+                found.add(f"{family}.{method.replace('_', '.')}")
+    return found
+
+
+def test_every_scope_is_used_and_every_call_has_its_scope():
+    called = web_api_methods()
+    assert {"chat.postMessage", "chat.delete", "users.info"} <= called  # the scan works
+    unknown = called - set(METHOD_SCOPES)
+    assert not unknown, f"say which scope these need in METHOD_SCOPES: {unknown}"
+    needed = set().union(*(METHOD_SCOPES[m] for m in called)) | set(OTHER_SCOPES.values())
+    assert manifest_bot_scopes() == needed  # nothing missing, nothing granted for nothing
+    assert "im:write" not in needed  # conversations.open is never called
+
+
+def test_the_manifest_subscribes_to_the_events_the_handlers_listen_to():
+    text = (ROOT / "manifest.yml").read_text()
+    events = text.split("bot_events:", 1)[1].split("interactivity:", 1)[0]
+    assert re.findall(r"-\s*([\w.]+)", events) == ["app_mention", "app_home_opened", "message.im"]
+
+
 def manifest_bot_scopes() -> set[str]:
     """A tiny reader for manifest.yml's `oauth_config.scopes.bot` list."""
     lines = (ROOT / "manifest.yml").read_text().splitlines()

@@ -4,8 +4,8 @@
   (`v0=` + HMAC-SHA256 of `v0:{timestamp}:{raw body}`).
 * Payload builders return the exact wire body (a str): `slash_command_body()` (form-encoded
   fields), `block_action_body()` (form-encoded `payload=<json>`), `event_callback_body()` and
-  `url_verification_body()` (JSON), with `app_mention_event()` / `app_home_opened_event()` for
-  the inner events.
+  `url_verification_body()` (JSON), with `app_mention_event()` / `app_home_opened_event()` /
+  `message_event()` / `message_changed_event()` for the inner events.
 * `SlackSender` posts them to the bot's events URL through an `httpx.AsyncClient`, creating a
   fresh response URL on a `SlackStandin` when given one, and returns a `Sent`.
 
@@ -291,6 +291,68 @@ def app_mention_event(
     return event
 
 
+def message_event(
+    *,
+    text: str,
+    user: str = DEFAULT_USER_ID,
+    channel: str | None = None,
+    channel_type: str = "im",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    team: str = DEFAULT_TEAM_ID,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A `message` event (`message.im` by default: in `user`'s DM with the bot).
+
+    `extra` adds or overrides fields as Slack sends them for other kinds of message, e.g.
+    `subtype="bot_message"`, `bot_id="B0BOT"` (a bot's post), `subtype="file_share"`.
+    """
+    ts = ts or _slack_ts()
+    event: dict[str, Any] = {
+        "type": "message",
+        "client_msg_id": str(uuid.uuid4()),
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "team": team,
+        "channel": channel or dm_channel_id(user),
+        "event_ts": ts,
+        "channel_type": channel_type,
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    event.update(extra)
+    return event
+
+
+def message_changed_event(
+    *,
+    text: str,
+    previous_text: str,
+    user: str = DEFAULT_USER_ID,
+    channel: str | None = None,
+    channel_type: str = "im",
+    ts: str | None = None,
+) -> dict[str, Any]:
+    """A `message_changed` event: `user` edited their message `ts` from `previous_text` to
+    `text`. Slack sends the edited message nested, with no `user` at the top level."""
+    ts = ts or _slack_ts()
+    edited_at = _slack_ts()
+    channel = channel or dm_channel_id(user)
+    original = {"type": "message", "user": user, "text": previous_text, "ts": ts}
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": channel,
+        "channel_type": channel_type,
+        "ts": edited_at,
+        "event_ts": edited_at,
+        "message": {**original, "text": text, "edited": {"user": user, "ts": edited_at}},
+        "previous_message": original,
+    }
+
+
 def app_home_opened_event(
     *,
     user: str = DEFAULT_USER_ID,
@@ -484,6 +546,16 @@ class SlackSender:
         return await self._send(
             body, JSON_CONTENT_TYPE, None, timestamp=timestamp, extra_headers=headers
         )
+
+    async def dm(self, text: str, *, event_id: str | None = None, **fields: Any) -> Sent:
+        """A person types `text` in their DM with the bot (a `message.im` event).
+
+        `fields` go to `message_event` (user, thread_ts, subtype, bot_id...); the user defaults
+        to the sender's.
+        """
+        fields.setdefault("user", self.user_id)
+        fields.setdefault("team", self.team_id)
+        return await self.event(message_event(text=text, **fields), event_id=event_id)
 
     async def url_verification(self, challenge: str = "standin-challenge") -> Sent:
         """Slack's one-off Request URL check (the app must echo the challenge)."""

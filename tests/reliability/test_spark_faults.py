@@ -222,7 +222,9 @@ async def test_a_page_flip_with_both_reads_rate_limited_announces_the_wait_once(
     _, messages = await flip(stack, f"v1|viewed|{heavy.id}|2")
     assert len(messages) == 2, [texts(m)[:80] for m in messages]
     notice, page = messages
-    assert RATE in texts(notice) and notice["replace_original"] is False
+    # The clicked page is the asker's own (ephemeral): the notice takes its place, then the page
+    # takes the notice's (handlers.turn: one notice per turn, replaced by the answer).
+    assert RATE in texts(notice) and notice["replace_original"] is True
     assert "Page 2 of" in texts(page) and page["replace_original"] is True
     assert stack.sandbox.stats["rate_limited"] == 2
 

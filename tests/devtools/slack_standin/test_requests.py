@@ -19,6 +19,8 @@ from devtools.slack_standin import (
     app_mention_event,
     block_action_body,
     event_callback_body,
+    message_changed_event,
+    message_event,
     new_event_id,
     sign,
     slash_command_body,
@@ -215,6 +217,34 @@ def test_app_home_opened_event() -> None:
     assert app_home_opened_event(user="U0AGENT1", tab="messages")["tab"] == "messages"
 
 
+def test_message_event_is_a_message_im_in_the_users_dm() -> None:
+    event = message_event(text="jane doe", user="U0AGENT1", ts="1.000001")
+    assert (event["type"], event["channel_type"], event["channel"]) == ("message", "im", "D0AGENT1")
+    assert (event["user"], event["text"], event["ts"], event["event_ts"]) == (
+        "U0AGENT1",
+        "jane doe",
+        "1.000001",
+        "1.000001",
+    )
+    assert "subtype" not in event and "bot_id" not in event and "thread_ts" not in event
+    assert message_event(text="x", thread_ts="0.5")["thread_ts"] == "0.5"
+    bot = message_event(text="x", subtype="bot_message", bot_id="B0OTHER")
+    assert (bot["subtype"], bot["bot_id"]) == ("bot_message", "B0OTHER")
+
+
+def test_message_changed_event_nests_the_edit_as_slack_does() -> None:
+    event = message_changed_event(text="new", previous_text="old", ts="1.000001")
+    assert (event["type"], event["subtype"], event["hidden"]) == (
+        "message",
+        "message_changed",
+        True,
+    )
+    assert "user" not in event and event["channel"] == "D0AGENT1"
+    assert (event["message"]["text"], event["message"]["ts"]) == ("new", "1.000001")
+    assert event["message"]["edited"]["user"] == "U0AGENT1"
+    assert event["previous_message"]["text"] == "old"
+
+
 def test_url_verification_body() -> None:
     body = json.loads(url_verification_body("3eZbrw1aB"))
     assert (body["type"], body["challenge"]) == ("url_verification", "3eZbrw1aB")
@@ -301,6 +331,21 @@ async def test_sender_event_and_retry_headers(sender: SlackSender, recorder: Rec
     assert "X-Slack-Retry-Num" not in first.headers
     assert retry.headers["X-Slack-Retry-Num"] == "2"
     assert retry.headers["X-Slack-Retry-Reason"] == "http_error"
+
+
+async def test_sender_dm_sends_a_signed_message_im(sender: SlackSender, recorder: Recorder) -> None:
+    await sender.dm("jane doe", event_id="Ev0DM", thread_ts="0.5")
+    (request,) = recorder.requests
+    recorder.assert_signed(request)
+    envelope = json.loads(request.content)
+    assert (envelope["type"], envelope["event_id"], envelope["team_id"]) == (
+        "event_callback",
+        "Ev0DM",
+        "T0STANDIN",
+    )
+    event = envelope["event"]
+    assert (event["type"], event["channel_type"], event["user"]) == ("message", "im", "U0AGENT1")
+    assert (event["text"], event["thread_ts"]) == ("jane doe", "0.5")
 
 
 async def test_sender_post_can_break_the_signature(sender: SlackSender, recorder: Recorder) -> None:
