@@ -24,6 +24,7 @@ REQUIRED_BOT_SCOPES: tuple[str, ...] = (
     "chat:write.public",
     "app_mentions:read",
     "im:history",
+    "im:write",
     "users:read",
     "users:read.email",
     "channels:read",
