@@ -47,7 +47,7 @@ from blocks import (
 from handlers.dispatch import show_listings
 from handlers.home import lookups_allowed, publish_home
 from handlers.people import Asker, asker_of
-from handlers.turn import Turn, ephemeral
+from handlers.turn import Turn, ephemeral, posted_notice
 from spark.budget import Priority
 from storage import list_subscriptions
 
@@ -86,7 +86,9 @@ def click_turn(
     async def direct(message: Message) -> None:
         await client.chat_postMessage(channel=user_id, **message.as_kwargs())
 
-    return Turn(services, team_id, user_id, direct, direct, logger, **where)
+    # A "still asking" notice goes to the same DM and is deleted once the answer is there.
+    notice = posted_notice(client, user_id)
+    return Turn(services, team_id, user_id, direct, direct, logger, notice=notice, **where)
 
 
 def _part(body: dict[str, Any], name: str) -> dict[str, Any]:

@@ -787,3 +787,18 @@ def test_register_wires_the_url_button_and_every_click(services):
     wired = [call.args[0] for call in app.action.call_args_list]
     url_buttons = [CONNECT_OAUTH_RE, LISTING_LINK_RE, OPEN_FLEXMLS_RE]
     assert wired == [*url_buttons, *(pattern for pattern, _ in actions.CLICKS)]
+
+
+async def test_an_app_home_clicks_still_asking_notice_is_deleted_once_answered(services, slack):
+    from blocks.waiting import still_asking
+
+    posted = {"ok": True, "channel": "D0HOME", "ts": "1700000000.000100"}
+    slack.client.chat_postMessage.side_effect = slack.noting("chat.postMessage", posted)
+    delete = create_autospec(AsyncWebClient().chat_delete, side_effect=slack.noting("chat.delete"))
+    slack.client.chat_delete = delete
+    turn = turn_of(services, slack, home_click())
+    assert turn.notice is not None and turn.notice.remove is not None
+    await turn.notice.show(still_asking())
+    assert slack.dms()[0]["channel"] == USER
+    await turn.notice.remove()
+    delete.assert_awaited_once_with(channel="D0HOME", ts="1700000000.000100")
