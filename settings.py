@@ -8,6 +8,7 @@ that names it and says where to get it; `bot.py` prints that line and exits.
 from __future__ import annotations
 
 import os
+import re
 import string
 import urllib.parse
 from collections.abc import Mapping
@@ -68,7 +69,7 @@ class Settings:
         """The contact's page in Flexmls (the id URL-quoted), when the template is configured."""
         if not self.flexmls_contact_url:
             return None
-        return self.flexmls_contact_url.replace("{id}", urllib.parse.quote(contact_id, safe=""))
+        return fill_link(self.flexmls_contact_url, id=contact_id)
 
     @property
     def socket_mode(self) -> bool:
@@ -163,14 +164,20 @@ def parse_link_template(name: str, text: str, placeholders: tuple[str, ...]) -> 
     return text
 
 
+# What a Spark id or MLS number may be to go into a link: no dot segments ("." or ".."), no
+# characters that quoting would have to hide. Anything else gets no link rather than a wrong one.
+LINK_VALUE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+
+
 def fill_link(template: str, **values: str | None) -> str | None:
     """`template` with each placeholder replaced by its URL-quoted value (nothing is left safe,
-    so a value can't add a path, query or fragment); None when a value it needs is missing."""
+    so a value can't add a path, query or fragment); None when a value it needs is missing or
+    is not a plain id (`LINK_VALUE`: a "." or ".." would climb the link's path)."""
     needed = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     quoted = {}
     for name in needed:
         value = values.get(name)
-        if not value:
+        if not value or not LINK_VALUE.fullmatch(value):
             return None
         quoted[name] = urllib.parse.quote(value, safe="")
     return template.format(**quoted)

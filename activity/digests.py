@@ -551,7 +551,9 @@ async def gather(
     )
 
 
-PREVIEW_MAX_CONTACTS = 100  # a preview reads every contact at a person's priority: keep it small
+# A preview reads every contact while someone waits: small, and as background work, so it
+# never takes the share of the key's budget kept for people's lookups.
+PREVIEW_MAX_CONTACTS = 25
 
 
 class TooBigToPreview(Exception):
@@ -569,9 +571,10 @@ async def preview(
     )  # at most a few pages of contacts are listed to find that out
     if len(contacts) > PREVIEW_MAX_CONTACTS:
         raise TooBigToPreview
-    return await _read_and_compose(
-        services, subscription, token, contacts, local_date=local_date, late=False
-    )
+    with working_as(Priority.BACKGROUND, f"{subscription.team_id}:{subscription.user_id}"):
+        return await _read_and_compose(
+            services, subscription, token, contacts, local_date=local_date, late=False
+        )
 
 
 async def _read_and_compose(

@@ -160,6 +160,8 @@ def request_teams(body: dict[str, Any]) -> list[str | None]:
         team.get("id"),
         user.get("team_id"),
         event.get("user_team"),
-        event.get("team") if event.get("type") == "app_mention" else None,
+        event.get("source_team"),
+        # The acting person's team in the events we answer (a mention, a DM to the bot).
+        event.get("team") if event.get("type") in ("app_mention", "message") else None,
     ]
     return [t if isinstance(t, str) else None for t in found]

@@ -37,7 +37,10 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float: not a number we can use
+            return None
     else:
         text = _text(value)
         if text is None:
