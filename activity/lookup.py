@@ -179,7 +179,7 @@ async def find(services: Services, access: Access, text: str) -> Match | Candida
     for contact in ranked:
         services.contacts.remember(access.token, contact)
     if not ranked:
-        return NoMatch(text, _suggest(services, access, query, nearby))
+        return NoMatch(normalize_typing(text), _suggest(services, access, query, nearby))
     if len(ranked) == 1:
         cache_contact_query(
             services.db,
@@ -190,7 +190,8 @@ async def find(services: Services, access: Access, text: str) -> Match | Candida
             now=now,
         )
         return Match(ranked[0].id, ranked[0])
-    return Candidates(text, tuple(ranked[:MAX_CANDIDATES]), total)
+    # What was searched, as the agent meant it (no doubled curly quotes echoed back).
+    return Candidates(normalize_typing(text), tuple(ranked[:MAX_CANDIDATES]), total)
 
 
 async def _widen(

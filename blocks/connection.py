@@ -205,7 +205,8 @@ def disconnected(*, was_connected: bool, digests_paused: int = 0) -> Message:
         if digests_paused:
             plural = "s" if digests_paused != 1 else ""
             line += f" {digests_paused} digest{plural} paused."
-            hint = f"Type `/activity connect` to connect again; your digest{plural} resume then."
+            verb = "resume" if plural else "resumes"
+            hint = f"Type `/activity connect` to connect again; your digest{plural} {verb} then."
     else:
         line = "You weren't connected."
         hint = "Type `/activity connect` to connect your Flexmls account."

@@ -666,7 +666,7 @@ def _personal_added(subscription: Subscription, *, tag_unchecked: bool) -> Messa
     time, zone = _when(subscription)
     scope = scope_words(subscription.scope, subscription.user_id, sentence_start=False)
     body = (
-        f"Every day at {time} ({zone}), you get a private digest here in our DM: who to call "
+        f"Every day at {time} ({zone}), you get a private digest in your DM with Activity: who to call "
         f"today, ranked by score, from {scope}. Only you see it."
     )
     text = "Private digest added: " + body[0].lower() + body[1:]
@@ -691,8 +691,8 @@ def is_dm_channel(channel_id: object) -> bool:
 
 
 def _where(channel_id: str) -> str:
-    """ "<#C123>", or "our DM" for a private digest's DM."""
-    return "our DM" if is_dm_channel(channel_id) else channel_mrkdwn(channel_id)
+    """ "<#C123>", or "your DM with Activity" for a private digest's DM."""
+    return "your DM with Activity" if is_dm_channel(channel_id) else channel_mrkdwn(channel_id)
 
 
 def _is_viewers(subscription: Subscription, viewer_id: str) -> bool:

@@ -21,7 +21,7 @@ HISTORY_DAYS = 30
 # What to type first, and why (shown by `help` in the demo and in the README).
 DEMO_CONTACTS = (
     ("janet doe", "one match: the card, its trend and its listings"),
-    ("jane doe", "two contacts share the name: pick one"),
+    ("jane doe", "several contacts match: pick one"),
     ("priya patel", "a heavy viewer: pages of listings"),
     ("sean o'brien", "accents and apostrophes don't need to be typed exactly"),
     ("quinn stillwater", "no activity at all"),

@@ -133,7 +133,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(("status",), "/activity status", "who you are connected as, and since when", status),
     Subcommand(("disconnect",), "/activity disconnect", "forget your Flexmls tokens and pause your digests", disconnect),
     Subcommand(("digest",), "/activity digest add [#channel | me] [HH:MM] [recent | all | tag:<Tag>]",
-               "a morning digest of who is heating up (08:00 your time by default), in a channel or, with me, privately in your DM: recent = who you looked up in the last 30 days, all = all your contacts, tag:<Tag> = one Flexmls tag", digest),
+               "a morning digest of who is heating up (08:00 your time by default), in a channel or (add me) privately in your DM with Activity: recent = who you looked up in the last 30 days, all = all your contacts, tag:<Tag> = one Flexmls tag", digest),
     Subcommand(("digest",), "/activity digest list | preview <n> | remove <n>", "your digests (admins: all); see what one would post now, privately; remove one of them", None),
     Subcommand(("help",), "/activity help", "this list", show_help),
 )  # fmt: skip

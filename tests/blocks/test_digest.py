@@ -1142,7 +1142,7 @@ def test_a_private_digest_added_says_only_you_see_it() -> None:
     assert_valid(message, channels=("D0AGENT1",))
     (body,) = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert body == (
-        "Every day at 08:00 (America/Denver), you get a private digest here in our DM: who to "
+        "Every day at 08:00 (America/Denver), you get a private digest in your DM with Activity: who to "
         "call today, ranked by score, from contacts <@U0AGENT1> looked up in the last 30 days. "
         "Only you see it."
     )

@@ -38,9 +38,11 @@ def test_request_teams_reads_every_place_slack_puts_one():
         "user_team": "B",
         "team": {"id": "C"},
         "user": {"id": "U1", "team_id": "D"},
-        "event": {"type": "app_mention", "user_team": "E", "team": "F"},
+        "event": {"type": "app_mention", "user_team": "E", "source_team": "G", "team": "F"},
     }
-    assert request_teams(body) == ["A", "B", "C", "D", "E", "F"]
+    assert request_teams(body) == ["A", "B", "C", "D", "E", "G", "F"]
+    dm = {"event": {"type": "message", "channel_type": "im", "team": "T0OUTSIDE"}}
+    assert "T0OUTSIDE" in request_teams(dm)  # a DM's own team counts too
 
 
 def test_request_teams_tolerates_odd_shapes():

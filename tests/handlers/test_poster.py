@@ -219,7 +219,7 @@ async def test_a_dm_that_is_not_the_subscribers_own_is_refused_before_any_readin
     poster, client = make_poster()
     with_dm(client, opened="D0SOMEONE")
     assert await poster.refusal(DM_SUBSCRIPTION, workspace_token=True) == Refusal.NOT_YOUR_DM
-    assert "our DM" in skipped_day_dm(DM_SUBSCRIPTION, Refusal.NOT_YOUR_DM).text
+    assert "your DM with Activity" in skipped_day_dm(DM_SUBSCRIPTION, Refusal.NOT_YOUR_DM).text
 
 
 async def test_describe_target_names_a_dm_only_as_its_owners():
