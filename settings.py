@@ -8,7 +8,6 @@ that names it and says where to get it; `bot.py` prints that line and exits.
 from __future__ import annotations
 
 import os
-import re
 import string
 import urllib.parse
 from collections.abc import Mapping
@@ -164,20 +163,20 @@ def parse_link_template(name: str, text: str, placeholders: tuple[str, ...]) -> 
     return text
 
 
-# What a Spark id or MLS number may be to go into a link: no dot segments ("." or ".."), no
-# characters that quoting would have to hide. Anything else gets no link rather than a wrong one.
-LINK_VALUE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+# Quoting keeps a value inside its path segment, except a value that *is* a dot segment: "." or
+# ".." would climb the link's path, so such a value gets no link rather than a wrong one.
+DOT_SEGMENTS = frozenset({".", ".."})
 
 
 def fill_link(template: str, **values: str | None) -> str | None:
     """`template` with each placeholder replaced by its URL-quoted value (nothing is left safe,
     so a value can't add a path, query or fragment); None when a value it needs is missing or
-    is not a plain id (`LINK_VALUE`: a "." or ".." would climb the link's path)."""
+    is a dot segment (`DOT_SEGMENTS`)."""
     needed = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     quoted = {}
     for name in needed:
         value = values.get(name)
-        if not value or not LINK_VALUE.fullmatch(value):
+        if not value or value in DOT_SEGMENTS:
             return None
         quoted[name] = urllib.parse.quote(value, safe="")
     return template.format(**quoted)
