@@ -180,6 +180,8 @@ def test_alert_deliveries_are_kept_thirty_days(db: Database) -> None:
     assert ALERTS_KEPT == 30 * DAY
     for label, age in (("old", 30 * DAY + SECOND), ("young", 30 * DAY - SECOND)):
         key = AlertKey("T1", "U1", label, NOW - age)
-        assert claim_alert(db, key, display_name=label, baseline_views=0, shown_views=3, now=NOW - age)
+        assert claim_alert(
+            db, key, display_name=label, baseline_views=0, shown_views=3, now=NOW - age
+        )
     assert prune_all(db, NOW)["alert_deliveries"] == 1
     assert [r["contact_id"] for r in db.table("alert_deliveries").rows] == ["young"]
