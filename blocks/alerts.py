@@ -62,8 +62,8 @@ def active_now_message(alert: ActiveNow) -> Message:
     """The DM: who is active, how many listings in how long, and four buttons."""
     name_text = plain_str(alert.name, NAME_LIMIT, fallback="A contact")
     what = f"viewed {_views(alert.views)} in the last {span(alert.minutes)}"
-    text = f"{name_text} is active now: {what}"
     name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
+    text = f"{name} is active now: {what}"  # the notification: escaped like the blocks
     blocks: list[tuple[str, Block]] = [
         (
             "alert_active",
@@ -118,7 +118,7 @@ def _line(line: WatchLine) -> str:
 def watch_list_message(watches: WatchList) -> Message:
     """`/activity watch`: who the agent watches, each with band and how often it is checked."""
     header = ("watch_header", HeaderBlock(text=plain("Who you watch", 150)))
-    hint = "`/activity watch <contact>` adds one; `/activity unwatch <contact>` stops one."
+    hint = "`/activity watch` and a name adds one; `/activity unwatch` and a name stops one."
     if not watches.lines:
         body = "You don't watch anyone yet. `/activity watch jane doe` DMs you when she is active."
         return finish(
@@ -138,7 +138,7 @@ def watch_list_message(watches: WatchList) -> Message:
             "⏸ Paused: your Flexmls connection stopped working; `/activity connect` resumes it. "
             + footer
         )
-    names = ", ".join(plain_str(w.name, 60, fallback="—") for w in shown)
+    names = ", ".join(user_mrkdwn(w.name, 60, fallback="—") for w in shown)
     return finish(
         truncate_mrkdwn(f"You watch {count}: {names}", MAX_TEXT),
         header,
@@ -158,7 +158,7 @@ def watch_added(watched: Watched) -> Message:
     return problem(
         f"{lead} {name}",
         f"I'll DM you when they view 3 or more listings after a quiet spell ({how}).",
-        "`/activity watch` lists who you watch; `/activity unwatch <contact>` stops one.",
+        "`/activity watch` lists who you watch; `/activity unwatch` and a name stops one.",
     )
 
 
@@ -166,7 +166,7 @@ def watch_refused_too_many(limit: int) -> Message:
     return problem(
         "You already watch the most contacts you can",
         f"At most {limit} watches per person.",
-        "Stop one first: `/activity watch` lists them, `/activity unwatch <contact>` stops one.",
+        "Stop one first: `/activity watch` lists them, `/activity unwatch` and a name stops one.",
     )
 
 
