@@ -558,23 +558,31 @@ async def _post(
 async def recover(services: Services, poster: AlertPoster, report: AlertReport) -> None:
     """Posts whose pass died between "posting" and recording: if Slack has the DM, record it;
     if not, send it once more (never twice); if Slack can't say, ask again next pass."""
-    now = services.clock()
-    for d in stale_posts(services.db, now, owner_alive):
-        key_text = alert_key_text(d.key)
-        assert d.posting_at is not None
+    for d in stale_posts(services.db, services.clock(), owner_alive):
         try:
-            found = await poster.find_posted(d.key.user_id, key_text, d.posting_at)
-        except PostFailed:
-            continue
-        if found is not None:
-            complete_alert(
-                services.db, d.key, channel=found[0], ts=found[1], outcome="posted", now=now
-            )
-            continue
-        if d.resent or not mark_resent(services.db, d.key, now=now):
-            continue
-        alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now)
-        await _post(services, poster, d.key, alert, report)
+            await _recover_one(services, poster, d, report)
+        except Exception as error:  # one broken record must not stop the pass
+            log.exception("Recovering an alert post failed")
+            report.errors.append(type(error).__name__)
+
+
+async def _recover_one(
+    services: Services, poster: AlertPoster, d: AlertDelivery, report: AlertReport
+) -> None:
+    now = services.clock()
+    key_text = alert_key_text(d.key)
+    assert d.posting_at is not None
+    try:
+        found = await poster.find_posted(d.key.user_id, key_text, d.posting_at)
+    except PostFailed:
+        return
+    if found is not None:
+        complete_alert(services.db, d.key, channel=found[0], ts=found[1], outcome="posted", now=now)
+        return
+    if d.resent or not mark_resent(services.db, d.key, now=now):
+        return
+    alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now)
+    await _post(services, poster, d.key, alert, report)
 
 
 __all__: Sequence[str] = (

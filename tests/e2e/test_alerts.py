@@ -137,6 +137,8 @@ async def test_snooze_and_stop_work_only_for_the_watcher(stack):
             clicked = await stack.sender.action(action, value, user_id=INTRUDER)
             refused = await stack.reply_to(clicked.response_url)
             assert "Snoozed" not in texts(refused) and "Stopped" not in texts(refused)
+            if value != f"a1|{INTRUDER}|{priya.id}":  # not their own: refused as forged
+                assert "out of date or damaged" in texts(refused), texts(refused)
     watch_row = get_watch(db, "T0STANDIN", AGENT, priya.id)
     assert watch_row is not None and not watch_row.stopped and watch_row.snoozed_until is None
 
@@ -306,3 +308,39 @@ async def test_watch_with_namesakes_keeps_the_intent_and_unwatch_is_own_only(sta
         await command(stack, "unwatch jane doe", INTRUDER)
     )
     assert "Stopped watching Jane Doe" in texts(await command(stack, "unwatch jane doe"))
+
+
+async def test_a_resend_that_crashes_too_is_never_sent_again(stack):
+    history_method(stack)
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    services = stack.bot.services
+    for _ in range(30):
+        stack.clock.advance(seconds=12)
+        await run_alert_pass(services, CrashBeforePosting(stack.bot.bot_client, services))
+        if services.db.execute("SELECT count(*) FROM alert_deliveries").fetchone()[0]:
+            break
+    stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+    await run_alert_pass(services, CrashBeforePosting(stack.bot.bot_client, services))  # the resend
+    assert services.db.execute("SELECT resent FROM alert_deliveries").fetchone()[0] == 1
+    stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+    for _ in range(3):
+        await next_checks(stack, priya.id)
+    assert alert_posts(stack) == []  # at most once more: that chance was used
+
+
+async def test_at_most_fifty_watches_per_agent(stack):
+    from storage.alerts import add_watch
+
+    db = stack.bot.services.db
+    for i in range(50):
+        add_watch(db, team_id="T0STANDIN", user_id=AGENT, contact_id=f"C{i}", display_name=f"P{i}",
+                  access="workspace", now=stack.clock())  # fmt: skip
+    refused = await command(stack, "watch priya patel")
+    assert "most contacts you can" in texts(refused) and "50" in texts(refused)
+    assert "Watching" in texts(await command(stack, "watch priya patel", OTHER))
+    assert (
+        db.execute("SELECT count(*) FROM alert_watches WHERE user_id = ?", [AGENT]).fetchone()[0]
+        == 50
+    )
