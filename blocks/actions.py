@@ -302,7 +302,7 @@ def decode_digest_cursor(value: object, *, key: bytes, channel_id: str) -> Diges
 
 WATCH_ACTION_VERSION = "a1"
 MAX_WATCH_VALUE = 120
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 @dataclass(frozen=True)
