@@ -2,7 +2,7 @@
 and the developer's `console` and `sandbox`.
 
 `serve` runs the assembled app (`runtime.py`) with its background jobs (token refresh, digest
-passes, retention) until a signal; the others are one-shot chores for cron and operators.
+passes, the "Active now" alert poller, retention) until a signal; the others are one-shot chores for cron and operators.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, TextIO
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from activity.alerts import pass_every_s, run_alert_pass
 from activity.digests import run_pass
 from activity.services import Services
+from handlers.alerts import SlackAlertPoster
 from handlers.poster import SlackPoster
 from runtime import RunningBot, open_services, slack_client, start_http
 from settings import Settings
@@ -149,6 +151,13 @@ async def _serve(services: Services, stop: asyncio.Event, retry_for: float) -> i
             asyncio.create_task(every(DIGEST_EVERY_S, lambda: run_pass(services, poster))),
             asyncio.create_task(every(PRUNE_EVERY_S, lambda: prune_old_records(services))),
         ]
+        if settings.alerts_enabled:  # "Active now": background reads, never before people's
+            alerts = SlackAlertPoster(bot.bot_client, services)
+            background.append(
+                asyncio.create_task(
+                    every(pass_every_s(services), lambda: run_alert_pass(services, alerts))
+                )
+            )
         await stop.wait()
     finally:
         for task in background:

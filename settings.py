@@ -63,6 +63,8 @@ class Settings:
     spark_access_token_key: str = "own"  # or "oauth": SPARK_ACCESS_TOKEN shares the OAuth key
     flexmls_listing_url: str | None = None  # "View listing" template with {id} and/or {mls}
     flexmls_contact_url: str | None = None  # https template with one `{id}` ("Open in Flexmls")
+    alerts_enabled: bool = True  # the "Active now" poller runs in `serve`
+    alert_poll_min_s: int = 600  # how often a hot watched contact is checked (warm 3x, cold 12x)
 
     def flexmls_contact_link(self, contact_id: str) -> str | None:
         """The contact's page in Flexmls (the id URL-quoted), when the template is configured."""
@@ -231,6 +233,19 @@ def _port(env: Mapping[str, str]) -> int:
     return port
 
 
+def _poll_seconds(env: Mapping[str, str]) -> int:
+    text = _get(env, "ALERT_POLL_MIN_S") or "600"
+    try:
+        seconds = int(text)
+        if not 1 <= seconds <= 86_400:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(
+            f"ALERT_POLL_MIN_S must be a whole number of seconds from 1 to 86400, not {text!r}"
+        ) from None
+    return seconds
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: `os.environ`); a malformed value is a `SettingsError`."""
     env = os.environ if env is None else env
@@ -274,4 +289,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         flexmls_contact_url=parse_contact_link(
             "FLEXMLS_CONTACT_URL", _get(env, "FLEXMLS_CONTACT_URL")
         ),
+        alerts_enabled=_flag(env, "ALERTS_ENABLED", True),
+        alert_poll_min_s=_poll_seconds(env),
     )

@@ -68,6 +68,11 @@ def _fold(text: str) -> str:
     return " ".join(_SEPARATORS.split(_DROPPED.sub("", bare))).strip()
 
 
+def fold_name(text: str) -> str:
+    """The form names are compared in (see `_fold`), for other modules."""
+    return _fold(text)
+
+
 def _names(contact: Contact) -> list[str]:
     """The folded names a contact goes by: display name, then given + family name."""
     names = [_fold(contact.display_name)]

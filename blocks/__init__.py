@@ -5,6 +5,14 @@ Every renderer returns a `Message` (fallback `text` plus `blocks` dicts built wi
 """
 
 from blocks.actions import (
+    ALERT_CARD,
+    ALERT_CARD_RE,
+    ALERT_SNOOZE,
+    ALERT_SNOOZE_RE,
+    ALERT_STOP,
+    ALERT_STOP_RE,
+    ALERT_VIEWED,
+    ALERT_VIEWED_RE,
     CONNECT_OAUTH,
     CONNECT_OAUTH_RE,
     CONNECT_PASTE,
@@ -88,6 +96,14 @@ from blocks.recent import recent_message
 from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, truncate
 
 __all__ = [
+    "ALERT_CARD",
+    "ALERT_CARD_RE",
+    "ALERT_SNOOZE",
+    "ALERT_SNOOZE_RE",
+    "ALERT_STOP",
+    "ALERT_STOP_RE",
+    "ALERT_VIEWED",
+    "ALERT_VIEWED_RE",
     "LISTING_LINK",
     "LISTING_LINK_RE",
     "ContactPick",

@@ -22,6 +22,12 @@ are parsed strictly: anything but exactly the documented format raises `BadActio
   HMAC-SHA256 (base64url) over the rest and the digest's channel id, so a value only works for
   the digest it was made for, clicked in that digest's channel. Unsigned `d1|…` values (from
   before signing) are refused like any forgery.
+- `alert_card`, `alert_viewed` (on an "Active now" DM): the contact id; a click opens the card,
+  or the first page of the listings viewed, as a new private message for whoever clicked, read
+  with their own Flexmls access (the alert DM stays as it is, to be updated).
+- `alert_snooze`, `alert_stop`: a `WatchAction` as `a1|<watcher's user id>|<contact id>`; the
+  click is refused unless the clicking user is the watcher, and only ever changes the clicking
+  user's own watch.
 - `connect_oauth`: a URL button (opens the Flexmls sign-in); Slack still sends a click payload,
   which handlers only ack. `connect_paste`: opens the paste-token modal. `disconnect`: the value
   "me" (the clicking user's own tokens are forgotten, whoever rendered the button).
@@ -63,6 +69,10 @@ DISCONNECT = "disconnect"
 DIGEST_OPEN = "digest_open"
 DIGEST_MORE = "digest_more"
 LISTING_LINK = "listing_link"
+ALERT_CARD = "alert_card"
+ALERT_VIEWED = "alert_viewed"
+ALERT_SNOOZE = "alert_snooze"
+ALERT_STOP = "alert_stop"
 OPEN_FLEXMLS = "open_flexmls"  # a URL button: the browser does the work, the click is only acked
 
 TOKEN_MODAL_CALLBACK = "connect_token"
@@ -87,6 +97,10 @@ DIGEST_OPEN_RE = _prefix_pattern(DIGEST_OPEN)
 DIGEST_MORE_RE = _prefix_pattern(DIGEST_MORE)
 LISTING_LINK_RE = _prefix_pattern(LISTING_LINK)
 OPEN_FLEXMLS_RE = _prefix_pattern(OPEN_FLEXMLS)
+ALERT_CARD_RE = _prefix_pattern(ALERT_CARD)
+ALERT_VIEWED_RE = _prefix_pattern(ALERT_VIEWED)
+ALERT_SNOOZE_RE = _prefix_pattern(ALERT_SNOOZE)
+ALERT_STOP_RE = _prefix_pattern(ALERT_STOP)
 
 CURSOR_VERSION = "v1"
 MAX_PAGE = 100_000
@@ -159,7 +173,8 @@ def decode_cursor(value: object) -> ListingsCursor:
     return ListingsCursor(kind=kind, contact_id=contact_id, page=int(page))
 
 
-PickIntent = Literal["card", "viewed", "shared"]
+PickIntent = Literal["card", "viewed", "shared", "watch"]
+PICK_INTENTS = ("viewed", "shared", "watch")  # the intents carried in a `p1|…` value
 PICK_VERSION = "p1"
 MAX_PICK_VALUE = 80
 
@@ -172,7 +187,7 @@ class ContactPick:
     intent: PickIntent = "card"
 
     def __post_init__(self) -> None:
-        if self.intent != "card" and self.intent not in LIST_KINDS:
+        if self.intent != "card" and self.intent not in PICK_INTENTS:
             raise BadActionValue(f"unknown intent {self.intent!r}")
         if not is_contact_id(self.contact_id):
             raise BadActionValue("contact id is not a valid id")
@@ -195,9 +210,9 @@ def decode_pick(value: object) -> ContactPick:
     if len(parts) != 3 or parts[0] != PICK_VERSION:
         raise BadActionValue("button value has the wrong shape")
     _, intent, contact_id = parts
-    if intent not in LIST_KINDS:  # "card" travels as the bare id, never in this form
+    if intent not in PICK_INTENTS:  # "card" travels as the bare id, never in this form
         raise BadActionValue("button value has an unknown intent")
-    return ContactPick(contact_id, intent)
+    return ContactPick(contact_id, intent)  # type: ignore[arg-type]
 
 
 def _int_in(value: object, low: int, high: int) -> bool:
@@ -283,6 +298,44 @@ def decode_digest_cursor(value: object, *, key: bytes, channel_id: str) -> Diges
     if not hmac.compare_digest(signature.encode("ascii"), expected.encode("ascii")):
         raise BadActionValue("button value is not signed for this digest and channel")
     return cursor
+
+
+WATCH_ACTION_VERSION = "a1"
+MAX_WATCH_VALUE = 120
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
+
+
+@dataclass(frozen=True)
+class WatchAction:
+    """Whose watch of which contact a Snooze / Stop watching button acts on."""
+
+    watcher_id: str
+    contact_id: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.watcher_id, str) or not _USER_ID.fullmatch(self.watcher_id):
+            raise BadActionValue("watcher is not a user id")
+        if not is_contact_id(self.contact_id):
+            raise BadActionValue("contact id is not a valid id")
+
+
+def encode_watch_action(action: WatchAction) -> str:
+    """`a1|<watcher's user id>|<contact id>`."""
+    return f"{WATCH_ACTION_VERSION}|{action.watcher_id}|{action.contact_id}"
+
+
+def decode_watch_action(value: object, *, clicked_by: str) -> WatchAction:
+    """The `WatchAction` in an `alert_snooze`/`alert_stop` value clicked by `clicked_by`;
+    `BadActionValue` for anything else, and for a click by anyone but the watcher."""
+    if not isinstance(value, str) or len(value) > MAX_WATCH_VALUE:
+        raise BadActionValue("button value is not a watch action")
+    parts = value.split("|")
+    if len(parts) != 3 or parts[0] != WATCH_ACTION_VERSION:
+        raise BadActionValue("button value has the wrong shape")
+    action = WatchAction(parts[1], parts[2])
+    if not clicked_by or not hmac.compare_digest(action.watcher_id, clicked_by):
+        raise BadActionValue("only the watcher may change their watch")
+    return action
 
 
 def decode_contact_id(value: object) -> str:

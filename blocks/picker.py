@@ -50,6 +50,7 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "card": ("", "Choose"),
     "viewed": ("pick one to see the listings they viewed", "See the listings viewed by"),
     "shared": ("pick one to see the listings shared with them", "See the listings shared with"),
+    "watch": ("pick one to watch", "Watch"),
 }
 
 

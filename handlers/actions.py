@@ -20,6 +20,10 @@ from activity.lookup import contact_card
 from activity.models import ContactCard
 from activity.services import Services
 from blocks import (
+    ALERT_CARD_RE,
+    ALERT_SNOOZE_RE,
+    ALERT_STOP_RE,
+    ALERT_VIEWED_RE,
     CONNECT_OAUTH_RE,
     CONNECT_PASTE_RE,
     DIGEST_MORE_RE,
@@ -44,6 +48,7 @@ from blocks import (
     share_place,
     token_modal,
 )
+from handlers.alerts import snooze_click, stop_click, watch_contact
 from handlers.dispatch import show_listings
 from handlers.home import lookups_allowed, publish_home
 from handlers.people import Asker, asker_of
@@ -124,8 +129,15 @@ async def pick_contact(turn: Turn, value: object) -> None:
     pick = decode_pick(value)
     if pick.intent == "card":
         await open_card(turn, pick.contact_id)
+    elif pick.intent == "watch":
+        await watch_contact(turn, pick.contact_id)
     else:
         await show_listings(turn, pick.intent, pick.contact_id)
+
+
+async def alert_viewed(turn: Turn, value: object) -> None:
+    """An alert's Viewed: the first page, as a new private message below the alert."""
+    await show_listings(turn, "viewed", decode_contact_id(value), new_message=True)
 
 
 async def page_listings(turn: Turn, value: object) -> None:
@@ -198,6 +210,10 @@ CLICKS: tuple[tuple[re.Pattern[str], Work], ...] = (
     (REFRESH_CARD_RE, open_card),
     (LISTINGS_PAGE_RE, page_listings),
     (SHARE_CARD_RE, share),
+    (ALERT_CARD_RE, digest_card),  # a new private card; the alert DM stays, to be updated
+    (ALERT_VIEWED_RE, alert_viewed),
+    (ALERT_SNOOZE_RE, snooze_click),
+    (ALERT_STOP_RE, stop_click),
 )
 
 

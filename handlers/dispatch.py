@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import handlers.alerts as alert_commands
 import handlers.digests as digest_commands
 import redaction
 from activity import connections
@@ -59,7 +60,9 @@ async def lookup(turn: Turn, text: str) -> None:
     await turn.reply(render_resolution(turn, result))
 
 
-async def show_listings(turn: Turn, kind: ListKind, contact_id: str, page: int = 1) -> None:
+async def show_listings(
+    turn: Turn, kind: ListKind, contact_id: str, page: int = 1, *, new_message: bool = False
+) -> None:
     services = turn.services
     view = await services.listings.page(
         await turn.access(),
@@ -69,7 +72,11 @@ async def show_listings(turn: Turn, kind: ListKind, contact_id: str, page: int =
         link_template=services.settings.flexmls_listing_url,
         today=services.clock().date(),
     )
-    await turn.reply(listings_message(view, layout=services.settings.listing_layout))
+    message = listings_message(view, layout=services.settings.listing_layout)
+    if new_message:  # below the clicked message, which stays (an alert DM, say)
+        await turn.post_privately(message)
+    else:
+        await turn.reply(message)
 
 
 def _list_command(kind: ListKind) -> Action:
@@ -135,6 +142,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(("digest",), "/activity digest add [#channel | me] [HH:MM] [recent | all | tag:<Tag>]",
                "a morning digest of who is heating up (08:00 your time by default), in a channel or (add me) privately in your DM with Activity: recent = who you looked up in the last 30 days, all = all your contacts, tag:<Tag> = one Flexmls tag", digest),
     Subcommand(("digest",), "/activity digest list | preview <n> | remove <n>", "your digests (admins: all); see what one would post now, privately; remove one of them", None),
+    Subcommand(("watch",), "/activity watch <contact>",
+               "a DM from Activity when the contact is active now: 3 or more listings viewed after a quiet spell (at most 50 watches)", alert_commands.watch_command),
+    Subcommand(("watch",), "/activity watch", "who you watch, their band, and how often each is checked", None),
+    Subcommand(("unwatch",), "/activity unwatch <contact>", "stop watching a contact", alert_commands.unwatch_command),
     Subcommand(("help",), "/activity help", "this list", show_help),
 )  # fmt: skip
 VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}

@@ -190,6 +190,90 @@ def m005_first_lookups(db: Database) -> None:
     )
 
 
+@migrations()
+def m006_alerts(db: Database) -> None:
+    _run(
+        db,
+        # "Active now" watches: one row per (team, agent, contact). `stopped` rows are kept (an
+        # explicit "stop watching" must survive a later auto-watch); `source` is "manual" for now
+        # ("auto", "tag:<Tag>" later); `access` is "own" or "workspace": the poller reads only
+        # with the kind of access the watch was made with, never falling back to another.
+        """
+        CREATE TABLE alert_watches (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            snoozed_until TEXT,
+            stopped INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL DEFAULT 'manual',
+            access TEXT NOT NULL DEFAULT 'own' CHECK (access IN ('own', 'workspace')),
+            next_check_at TEXT,
+            last_checked_at TEXT,
+            PRIMARY KEY (team_id, user_id, contact_id)
+        )
+        """,
+        "CREATE INDEX idx_alert_watches_next_check ON alert_watches (stopped, next_check_at)",
+        # What the poller knows of each contact between checks: the views counter at the last
+        # check, when views last grew, and the counter at the last check that found it quiet.
+        """
+        CREATE TABLE alert_pulses (
+            contact_id TEXT PRIMARY KEY,
+            last_views INTEGER NOT NULL,
+            last_growth_at TEXT,
+            quiet_views INTEGER NOT NULL,
+            quiet_at TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            band TEXT
+        )
+        """,
+        # Agents whose polling is paused (their Flexmls access stopped working); `token_key` is
+        # the fingerprint of the token that failed ("" when there was none), so a new connection
+        # resumes polling; `told` once the agent got the one DM about it.
+        """
+        CREATE TABLE alert_pauses (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            token_key TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            paused_at TEXT NOT NULL,
+            told INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (team_id, user_id)
+        )
+        """,
+        # The exactly-once ledger of alert DMs, like digest_deliveries: claimed with a lease,
+        # "posting" just before chat.postMessage, "delivered" with the DM's channel and ts so
+        # later activity updates that DM (chat.update). `kind` is "active" ("back", "opened"
+        # later). What the DM says is stored with the claim, so a crashed post can be resent.
+        """
+        CREATE TABLE alert_deliveries (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'active',
+            window_start TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            baseline_views INTEGER NOT NULL,
+            shown_views INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('claimed', 'delivered')),
+            claimed_at TEXT NOT NULL,
+            lease_expires_at TEXT,
+            claimed_by TEXT,
+            posting_at TEXT,
+            resent INTEGER NOT NULL DEFAULT 0,
+            channel TEXT,
+            ts TEXT,
+            posted_at TEXT,
+            updated_at TEXT,
+            outcome TEXT,
+            PRIMARY KEY (team_id, user_id, contact_id, kind, window_start)
+        )
+        """,
+        "CREATE INDEX idx_alert_deliveries_claimed_at ON alert_deliveries (claimed_at)",
+    )
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

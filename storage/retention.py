@@ -18,6 +18,8 @@ end of every `python bot.py digest --now`. Periods, and why:
 - Digest deliveries, with the digest entries stored in them for "More": 30 days. The ledger
   only has to cover today for exactly-once posting; a "More" click on an older digest answers
   that the button has expired.
+- Alert deliveries ("Active now" DMs): 30 days. Only the last 4 hours matter for updating a DM
+  and the newest one for counting from it; the rest is a short audit trail.
 
 Tokens are not on this list: a connection lasts until the agent disconnects (or the operator
 runs `python bot.py forget-tokens`).
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from storage.alerts import prune_alert_deliveries
 from storage.digests import prune_deliveries
 from storage.events import prune_events
 from storage.lookups import DEFAULT_CACHE_AGE, prune_contact_cache, prune_recent_lookups
@@ -41,6 +44,7 @@ CONTACT_CACHE_KEPT = DEFAULT_CACHE_AGE  # 7 days
 RECENT_LOOKUPS_KEPT = timedelta(days=90)
 SNAPSHOTS_KEPT = timedelta(days=400)
 DELIVERIES_KEPT = timedelta(days=30)
+ALERTS_KEPT = timedelta(days=30)
 PRUNE_EVERY = timedelta(days=1)
 
 
@@ -54,6 +58,7 @@ def prune_all(db: Database, now: datetime) -> dict[str, int]:
         "snapshots": prune_snapshots(db, (now - SNAPSHOTS_KEPT).date()),
         "first_lookups": prune_first_lookups(db, now, FIRST_LOOKUPS_KEPT),
         "digest_deliveries": prune_deliveries(db, (now - DELIVERIES_KEPT).date()),
+        "alert_deliveries": prune_alert_deliveries(db, now - ALERTS_KEPT),
     }
 
 

@@ -203,6 +203,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations.info": frozenset({"channels:read", "groups:read"}),  # public / private
     "conversations.members": frozenset({"channels:read", "groups:read"}),
     "conversations.open": frozenset({"im:write"}),  # digest add me: the asker's DM with the bot
+    "conversations.history": frozenset({"im:history"}),  # a crashed alert post: did the DM arrive?
     "team.info": frozenset({"team:read"}),
     "users.info": frozenset({"users:read"}),
     "users.lookupByEmail": frozenset({"users:read.email"}),

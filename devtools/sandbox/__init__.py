@@ -21,6 +21,8 @@ Faults never touch `/healthz` or `/_sandbox/*`.
 Admin endpoints (no auth): `POST|GET|DELETE /_sandbox/faults`, `GET|DELETE /_sandbox/stats`,
 `GET|POST /_sandbox/config` (`latency_ms`, `rate_limit`, `expires_in`), `POST /_sandbox/tokens`
 (`{"account_id", "private_role"}` -> a grant-shaped token pair), `GET /_sandbox/requests`,
+`POST /_sandbox/activity` (`{"contact_id", "listings_viewed": 5, ...}`: add to a contact's
+counters from today on, like `SandboxState.add_activity`; the generated data stays as it was),
 `GET|POST /_sandbox/dialect` (`{"preset": "strict"}` or `orderby`, `unfilterable`,
 `case_sensitive`, `accent_sensitive`, `display_name_only`: see `sandbox.sparkql.Dialect`; also
 `Sandbox(dialect="strict")`).

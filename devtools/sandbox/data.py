@@ -41,6 +41,14 @@ PHOTO_SIZES: Mapping[str, str] = {
     "Uri1280": "1280",
     "UriLarge": "large",
 }
+ACTIVITY_COUNTERS = (
+    "manual_emails_sent",
+    "manual_emails_opened",
+    "subscription_emails_sent",
+    "subscription_emails_opened",
+    "listings_viewed",
+    "listings_shared",
+)
 ACTIVITY_FIELDS = (
     "ManualEmailsSent",
     "ManualEmailsOpened",
@@ -359,11 +367,16 @@ class Brokerage:
         totals[5] = min(totals[5], cap)
         return ActivitySummary(*totals)
 
-    def activity_listings(self, contact_id: str, kind: str, day: dt.date) -> list[Listing]:
+    def activity_listings(
+        self, contact_id: str, kind: str, day: dt.date, *, count: int | None = None
+    ) -> list[Listing]:
         """Listings the contact viewed (`kind="viewed"`) or was shared (`"shared"`) by `day`,
-        most recent first; the length equals that day's counter."""
-        summary = self.activity(contact_id, day)
-        count = summary.listings_viewed if kind == "viewed" else summary.listings_shared
+        most recent first; the length equals that day's counter (or `count`, when activity was
+        added on top of the generated data)."""
+        if count is None:
+            summary = self.activity(contact_id, day)
+            count = summary.listings_viewed if kind == "viewed" else summary.listings_shared
+        count = min(count, len(self.listings))
         ordering = self._ordering(contact_id, kind)
         return [self.listings[i] for i in reversed(ordering[:count])]
 

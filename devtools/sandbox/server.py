@@ -46,10 +46,12 @@ from yarl import URL
 from devtools.loopthread import LoopThread, bind
 
 from .data import (
+    ACTIVITY_COUNTERS,
     DEFAULT_SEED,
     DEMO_ACCOUNT_ID,
     PHOTO_SIZES,
     SECOND_ACCOUNT_ID,
+    ActivitySummary,
     Brokerage,
     Contact,
     cached_brokerage,
@@ -376,6 +378,9 @@ class SandboxState:
             NO_ROLE_TOKEN: TokenInfo(DEMO_ACCOUNT_ID, private_role=False),
         }
         self.codes: dict[str, AuthCode] = {}
+        # Views, opens… added by a test or a demo on top of the generated counters, per contact:
+        # (from which day, the six counters added), see `add_activity`.
+        self.added_activity: dict[str, list[tuple[dt.date, tuple[int, ...]]]] = {}
         self.refresh_tokens: dict[str, RefreshGrant] = {}
         self._limiter: SlidingWindowLimiter | None = None
         self._lock = threading.RLock()
@@ -393,6 +398,34 @@ class SandboxState:
     def today(self) -> dt.date:
         """The activity date: the clock's own calendar date (UTC for the default clock)."""
         return self.now().date()
+
+    def add_activity(self, contact_id: str, **counters: int) -> ActivitySummary:
+        """Add to a contact's counters from today on (e.g. `listings_viewed=5`), on top of the
+        generated data, which stays as it was; returns the contact's counters now.
+
+        Keys are `ActivitySummary`'s fields; values are non-negative integers. Opened e-mails
+        are not checked against sent ones: add both when that matters.
+        """
+        if self.brokerage.contact(contact_id) is None:
+            raise ValueError(f"unknown contact {contact_id!r}")
+        unknown = set(counters) - set(ACTIVITY_COUNTERS)
+        if unknown:
+            raise ValueError(f"unknown counter(s): {', '.join(sorted(unknown))}")
+        for name, value in counters.items():
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
+                raise ValueError(f"{name} must be an integer from 0 to 100000")
+        added = tuple(counters.get(name, 0) for name in ACTIVITY_COUNTERS)
+        with self._lock:
+            self.added_activity.setdefault(contact_id, []).append((self.today(), added))
+        return self.activity(contact_id, self.today())
+
+    def activity(self, contact_id: str, day: dt.date) -> ActivitySummary:
+        """The contact's counters at the end of `day`: generated, plus what was added."""
+        totals = list(self.brokerage.activity(contact_id, day).as_tuple())
+        for since, added in self.added_activity.get(contact_id, ()):
+            if since <= day:
+                totals = [t + a for t, a in zip(totals, added, strict=True)]
+        return ActivitySummary(*totals)
 
     def set_latency(self, latency_ms: float) -> None:
         """Delay added to every `/v1` request (round-trip simulation)."""
@@ -615,6 +648,7 @@ def create_app(state: SandboxState) -> web.Application:
     r.add_post("/_sandbox/config", _admin_set_config)
     r.add_post("/_sandbox/tokens", _admin_issue_tokens)
     r.add_get("/_sandbox/requests", _admin_requests)
+    r.add_post("/_sandbox/activity", _admin_add_activity)
     return app
 
 
@@ -961,7 +995,7 @@ async def _get_contact(request: web.Request) -> web.Response:
 async def _activity(request: web.Request) -> web.Response:
     contact = _owned_contact(request, activity=True)
     state = _state(request)
-    return _results([state.brokerage.activity(contact.id, state.today()).to_json()])
+    return _results([state.activity(contact.id, state.today()).to_json()])
 
 
 async def _activity_listings(request: web.Request) -> web.Response:
@@ -975,7 +1009,9 @@ async def _activity_listings(request: web.Request) -> web.Response:
     expand = _expand(request.query)
     with_activity = _contact_activity(request.query, state.dialect)
     today, now = state.today(), state.now()
-    listings = state.brokerage.activity_listings(contact.id, kind, today)
+    summary = state.activity(contact.id, today)
+    count = summary.listings_viewed if kind == "viewed" else summary.listings_shared
+    listings = state.brokerage.activity_listings(contact.id, kind, today, count=count)
     base_url = f"{request.scheme}://{request.host}"
     newest_first = len(listings) - 1  # `listings[i]` is the (count - 1 - i)-th first view
 
@@ -1236,6 +1272,20 @@ async def _admin_issue_tokens(request: web.Request) -> web.Response:
     if not isinstance(private_role, bool):
         raise _AdminError("private_role must be true or false")
     return web.json_response(state.issue_tokens(account_id, private_role=private_role), status=201)
+
+
+async def _admin_add_activity(request: web.Request) -> web.Response:
+    """`{"contact_id": "...", "listings_viewed": 5}`: add to the contact's counters from today on."""
+    state = _state(request)
+    body = await _admin_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("contact_id"), str):
+        raise _AdminError("body must be a JSON object with a contact_id")
+    counters = {k: v for k, v in body.items() if k != "contact_id"}
+    try:
+        summary = state.add_activity(body["contact_id"], **counters)
+    except (ValueError, TypeError) as exc:
+        raise _AdminError(str(exc)) from exc
+    return web.json_response(summary.to_json())
 
 
 async def _admin_requests(request: web.Request) -> web.Response:

@@ -709,6 +709,8 @@ async def test_more_for_a_day_with_no_stored_digest_is_a_stale_button(services, 
 
 # The action-id prefixes on buttons already posted in Slack, and the work each must reach:
 # renaming one breaks every message still carrying the old id.
+from handlers.alerts import snooze_click, stop_click  # noqa: E402
+
 ROUTES: dict[str, actions.Work] = {
     "contact_pick": actions.pick_contact,
     "open_card": actions.open_card,
@@ -719,11 +721,18 @@ ROUTES: dict[str, actions.Work] = {
     "disconnect": actions.forget,
     "digest_open": actions.digest_card,
     "digest_more": actions.digest_more,
+    "alert_card": actions.digest_card,  # a new private card, the alert stays
+    "alert_viewed": actions.alert_viewed,
+    "alert_snooze": snooze_click,
+    "alert_stop": stop_click,
 }
 URL_BUTTONS = {"connect_oauth", "listing_link"}
 
 
 def rendered_buttons() -> list[dict[str, Any]]:
+    from activity.alerts import ActiveNow
+    from blocks.alerts import active_now_message
+
     """Every button of every message and view a click can come from."""
     digest = make_digest(tuple(make_entry(i) for i in range(1, 46)))
     status = ConnectionStatus(
@@ -746,6 +755,8 @@ def rendered_buttons() -> list[dict[str, Any]]:
         digest_page(digest, 9, cursor_key=KEY),  # past the end: First page
         connect_prompt("https://sparkplatform.example/openid/authorize", oauth_available=True),
         status_message(status),  # Disconnect
+        active_now_message(ActiveNow(USER, CONTACT, "Jane Doe", 5, NOW, NOW)),  # the alert DM
+        contact_picker(candidates, intent="watch"),  # Choose watches
     ]
     home = home_view(
         recent,

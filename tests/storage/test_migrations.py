@@ -85,7 +85,18 @@ EXPECTED_COLUMNS = {
         "listings_viewed",
         "listings_shared",
     ],
-}
+
+    "alert_watches": ["team_id", "user_id", "contact_id", "display_name", "created_at",
+                      "snoozed_until", "stopped", "source", "access", "next_check_at",
+                      "last_checked_at"],
+    "alert_pulses": ["contact_id", "last_views", "last_growth_at", "quiet_views", "quiet_at",
+                     "checked_at", "band"],
+    "alert_pauses": ["team_id", "user_id", "token_key", "reason", "paused_at", "told"],
+    "alert_deliveries": ["team_id", "user_id", "contact_id", "kind", "window_start",
+                         "display_name", "baseline_views", "shown_views", "state", "claimed_at",
+                         "lease_expires_at", "claimed_by", "posting_at", "resent", "channel", "ts",
+                         "posted_at", "updated_at", "outcome"],
+}  # fmt: skip
 
 EXPECTED_PKS = {
     "spark_connections": ["team_id", "user_id"],
@@ -97,6 +108,10 @@ EXPECTED_PKS = {
     "digest_deliveries": ["subscription_id", "local_date"],
     "slack_events": ["event_id"],
     "first_lookups": ["team_id", "user_id", "contact_id", "local_day"],
+    "alert_watches": ["team_id", "user_id", "contact_id"],
+    "alert_pulses": ["contact_id"],
+    "alert_pauses": ["team_id", "user_id"],
+    "alert_deliveries": ["team_id", "user_id", "contact_id", "kind", "window_start"],
 }
 
 EXPECTED_INDEXES = {
@@ -107,6 +122,8 @@ EXPECTED_INDEXES = {
     "digest_subscriptions": [["team_id", "user_id"]],
     "slack_events": [["seen_at"]],
     "first_lookups": [["seen_at"]],
+    "alert_watches": [["stopped", "next_check_at"]],
+    "alert_deliveries": [["claimed_at"]],
 }
 
 
@@ -159,6 +176,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
         "m003_delivery_owner",
         "m004_subscription_paused",
         "m005_first_lookups",
+        "m006_alerts",
     ]
     assert migrations.pending(empty_db) == []
 

@@ -58,6 +58,7 @@ def test_nothing_stored_nothing_pruned(db: Database) -> None:
         "snapshots",
         "first_lookups",
         "digest_deliveries",
+        "alert_deliveries",
     }
     assert sum(pruned.values()) == 0
     assert pruned_summary(pruned) == "nothing to prune"
@@ -170,3 +171,17 @@ def test_pruning_twice_removes_nothing_more(db: Database) -> None:
 )
 def test_summary_line(pruned: dict[str, int], line: str) -> None:
     assert pruned_summary(pruned) == line
+
+
+def test_alert_deliveries_are_kept_thirty_days(db: Database) -> None:
+    from storage.alerts import AlertKey, claim_alert
+    from storage.retention import ALERTS_KEPT
+
+    assert ALERTS_KEPT == 30 * DAY
+    for label, age in (("old", 30 * DAY + SECOND), ("young", 30 * DAY - SECOND)):
+        key = AlertKey("T1", "U1", label, NOW - age)
+        assert claim_alert(
+            db, key, display_name=label, baseline_views=0, shown_views=3, now=NOW - age
+        )
+    assert prune_all(db, NOW)["alert_deliveries"] == 1
+    assert [r["contact_id"] for r in db.table("alert_deliveries").rows] == ["young"]

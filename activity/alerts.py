@@ -1,0 +1,603 @@
+""" "Active now" alerts: watches, the poller, and the decision to DM an agent.
+
+Spark has no push for contact activity, so a pass (every `ALERT_POLL_MIN_S / PASSES_PER_POLL`
+seconds in `serve`) reads the activity summary of each watched contact that is due, with the
+watching agent's own access, as background work (`Priority.BACKGROUND`: it only uses what the
+people's lookups leave, and never makes them wait). One request per contact per check; agents
+reading with the same token (the workspace token, say) share it. Every check records the day's
+snapshot, so cards, digests and alerts share one history.
+
+Cadence follows the contact's band (`activity.scoring`): hot every `ALERT_POLL_MIN_S`, warm 3×,
+cold 12× that.
+
+Quiet, precisely: a check finds the contact *quiet* when its views counter has not grown at
+this check nor at any check in the previous `QUIET_AFTER` (60 minutes). `Pulse.quiet_views` is
+the counter at the last quiet check (the first check ever counts as quiet: what happened before
+we watched is not news). *Active now*: at least `ACTIVE_VIEWS` (3) views more than that, i.e.
+viewed since the contact was last quiet. The DM says "viewed 5 listings in the last 40 min", the
+40 minutes running from that quiet check (every view counted came after it).
+
+One DM per burst: further views within `UPDATE_WINDOW` (4 hours) of the DM update it
+(`chat.update`); after that a burst still going on gets a new DM counting from what the last
+one showed. Exactly once: each DM is a claim in `storage.alerts` keyed by (team, agent, contact,
+window start), the window start being the quiet check (or the last DM's final update) it counts
+from, which a restart or a second instance computes alike.
+
+Quiet hours, "back after a quiet spell", opened e-mails, auto-watch and tag watches come later;
+watches carry `source`, deliveries `kind`, to take them without a schema change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from activity.auth import ConnectionBroken, NotConnected
+from activity.lookup import fold_name, history, loosely_matches, to_counters
+from activity.models import Access
+from activity.scoring import Band, engagement, provisional_engagement
+from activity.services import Services
+from spark import (
+    ActivitySummary,
+    Contact,
+    InvalidToken,
+    NotFound,
+    PermissionDenied,
+    RefreshFailed,
+    SparkError,
+    TokenExpired,
+)
+from spark.budget import Priority, working_as
+from spark.ratelimit import token_key
+from storage import owner_alive, process_owner, record_snapshot
+from storage.alerts import (
+    AlertDelivery,
+    AlertKey,
+    Pulse,
+    Watch,
+    active_watches,
+    add_watch,
+    agent_pause,
+    bands,
+    claim_alert,
+    complete_alert,
+    due_watches,
+    get_pulse,
+    latest_alert,
+    mark_alert_posting,
+    mark_resent,
+    mark_told,
+    pause_agent,
+    record_alert_update,
+    release_alert,
+    resume_agent,
+    save_pulse,
+    schedule_watch,
+    snooze_watch,
+    stale_posts,
+    stop_watch,
+)
+
+ACTIVE_VIEWS = 3  # views since the contact was last quiet that make it "active now"
+QUIET_AFTER = dt.timedelta(minutes=60)
+UPDATE_WINDOW = dt.timedelta(hours=4)
+CADENCE: dict[str, int] = {"hot": 1, "warm": 3, "cold": 12}  # × ALERT_POLL_MIN_S
+MAX_WATCHES = 50
+SNOOZE = dt.timedelta(days=1)
+PASSES_PER_POLL = 5  # the pass runs every ALERT_POLL_MIN_S / 5 (due times are that precise)
+READ_CONCURRENCY = 8
+
+log = logging.getLogger(__name__)
+
+
+# -- the decision (pure) -----------------------------------------------------------------------
+
+
+def observe(pulse: Pulse | None, views: int, now: dt.datetime, band: str | None) -> Pulse:
+    """What a check at `now` that read `views` makes of the contact's pulse."""
+    if pulse is None or views < pulse.last_views:  # first check, or Spark corrected its count
+        return Pulse(views, None, views, now, now, band)
+    grew = views > pulse.last_views
+    last_growth = now if grew else pulse.last_growth_at
+    quiet = not grew and (last_growth is None or now - last_growth >= QUIET_AFTER)
+    return Pulse(
+        last_views=views,
+        last_growth_at=last_growth,
+        quiet_views=views if quiet else pulse.quiet_views,
+        quiet_at=now if quiet else pulse.quiet_at,
+        checked_at=now,
+        band=band,
+    )
+
+
+@dataclass(frozen=True)
+class Post:
+    """A new DM: `views - baseline_views` views since `window_start`."""
+
+    window_start: dt.datetime
+    baseline_views: int
+    views: int
+
+
+@dataclass(frozen=True)
+class Update:
+    """Further views within the update window: the DM of `delivery` now shows `views`."""
+
+    delivery: AlertDelivery
+    views: int
+
+
+Decision = Post | Update | None
+
+
+def decide(
+    pulse: Pulse, last: AlertDelivery | None, now: dt.datetime, threshold: int = ACTIVE_VIEWS
+) -> Decision:
+    """What one agent watching the contact gets after a check (see the module docstring)."""
+    views = pulse.last_views
+    if last is not None and last.posted_at is not None and now - last.posted_at < UPDATE_WINDOW:
+        return Update(last, views) if views > last.shown_views else None
+    baseline, since = pulse.quiet_views, pulse.quiet_at
+    if last is not None and last.updated_at is not None and last.updated_at > since:
+        baseline, since = max(baseline, last.shown_views), last.updated_at
+    if views - baseline >= threshold:
+        return Post(since, baseline, views)
+    return None
+
+
+def band_of(services: Services, contact_id: str, summary: ActivitySummary) -> Band:
+    today = services.clock().date()
+    scored = engagement(history(services, contact_id, today), today)
+    return (scored or provisional_engagement(summary)).band
+
+
+def check_every(services: Services, band: str | None) -> dt.timedelta:
+    """How often a contact of `band` is checked (unknown: as a cold one)."""
+    return dt.timedelta(
+        seconds=services.settings.alert_poll_min_s * CADENCE.get(band or "cold", 12)
+    )
+
+
+def pass_every_s(services: Services) -> float:
+    return max(1.0, services.settings.alert_poll_min_s / PASSES_PER_POLL)
+
+
+# -- what the renderers get --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveNow:
+    """An "Active now" DM: `views` listings viewed since `since` (up to `now`)."""
+
+    watcher_id: str
+    contact_id: str
+    name: str
+    views: int
+    since: dt.datetime
+    now: dt.datetime
+    key: str = ""  # identifies the DM in Slack's message metadata (recovery after a crash)
+
+    @property
+    def minutes(self) -> int:
+        return max(1, round((self.now - self.since).total_seconds() / 60))
+
+
+@dataclass(frozen=True)
+class WatchLine:
+    name: str
+    contact_id: str
+    band: str | None
+    every: dt.timedelta
+    snoozed_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class WatchList:
+    lines: tuple[WatchLine, ...]
+    limit: int = MAX_WATCHES
+    paused: bool = False  # the agent's Flexmls access stopped working: nothing is checked
+
+
+def alert_key_text(key: AlertKey) -> str:
+    """A short fingerprint of the delivery key, carried in the DM's metadata."""
+    raw = "|".join(key.params())
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+
+class TooManyWatches(Exception):
+    """The agent already watches `MAX_WATCHES` contacts."""
+
+
+@dataclass(frozen=True)
+class Watched:
+    line: WatchLine
+    new: bool  # False: the contact was already watched
+
+
+async def watch(services: Services, access: Access, contact_id: str, name: str) -> Watched:
+    """Watch a contact for the agent; reads its activity once (the baseline and the band)."""
+    db, now = services.db, services.clock()
+    running = {w.contact_id for w in active_watches(db, access.team_id, access.user_id)}
+    if contact_id not in running and len(running) >= MAX_WATCHES:
+        raise TooManyWatches
+    summary = await services.spark.activity_summary(
+        access.token, contact_id, on_retry=access.on_retry
+    )
+    band = _record_check(services, contact_id, summary, now)
+    new = add_watch(
+        db,
+        team_id=access.team_id,
+        user_id=access.user_id,
+        contact_id=contact_id,
+        display_name=name,
+        access="workspace" if access.workspace else "own",
+        now=now,
+    )
+    every = check_every(services, band)
+    watch_row = Watch(access.team_id, access.user_id, contact_id, name, now)
+    schedule_watch(db, watch_row, checked_at=now, next_check_at=now + every)
+    return Watched(WatchLine(name, contact_id, band, every, None), new)
+
+
+def _record_check(
+    services: Services, contact_id: str, summary: ActivitySummary, now: dt.datetime
+) -> Band:
+    record_snapshot(
+        services.db, contact_id=contact_id, day=now.date(), counters=to_counters(summary), now=now
+    )
+    band = band_of(services, contact_id, summary)
+    pulse = observe(get_pulse(services.db, contact_id), summary.listings_viewed, now, band)
+    save_pulse(services.db, contact_id, pulse)
+    return band
+
+
+def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
+    watches = active_watches(services.db, team_id, user_id)
+    known = bands(services.db, [w.contact_id for w in watches])
+    now = services.clock()
+    lines = tuple(
+        WatchLine(
+            w.display_name,
+            w.contact_id,
+            known.get(w.contact_id),
+            check_every(services, known.get(w.contact_id)),
+            w.snoozed_until if w.snoozed(now) else None,
+        )
+        for w in watches
+    )
+    return WatchList(lines, paused=agent_pause(services.db, team_id, user_id) is not None)
+
+
+def watched_matching(services: Services, team_id: str, user_id: str, text: str) -> list[Watch]:
+    """The agent's own watches `text` names: by contact id, else by name (no Spark request)."""
+    watches = active_watches(services.db, team_id, user_id)
+    by_id = [w for w in watches if w.contact_id == text.strip()]
+    if by_id:
+        return by_id
+    exact = [w for w in watches if fold_name(w.display_name) == fold_name(text)]
+    if exact:
+        return exact
+    return [w for w in watches if loosely_matches(text, Contact(w.contact_id, w.display_name))]
+
+
+def unwatch(services: Services, team_id: str, user_id: str, contact_id: str) -> bool:
+    return stop_watch(services.db, team_id, user_id, contact_id)
+
+
+def snooze(services: Services, team_id: str, user_id: str, contact_id: str) -> dt.datetime | None:
+    """Snooze the agent's own watch for a day; when it ends, or None if there was no watch."""
+    until = services.clock() + SNOOZE
+    return until if snooze_watch(services.db, team_id, user_id, contact_id, until) else None
+
+
+# -- the pass ----------------------------------------------------------------------------------
+
+
+class PostFailed(Exception):
+    """Slack refused: nothing went out (or, from `find_posted`, Slack can't say now)."""
+
+
+class PostUncertain(Exception):
+    """Slack could not be reached: the DM may or may not have gone out."""
+
+
+class AlertPoster(Protocol):
+    """Where a pass sends alerts: Slack in the bot, the stand-in in tests."""
+
+    async def post(self, alert: ActiveNow) -> tuple[str, str]:
+        """DM the watcher; returns (channel, ts). Raises `PostFailed`."""
+        ...
+
+    async def update(self, channel: str, ts: str, alert: ActiveNow) -> None:
+        """Update that DM. Raises `PostFailed`."""
+        ...
+
+    async def find_posted(
+        self, user_id: str, key_text: str, since: dt.datetime
+    ) -> tuple[str, str] | None:
+        """The (channel, ts) of the DM carrying `key_text`, posted after `since`, if Slack
+        has it. Raises `PostFailed` when Slack can't say."""
+        ...
+
+    async def tell_paused(self, user_id: str, reason: str) -> None:
+        """Tell the agent once that their polling is paused (`reason`: "reconnect")."""
+        ...
+
+
+@dataclass
+class AlertReport:
+    checked: int = 0  # contacts read
+    posted: int = 0
+    updated: int = 0
+    paused: int = 0  # agents paused in this pass
+    unreadable: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Group:
+    """One read: a contact, a token, and every due watch it serves."""
+
+    contact_id: str
+    token: str
+    watches: list[Watch]
+
+
+async def run_alert_pass(services: Services, poster: AlertPoster) -> AlertReport:
+    """One pass: recover crashed posts, read every due watched contact, alert, reschedule."""
+    report = AlertReport()
+    if not services.settings.alerts_enabled:
+        return report
+    await recover(services, poster, report)
+    groups = await _due_groups(services, poster, report)
+    semaphore = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def one(group: _Group) -> None:
+        async with semaphore:
+            try:
+                await _check(services, poster, group, report)
+            except Exception as error:  # one contact must not stop the others
+                log.exception("Alert check failed")
+                report.errors.append(type(error).__name__)
+
+    await asyncio.gather(*(one(g) for g in groups))
+    return report
+
+
+async def _due_groups(services: Services, poster: AlertPoster, report: AlertReport) -> list[_Group]:
+    """The due watches, grouped by (token, contact): one read serves them all."""
+    groups: dict[tuple[str, str], _Group] = {}
+    tokens: dict[tuple[str, str, str], str | None] = {}
+    for w in due_watches(services.db, services.clock()):
+        agent = (w.team_id, w.user_id, w.access)
+        if agent not in tokens:
+            tokens[agent] = await _agent_token(services, poster, w, report)
+        token = tokens[agent]
+        if token is None:
+            continue
+        group = groups.setdefault((token_key(token), w.contact_id), _Group(w.contact_id, token, []))
+        group.watches.append(w)
+    return list(groups.values())
+
+
+async def _agent_token(
+    services: Services, poster: AlertPoster, w: Watch, report: AlertReport
+) -> str | None:
+    """The token the watch reads with (its agent's own; the workspace token only for a watch
+    made with it); None while the agent's polling is paused (told once)."""
+    keeper, db = services.keeper, services.db
+    try:
+        credential = await keeper.own_credential(w.team_id, w.user_id)
+        if credential is None and w.access == "workspace":
+            credential = keeper.workspace_credential()
+        if credential is None:
+            raise NotConnected
+    except (NotConnected, RefreshFailed) as error:
+        await _pause(services, poster, w.team_id, w.user_id, "", type(error).__name__, report)
+        return None
+    paused = agent_pause(db, w.team_id, w.user_id)
+    if paused is not None:
+        if paused.token_key and paused.token_key == token_key(credential.token):
+            await _tell_once(services, poster, w.team_id, w.user_id)
+            return None  # the token that failed: don't spend requests on it
+        resume_agent(db, w.team_id, w.user_id)  # a new connection: polling resumes
+    return credential.token
+
+
+async def _pause(
+    services: Services,
+    poster: AlertPoster,
+    team_id: str,
+    user_id: str,
+    key: str,
+    reason: str,
+    report: AlertReport,
+) -> None:
+    if agent_pause(services.db, team_id, user_id) is None:
+        report.paused += 1
+    pause_agent(services.db, team_id, user_id, token_key=key, reason=reason, now=services.clock())
+    await _tell_once(services, poster, team_id, user_id)
+
+
+async def _tell_once(services: Services, poster: AlertPoster, team_id: str, user_id: str) -> None:
+    if mark_told(services.db, team_id, user_id):
+        try:
+            await poster.tell_paused(user_id, "reconnect")
+        except Exception:
+            log.warning("Could not tell an agent their alerts are paused")
+
+
+_CONNECTION_LOST = (InvalidToken, TokenExpired, RefreshFailed, ConnectionBroken)
+_NO_ACCESS = (NotFound, PermissionDenied)
+
+
+async def _check(
+    services: Services, poster: AlertPoster, group: _Group, report: AlertReport
+) -> None:
+    first = group.watches[0]
+    with working_as(Priority.BACKGROUND, f"{first.team_id}:{first.user_id}"):
+        try:
+            summary = await services.spark.activity_summary(group.token, group.contact_id)
+        except _CONNECTION_LOST as error:
+            for w in group.watches:
+                await _pause(services, poster, w.team_id, w.user_id, token_key(group.token),
+                             type(error).__name__, report)  # fmt: skip
+            return
+        except SparkError as error:
+            _reschedule(services, group, None, error)
+            report.unreadable += 1
+            return
+    now = services.clock()
+    band = _record_check(services, group.contact_id, summary, now)
+    report.checked += 1
+    pulse = get_pulse(services.db, group.contact_id)
+    assert pulse is not None
+    _reschedule(services, group, band, None)
+    for w in group.watches:
+        decision = decide(pulse, latest_alert(services.db, w.team_id, w.user_id, w.contact_id), now)
+        await act(services, poster, w, decision, report)
+
+
+def _reschedule(
+    services: Services, group: _Group, band: str | None, error: SparkError | None
+) -> None:
+    """Next check: by the contact's band; cold after a refusal; soon after a hiccup."""
+    now = services.clock()
+    if error is None:
+        every = check_every(services, band)
+    elif isinstance(error, _NO_ACCESS):
+        every = check_every(services, "cold")  # the agent can't read it (any more): rarely
+    else:
+        every = check_every(services, "hot")  # Flexmls busy or down: try again soon
+    for w in group.watches:
+        schedule_watch(
+            services.db, w, checked_at=now if error is None else None, next_check_at=now + every
+        )
+
+
+async def act(
+    services: Services, poster: AlertPoster, w: Watch, decision: Decision, report: AlertReport
+) -> None:
+    """Carry out a decision for one watcher: claim and post, or update the DM."""
+    if decision is None:
+        return
+    now = services.clock()
+    if isinstance(decision, Update):
+        d = decision.delivery
+        if d.channel and d.ts:
+            alert = _alert(w.display_name, d.key, d.baseline_views, decision.views, now)
+            try:
+                await poster.update(d.channel, d.ts, alert)
+            except PostFailed as error:
+                report.errors.append(f"update: {error}")
+                return
+            record_alert_update(services.db, d.key, shown_views=decision.views, now=now)
+            report.updated += 1
+        return
+    key = AlertKey(w.team_id, w.user_id, w.contact_id, decision.window_start)
+    if not claim_alert(
+        services.db,
+        key,
+        display_name=w.display_name,
+        baseline_views=decision.baseline_views,
+        shown_views=decision.views,
+        now=now,
+        owner=process_owner(),
+        owner_alive=owner_alive,
+    ):
+        return  # posted already, or another pass holds it
+    if not mark_alert_posting(services.db, key, claimed_at=now, now=now):
+        return
+    await _post(
+        services,
+        poster,
+        key,
+        _alert(w.display_name, key, decision.baseline_views, decision.views, now),
+        report,
+    )
+
+
+def _alert(name: str, key: AlertKey, baseline: int, views: int, now: dt.datetime) -> ActiveNow:
+    return ActiveNow(
+        watcher_id=key.user_id,
+        contact_id=key.contact_id,
+        name=name,
+        views=views - baseline,
+        since=key.window_start,
+        now=now,
+        key=alert_key_text(key),
+    )
+
+
+async def _post(
+    services: Services, poster: AlertPoster, key: AlertKey, alert: ActiveNow, report: AlertReport
+) -> None:
+    try:
+        channel, ts = await poster.post(alert)
+    except PostFailed as error:
+        # Slack said no: nothing went out, so a later pass may try again.
+        release_alert(services.db, key)
+        report.errors.append(f"post: {error}")
+        return
+    except PostUncertain as error:
+        # It may have got there: the claim stays "posting" and `recover` asks Slack later.
+        report.errors.append(f"post: {error}")
+        return
+    complete_alert(services.db, key, channel=channel, ts=ts, outcome="posted", now=services.clock())
+    report.posted += 1
+
+
+async def recover(services: Services, poster: AlertPoster, report: AlertReport) -> None:
+    """Posts whose pass died between "posting" and recording: if Slack has the DM, record it;
+    if not, send it once more (never twice); if Slack can't say, ask again next pass."""
+    for d in stale_posts(services.db, services.clock(), owner_alive):
+        try:
+            await _recover_one(services, poster, d, report)
+        except Exception as error:  # one broken record must not stop the pass
+            log.exception("Recovering an alert post failed")
+            report.errors.append(type(error).__name__)
+
+
+async def _recover_one(
+    services: Services, poster: AlertPoster, d: AlertDelivery, report: AlertReport
+) -> None:
+    now = services.clock()
+    key_text = alert_key_text(d.key)
+    assert d.posting_at is not None
+    try:
+        found = await poster.find_posted(d.key.user_id, key_text, d.posting_at)
+    except PostFailed:
+        return
+    if found is not None:
+        complete_alert(services.db, d.key, channel=found[0], ts=found[1], outcome="posted", now=now)
+        return
+    if d.resent or not mark_resent(services.db, d.key, now=now):
+        return
+    alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now)
+    await _post(services, poster, d.key, alert, report)
+
+
+__all__: Sequence[str] = (
+    "ACTIVE_VIEWS",
+    "ActiveNow",
+    "AlertPoster",
+    "AlertReport",
+    "MAX_WATCHES",
+    "PostFailed",
+    "TooManyWatches",
+    "WatchLine",
+    "WatchList",
+    "decide",
+    "observe",
+    "run_alert_pass",
+    "watch",
+    "watch_list",
+)

@@ -1,0 +1,215 @@
+""" "Active now" alerts and the watch commands' replies.
+
+The alert is a DM from the bot; its top-level `text` is the phone notification ("Zoë O'Brien is
+active now: viewed 5 listings in the last 40 min"). Names are the contact's, so user text:
+escaped in mrkdwn, cleaned in plain text, cut to Slack's limits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from activity.alerts import ActiveNow, Watched, WatchLine, WatchList
+from blocks.actions import (
+    ALERT_CARD,
+    ALERT_SNOOZE,
+    ALERT_STOP,
+    ALERT_VIEWED,
+    WatchAction,
+    button,
+    confirmation,
+    encode_watch_action,
+    is_contact_id,
+)
+from blocks.message import MAX_TEXT, SECTION_TEXT, Message, finish
+from blocks.problems import problem
+from blocks.text import clean, plain, plain_str, truncate_mrkdwn, user_mrkdwn
+
+NAME_LIMIT = 100
+MAX_LISTED = 45  # watch lines shown (50 blocks, with the header and footers)
+BAND_WORDS = {"hot": "🔥 hot", "warm": "🌤 warm", "cold": "🧊 cold"}
+
+
+def span(minutes: int) -> str:
+    """40 → "40 min", 60 → "1 h", 130 → "2 h 10 min"."""
+    minutes = max(1, minutes)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
+def every_words(every: dt.timedelta) -> str:
+    """How often a contact is checked: "every 10 min", "every 2 h"."""
+    return "every " + span(round(every.total_seconds() / 60))
+
+
+def _views(n: int) -> str:
+    return f"{n:,} listing{'' if n == 1 else 's'}"
+
+
+def active_now_message(alert: ActiveNow) -> Message:
+    """The DM: who is active, how many listings in how long, and four buttons."""
+    name_text = plain_str(alert.name, NAME_LIMIT, fallback="A contact")
+    what = f"viewed {_views(alert.views)} in the last {span(alert.minutes)}"
+    name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
+    text = f"{name} is active now: {what}"  # the notification: escaped like the blocks
+    blocks: list[tuple[str, Block]] = [
+        (
+            "alert_active",
+            SectionBlock(
+                text=MarkdownTextObject(text=f"🔥 *{name}* is active now: {what}", verbatim=True)
+            ),
+        )
+    ]
+    if is_contact_id(alert.contact_id):
+        blocks.append(("alert_buttons", ActionsBlock(elements=_buttons(alert, name_text))))
+    blocks.append(
+        (
+            "alert_hint",
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="More views in the next 4 hours update this message. "
+                        "`/activity watch` lists who you watch."
+                    )
+                ]
+            ),
+        )
+    )
+    return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
+
+
+def _buttons(alert: ActiveNow, name: str) -> list:  # type: ignore[type-arg]
+    own = encode_watch_action(WatchAction(alert.watcher_id, alert.contact_id))
+    return [
+        button("Card", ALERT_CARD, alert.contact_id, style="primary",
+               accessibility_label=f"Open the card of {name}"),
+        button("Viewed", ALERT_VIEWED, alert.contact_id,
+               accessibility_label=f"See the listings viewed by {name}"),
+        button("Snooze 1 day", ALERT_SNOOZE, own,
+               accessibility_label=f"No alerts about {name} for a day"),
+        button("Stop watching", ALERT_STOP, own, style="danger",
+               accessibility_label=f"Stop watching {name}",
+               confirm=confirmation("Stop watching?", f"No more alerts about {name}.",
+                                    confirm="Stop watching")),
+    ]  # fmt: skip
+
+
+def _line(line: WatchLine) -> str:
+    name = user_mrkdwn(line.name, NAME_LIMIT, fallback="(no name)")
+    band = BAND_WORDS.get(line.band or "", "band not known yet")
+    text = f"*{name}* · {band} · checked {every_words(line.every)}"
+    if line.snoozed_until is not None:
+        text += " · snoozed"
+    return text
+
+
+def watch_list_message(watches: WatchList) -> Message:
+    """`/activity watch`: who the agent watches, each with band and how often it is checked."""
+    header = ("watch_header", HeaderBlock(text=plain("Who you watch", 150)))
+    hint = "`/activity watch` and a name adds one; `/activity unwatch` and a name stops one."
+    if not watches.lines:
+        body = "You don't watch anyone yet. `/activity watch jane doe` DMs you when she is active."
+        return finish(
+            "You don't watch anyone yet. Try /activity watch jane doe.",
+            header,
+            ("watch_empty", SectionBlock(text=MarkdownTextObject(text=body))),
+        )
+    shown = watches.lines[:MAX_LISTED]
+    lines = [(f"watch_{i}", SectionBlock(text=MarkdownTextObject(text=truncate_mrkdwn(_line(w), SECTION_TEXT), verbatim=True)))
+             for i, w in enumerate(shown, start=1)]  # fmt: skip
+    count = len(watches.lines)
+    footer = f"{count} of at most {watches.limit}. {hint}"
+    if count > len(shown):
+        footer = f"{count - len(shown)} more not shown. " + footer
+    if watches.paused:
+        footer = (
+            "⏸ Paused: your Flexmls connection stopped working; `/activity connect` resumes it. "
+            + footer
+        )
+    names = ", ".join(user_mrkdwn(w.name, 60, fallback="—") for w in shown)
+    return finish(
+        truncate_mrkdwn(f"You watch {count}: {names}", MAX_TEXT),
+        header,
+        *lines,
+        (
+            "watch_footer",
+            ContextBlock(elements=[MarkdownTextObject(text=truncate_mrkdwn(footer, 2000))]),
+        ),
+    )
+
+
+def watch_added(watched: Watched) -> Message:
+    name = clean(watched.line.name) or "This contact"
+    band = BAND_WORDS.get(watched.line.band or "", "")
+    how = f"{band + ', ' if band else ''}checked {every_words(watched.line.every)}"
+    lead = "Watching" if watched.new else "Already watching"
+    return problem(
+        f"{lead} {name}",
+        f"I'll DM you when they view 3 or more listings after a quiet spell ({how}).",
+        "`/activity watch` lists who you watch; `/activity unwatch` and a name stops one.",
+    )
+
+
+def watch_refused_too_many(limit: int) -> Message:
+    return problem(
+        "You already watch the most contacts you can",
+        f"At most {limit} watches per person.",
+        "Stop one first: `/activity watch` lists them, `/activity unwatch` and a name stops one.",
+    )
+
+
+def unwatched(name: str) -> Message:
+    return problem(
+        f"Stopped watching {clean(name) or 'that contact'}", "No more alerts about them."
+    )
+
+
+def not_watching(query: str) -> Message:
+    return problem(
+        "You don't watch anyone by that name",
+        f"Nobody you watch matches “{clean(query)[:100]}”.",
+        "`/activity watch` lists who you watch.",
+    )
+
+
+def unwatch_which(query: str, names: Sequence[str]) -> Message:
+    listed = ", ".join(clean(n)[:60] for n in names[:10])
+    return problem(
+        "Which one?",
+        f"Several people you watch match “{clean(query)[:100]}”: {listed}.",
+        "Type more of the name: `/activity watch` lists who you watch.",
+    )
+
+
+def snoozed_message(name: str | None, until: dt.datetime | None) -> Message:
+    if until is None:
+        return problem("You don't watch this contact", "There was nothing to snooze.")
+    return problem(
+        f"Snoozed {clean(name or '') or 'this contact'} for a day", "Alerts resume tomorrow."
+    )
+
+
+def stopped_message(name: str | None, stopped: bool) -> Message:
+    if not stopped:
+        return problem("You don't watch this contact", "There was nothing to stop.")
+    return unwatched(name or "")
+
+
+def alerts_paused_dm() -> Message:
+    return problem(
+        "Your “Active now” alerts are paused",
+        "Flexmls no longer accepts your access, so I can't check the contacts you watch.",
+        "Reconnect with `/activity connect`; alerts resume on their own.",
+    )

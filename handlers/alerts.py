@@ -1,0 +1,212 @@
+""" "Active now": `/activity watch|unwatch`, the Snooze and Stop watching clicks, and the poster
+that DMs alerts with the bot token.
+
+Only the asker's own watches are ever listed or changed: every query here names
+(team, the asking or clicking user); a Snooze/Stop value names its watcher and is refused for
+anyone else (`blocks.actions.decode_watch_action`).
+
+`SlackAlertPoster` implements `activity.alerts.AlertPoster`: `chat.postMessage` to the agent's
+user id (the bot's DM with them), with the alert's key in the message metadata; `chat.update`
+for later views; `conversations.open` + `conversations.history` (`im:write`, `im:history`) to
+find a DM whose post was interrupted (`activity.alerts.recover`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from activity.alerts import (
+    MAX_WATCHES,
+    ActiveNow,
+    PostFailed,
+    PostUncertain,
+    TooManyWatches,
+    snooze,
+    unwatch,
+    watch,
+    watch_list,
+    watched_matching,
+)
+from activity.lookup import Match, find
+from activity.models import Candidates
+from activity.services import Services
+from blocks import contact_picker, invalid_input, no_match
+from blocks.actions import decode_watch_action
+from blocks.alerts import (
+    active_now_message,
+    alerts_paused_dm,
+    not_watching,
+    snoozed_message,
+    stopped_message,
+    unwatch_which,
+    unwatched,
+    watch_added,
+    watch_list_message,
+    watch_refused_too_many,
+)
+from handlers.poster import is_temporary, own_dm
+from handlers.turn import Turn
+from storage.alerts import get_watch
+
+MAX_QUERY = 200  # characters of a contact typed after `watch`/`unwatch`
+ALERT_EVENT = "activity_alert"  # the DM's metadata event type
+HISTORY_PAGE = 100
+
+log = logging.getLogger(__name__)
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+async def watch_command(turn: Turn, text: str) -> None:
+    """`/activity watch` lists; `/activity watch <contact>` watches (a picker keeps the intent)."""
+    if not text:
+        await turn.credential()  # names of clients: only for who may look them up now
+        await turn.reply(watch_list_message(watch_list(turn.services, turn.team_id, turn.user_id)))
+        return
+    if len(text) > MAX_QUERY:
+        await turn.notify(
+            invalid_input(f"That's too long to be a contact (over {MAX_QUERY} characters).")
+        )
+        return
+    found = await find(turn.services, await turn.access(), text)
+    if isinstance(found, Match):
+        await watch_contact(
+            turn, found.contact_id, found.contact.display_name if found.contact else None
+        )
+    elif isinstance(found, Candidates):
+        await turn.reply(contact_picker(found, intent="watch"))
+    else:
+        await turn.reply(no_match(found.query, found.suggestions, intent="watch"))
+
+
+async def watch_contact(turn: Turn, contact_id: str, name: str | None = None) -> None:
+    """Watch one contact for the asker (from the command, or a picker's Choose)."""
+    access = await turn.access()
+    if name is None:
+        name = (await turn.services.contacts.get(access, contact_id)).display_name
+    try:
+        watched = await watch(turn.services, access, contact_id, name)
+    except TooManyWatches:
+        await turn.reply(watch_refused_too_many(MAX_WATCHES))
+        return
+    await turn.reply(watch_added(watched))
+
+
+async def unwatch_command(turn: Turn, text: str) -> None:
+    """`/activity unwatch <contact>`: among the asker's own watches only (no Flexmls request)."""
+    if not text:
+        await turn.notify(
+            invalid_input(
+                "Say who to stop watching.", hint="For example `/activity unwatch jane doe`."
+            )
+        )
+        return
+    if len(text) > MAX_QUERY:
+        await turn.notify(
+            invalid_input(f"That's too long to be a contact (over {MAX_QUERY} characters).")
+        )
+        return
+    matches = watched_matching(turn.services, turn.team_id, turn.user_id, text)
+    if not matches:
+        await turn.reply(not_watching(text))
+    elif len(matches) > 1:
+        await turn.reply(unwatch_which(text, [w.display_name for w in matches]))
+    else:
+        unwatch(turn.services, turn.team_id, turn.user_id, matches[0].contact_id)
+        await turn.reply(unwatched(matches[0].display_name))
+
+
+# -- clicks on the alert -----------------------------------------------------------------------
+
+
+async def snooze_click(turn: Turn, value: object) -> None:
+    action = decode_watch_action(value, clicked_by=turn.user_id)
+    services = turn.services
+    existing = get_watch(services.db, turn.team_id, turn.user_id, action.contact_id)
+    until = snooze(services, turn.team_id, turn.user_id, action.contact_id)
+    await turn.post_privately(snoozed_message(existing.display_name if existing else None, until))
+
+
+async def stop_click(turn: Turn, value: object) -> None:
+    action = decode_watch_action(value, clicked_by=turn.user_id)
+    services = turn.services
+    existing = get_watch(services.db, turn.team_id, turn.user_id, action.contact_id)
+    stopped = unwatch(services, turn.team_id, turn.user_id, action.contact_id)
+    await turn.post_privately(stopped_message(existing.display_name if existing else None, stopped))
+
+
+# -- the poster --------------------------------------------------------------------------------
+
+
+def _failure(error: Exception) -> Exception:
+    """Slack's "no" means nothing went out; no answer (network, 5xx) means we can't know."""
+    if isinstance(error, SlackApiError) and not is_temporary(error):
+        return PostFailed(str(error.response.get("error") or "slack_error"))
+    return PostUncertain(type(error).__name__)
+
+
+class SlackAlertPoster:
+    """DMs alerts to agents with the bot token (see the module docstring)."""
+
+    def __init__(self, client: AsyncWebClient, services: Services) -> None:
+        self.client = client
+        self.services = services
+
+    async def post(self, alert: ActiveNow) -> tuple[str, str]:
+        message = active_now_message(alert)
+        metadata = {"event_type": ALERT_EVENT, "event_payload": {"alert": alert.key}}
+        try:
+            response = await self.client.chat_postMessage(
+                channel=alert.watcher_id, metadata=metadata, **message.as_kwargs()
+            )
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            raise _failure(error) from None
+        return str(response.get("channel") or alert.watcher_id), str(response.get("ts") or "")
+
+    async def update(self, channel: str, ts: str, alert: ActiveNow) -> None:
+        message = active_now_message(alert)
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            raise PostFailed(type(error).__name__) from None
+
+    async def find_posted(
+        self, user_id: str, key_text: str, since: dt.datetime
+    ) -> tuple[str, str] | None:
+        try:
+            channel = await own_dm(self.client, user_id)
+            page = await self.client.conversations_history(
+                channel=channel,
+                oldest=f"{since.timestamp() - 60:.6f}",
+                include_all_metadata=True,
+                limit=HISTORY_PAGE,
+            )
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            raise PostFailed(type(error).__name__) from None
+        for message in page.get("messages") or []:
+            if _carries(message, key_text):
+                return channel, str(message.get("ts") or "")
+        return None
+
+    async def tell_paused(self, user_id: str, reason: str) -> None:
+        try:
+            await self.client.chat_postMessage(channel=user_id, **alerts_paused_dm().as_kwargs())
+        except SlackApiError as error:
+            log.warning(
+                "Could not DM an agent about paused alerts (%s)", error.response.get("error")
+            )
+
+
+def _carries(message: Any, key_text: str) -> bool:
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("event_type") != ALERT_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("alert") == key_text

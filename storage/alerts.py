@@ -1,0 +1,496 @@
+""" "Active now" alerts: watches, what the poller knows of each contact, paused agents, and the
+delivery ledger that makes each alert DM go out once.
+
+The ledger follows the digest's (`storage.digests`): a pass *claims* an alert (one SQL statement,
+atomic across processes) with a lease, marks it "posting" just before `chat.postMessage`, and
+*completes* it with the DM's channel and ts. A claim whose holder died before "posting" is taken
+over when the lease runs out (or at once when its process is known to be gone); one that died
+after "posting" is never simply taken over: `stale_posts` hands it to a recovery step that asks
+Slack whether the DM got there, and resends at most once (`mark_resent`) only if it did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import from_utc_text, optional_from_utc_text, optional_utc_text, to_utc_text
+
+ALERT_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Watch:
+    team_id: str
+    user_id: str
+    contact_id: str
+    display_name: str
+    created_at: datetime
+    snoozed_until: datetime | None = None
+    stopped: bool = False
+    source: str = "manual"  # "auto" and "tag:<Tag>" later
+    access: str = "own"  # "own" | "workspace": the access the watch was made with
+    next_check_at: datetime | None = None
+    last_checked_at: datetime | None = None
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """What the poller knows of a contact between checks (see `activity.alerts.observe`)."""
+
+    last_views: int
+    last_growth_at: datetime | None  # the check at which views last grew
+    quiet_views: int  # the views counter at the last check that found the contact quiet
+    quiet_at: datetime  # that check
+    checked_at: datetime
+    band: str | None = None  # "hot" | "warm" | "cold", from the last check
+
+
+@dataclass(frozen=True)
+class AlertKey:
+    team_id: str
+    user_id: str
+    contact_id: str
+    window_start: datetime
+    kind: str = "active"
+
+    def params(self) -> list[str]:
+        return [
+            self.team_id,
+            self.user_id,
+            self.contact_id,
+            self.kind,
+            to_utc_text(self.window_start),
+        ]
+
+
+_KEY_WHERE = "team_id = ? AND user_id = ? AND contact_id = ? AND kind = ? AND window_start = ?"
+
+
+@dataclass(frozen=True)
+class AlertDelivery:
+    key: AlertKey
+    display_name: str
+    baseline_views: int  # the views counter the alert counts from
+    shown_views: int  # the views counter the DM shows now
+    state: str  # "claimed" | "delivered"
+    claimed_at: datetime
+    posting_at: datetime | None
+    resent: bool
+    channel: str | None
+    ts: str | None
+    posted_at: datetime | None
+    updated_at: datetime | None
+    claimed_by: str | None = None
+
+
+# -- watches -----------------------------------------------------------------------------------
+
+
+def add_watch(
+    db: Database,
+    *,
+    team_id: str,
+    user_id: str,
+    contact_id: str,
+    display_name: str,
+    access: str,
+    now: datetime,
+) -> bool:
+    """Watch (or watch again) a contact; False when it was already watched (name refreshed)."""
+    existing = get_watch(db, team_id, user_id, contact_id)
+    db.execute(
+        """
+        INSERT INTO alert_watches
+            (team_id, user_id, contact_id, display_name, created_at, access, stopped)
+        VALUES (?, ?, ?, ?, ?, ?, 0)
+        ON CONFLICT (team_id, user_id, contact_id) DO UPDATE SET
+            display_name = excluded.display_name,
+            access = excluded.access,
+            created_at = CASE WHEN alert_watches.stopped = 1
+                         THEN excluded.created_at ELSE alert_watches.created_at END,
+            snoozed_until = CASE WHEN alert_watches.stopped = 1
+                            THEN NULL ELSE alert_watches.snoozed_until END,
+            stopped = 0
+        """,
+        [team_id, user_id, contact_id, display_name, to_utc_text(now), access],
+    )
+    return existing is None or existing.stopped
+
+
+def get_watch(db: Database, team_id: str, user_id: str, contact_id: str) -> Watch | None:
+    rows = list(
+        db.query(
+            "SELECT * FROM alert_watches WHERE team_id = ? AND user_id = ? AND contact_id = ?",
+            [team_id, user_id, contact_id],
+        )
+    )
+    return _watch(rows[0]) if rows else None
+
+
+def active_watches(db: Database, team_id: str, user_id: str) -> list[Watch]:
+    """The agent's watches that are not stopped, oldest first."""
+    rows = db.query(
+        "SELECT * FROM alert_watches WHERE team_id = ? AND user_id = ? AND stopped = 0"
+        " ORDER BY created_at, contact_id",
+        [team_id, user_id],
+    )
+    return [_watch(row) for row in rows]
+
+
+def stop_watch(db: Database, team_id: str, user_id: str, contact_id: str) -> bool:
+    """Stop the agent's own watch of the contact; False when there was none running."""
+    cursor = db.execute(
+        "UPDATE alert_watches SET stopped = 1 WHERE team_id = ? AND user_id = ?"
+        " AND contact_id = ? AND stopped = 0",
+        [team_id, user_id, contact_id],
+    )
+    return cursor.rowcount == 1
+
+
+def snooze_watch(
+    db: Database, team_id: str, user_id: str, contact_id: str, until: datetime
+) -> bool:
+    """Pause the agent's own watch until `until`; False when there was none running."""
+    cursor = db.execute(
+        "UPDATE alert_watches SET snoozed_until = ?, next_check_at = ? WHERE team_id = ?"
+        " AND user_id = ? AND contact_id = ? AND stopped = 0",
+        [to_utc_text(until), to_utc_text(until), team_id, user_id, contact_id],
+    )
+    return cursor.rowcount == 1
+
+
+def due_watches(db: Database, now: datetime) -> list[Watch]:
+    """Running, unsnoozed watches whose next check is due (never checked ones first)."""
+    now_text = to_utc_text(now)
+    rows = db.query(
+        """
+        SELECT * FROM alert_watches
+        WHERE stopped = 0
+          AND (next_check_at IS NULL OR next_check_at <= ?)
+          AND (snoozed_until IS NULL OR snoozed_until <= ?)
+        ORDER BY next_check_at IS NOT NULL, next_check_at, team_id, user_id, contact_id
+        """,
+        [now_text, now_text],
+    )
+    return [_watch(row) for row in rows]
+
+
+def schedule_watch(
+    db: Database, watch: Watch, *, checked_at: datetime | None, next_check_at: datetime
+) -> None:
+    """Record a check (None: nothing was read) and when the next one is due."""
+    db.execute(
+        "UPDATE alert_watches SET next_check_at = ?,"
+        " last_checked_at = COALESCE(?, last_checked_at)"
+        " WHERE team_id = ? AND user_id = ? AND contact_id = ?",
+        [
+            to_utc_text(next_check_at),
+            optional_utc_text(checked_at),
+            watch.team_id,
+            watch.user_id,
+            watch.contact_id,
+        ],
+    )
+
+
+def _watch(row: dict[str, Any]) -> Watch:
+    return Watch(
+        team_id=row["team_id"],
+        user_id=row["user_id"],
+        contact_id=row["contact_id"],
+        display_name=row["display_name"],
+        created_at=from_utc_text(row["created_at"]),
+        snoozed_until=optional_from_utc_text(row["snoozed_until"]),
+        stopped=bool(row["stopped"]),
+        source=row["source"],
+        access=row["access"],
+        next_check_at=optional_from_utc_text(row["next_check_at"]),
+        last_checked_at=optional_from_utc_text(row["last_checked_at"]),
+    )
+
+
+# -- pulses ------------------------------------------------------------------------------------
+
+
+def get_pulse(db: Database, contact_id: str) -> Pulse | None:
+    rows = list(db.query("SELECT * FROM alert_pulses WHERE contact_id = ?", [contact_id]))
+    if not rows:
+        return None
+    row = rows[0]
+    return Pulse(
+        last_views=row["last_views"],
+        last_growth_at=optional_from_utc_text(row["last_growth_at"]),
+        quiet_views=row["quiet_views"],
+        quiet_at=from_utc_text(row["quiet_at"]),
+        checked_at=from_utc_text(row["checked_at"]),
+        band=row["band"],
+    )
+
+
+def save_pulse(db: Database, contact_id: str, pulse: Pulse) -> None:
+    db.table("alert_pulses").upsert(
+        {
+            "contact_id": contact_id,
+            "last_views": pulse.last_views,
+            "last_growth_at": optional_utc_text(pulse.last_growth_at),
+            "quiet_views": pulse.quiet_views,
+            "quiet_at": to_utc_text(pulse.quiet_at),
+            "checked_at": to_utc_text(pulse.checked_at),
+            "band": pulse.band,
+        },
+        pk="contact_id",
+    )
+
+
+def bands(db: Database, contact_ids: list[str]) -> dict[str, str]:
+    """The band each contact had at its last check, where known."""
+    if not contact_ids:
+        return {}
+    marks = ", ".join("?" for _ in contact_ids)
+    rows = db.query(
+        f"SELECT contact_id, band FROM alert_pulses WHERE contact_id IN ({marks})"
+        " AND band IS NOT NULL",
+        contact_ids,
+    )
+    return {row["contact_id"]: row["band"] for row in rows}
+
+
+# -- paused agents -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pause:
+    token_key: str
+    reason: str
+    paused_at: datetime
+    told: bool
+
+
+def pause_agent(
+    db: Database, team_id: str, user_id: str, *, token_key: str, reason: str, now: datetime
+) -> None:
+    """Pause the agent's polling (kept as it was if already paused)."""
+    db.execute(
+        "INSERT INTO alert_pauses (team_id, user_id, token_key, reason, paused_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_id, user_id) DO NOTHING",
+        [team_id, user_id, token_key, reason, to_utc_text(now)],
+    )
+
+
+def agent_pause(db: Database, team_id: str, user_id: str) -> Pause | None:
+    rows = list(
+        db.query("SELECT * FROM alert_pauses WHERE team_id = ? AND user_id = ?", [team_id, user_id])
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return Pause(
+        row["token_key"], row["reason"], from_utc_text(row["paused_at"]), bool(row["told"])
+    )
+
+
+def mark_told(db: Database, team_id: str, user_id: str) -> bool:
+    """Record that the agent was told about the pause; False if someone already did."""
+    cursor = db.execute(
+        "UPDATE alert_pauses SET told = 1 WHERE team_id = ? AND user_id = ? AND told = 0",
+        [team_id, user_id],
+    )
+    return cursor.rowcount == 1
+
+
+def resume_agent(db: Database, team_id: str, user_id: str) -> bool:
+    cursor = db.execute(
+        "DELETE FROM alert_pauses WHERE team_id = ? AND user_id = ?", [team_id, user_id]
+    )
+    return cursor.rowcount == 1
+
+
+# -- the delivery ledger -----------------------------------------------------------------------
+
+
+def claim_alert(
+    db: Database,
+    key: AlertKey,
+    *,
+    display_name: str,
+    baseline_views: int,
+    shown_views: int,
+    now: datetime,
+    lease: timedelta = ALERT_LEASE,
+    owner: str | None = None,
+    owner_alive: Callable[[str], bool] | None = None,
+) -> bool:
+    """Try to become the one caller that posts this alert (see the module docstring)."""
+    now_text, until_text = to_utc_text(now), to_utc_text(now + lease)
+    cursor = db.execute(
+        f"""
+        INSERT INTO alert_deliveries
+            (team_id, user_id, contact_id, kind, window_start, display_name, baseline_views,
+             shown_views, state, claimed_at, lease_expires_at, claimed_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?, ?)
+        ON CONFLICT (team_id, user_id, contact_id, kind, window_start) DO UPDATE SET
+            shown_views = excluded.shown_views,
+            claimed_at = excluded.claimed_at,
+            lease_expires_at = excluded.lease_expires_at,
+            claimed_by = excluded.claimed_by
+        WHERE alert_deliveries.state = 'claimed'
+          AND alert_deliveries.posting_at IS NULL
+          AND (alert_deliveries.lease_expires_at <= excluded.claimed_at
+               OR alert_deliveries.claimed_by IN ({_DEAD}))
+        """,
+        [
+            *key.params(),
+            display_name,
+            baseline_views,
+            shown_views,
+            now_text,
+            until_text,
+            owner,
+            *_dead_owners(db, key, owner_alive),
+        ],
+    )
+    return cursor.rowcount == 1
+
+
+_DEAD = "?"  # one placeholder: the claim's owner when it is known to be dead, else ""
+
+
+def _dead_owners(
+    db: Database, key: AlertKey, owner_alive: Callable[[str], bool] | None
+) -> list[str]:
+    if owner_alive is None:
+        return [""]
+    rows = list(
+        db.query(f"SELECT claimed_by FROM alert_deliveries WHERE {_KEY_WHERE}", key.params())
+    )
+    holder = rows[0]["claimed_by"] if rows else None
+    return [holder] if holder and not owner_alive(holder) else [""]
+
+
+def mark_alert_posting(db: Database, key: AlertKey, *, claimed_at: datetime, now: datetime) -> bool:
+    """Say "about to post" for our claim; False if it was lost meanwhile."""
+    cursor = db.execute(
+        f"UPDATE alert_deliveries SET posting_at = ? WHERE {_KEY_WHERE}"
+        " AND state = 'claimed' AND claimed_at = ? AND posting_at IS NULL",
+        [to_utc_text(now), *key.params(), to_utc_text(claimed_at)],
+    )
+    return cursor.rowcount == 1
+
+
+def complete_alert(
+    db: Database, key: AlertKey, *, channel: str | None, ts: str | None, outcome: str, now: datetime
+) -> None:
+    """The alert is done: "posted" (with the DM's channel and ts), or "skipped"."""
+    now_text = to_utc_text(now)
+    db.execute(
+        f"UPDATE alert_deliveries SET state = 'delivered', lease_expires_at = NULL, channel = ?,"
+        f" ts = ?, outcome = ?, posted_at = ?, updated_at = ? WHERE {_KEY_WHERE}",
+        [channel, ts, outcome, now_text, now_text, *key.params()],
+    )
+
+
+def record_alert_update(db: Database, key: AlertKey, *, shown_views: int, now: datetime) -> None:
+    """The DM now shows `shown_views` (after chat.update)."""
+    db.execute(
+        f"UPDATE alert_deliveries SET shown_views = ?, updated_at = ? WHERE {_KEY_WHERE}",
+        [shown_views, to_utc_text(now), *key.params()],
+    )
+
+
+def release_alert(db: Database, key: AlertKey) -> None:
+    """Drop a claim whose post Slack refused (nothing went out) so a later pass may try again."""
+    db.execute(
+        f"DELETE FROM alert_deliveries WHERE {_KEY_WHERE} AND state = 'claimed'", key.params()
+    )
+
+
+def mark_resent(
+    db: Database, key: AlertKey, *, now: datetime, lease: timedelta = ALERT_LEASE
+) -> bool:
+    """Take a stale "posting" claim to resend it, once ever; False if already resent or taken."""
+    cursor = db.execute(
+        f"UPDATE alert_deliveries SET resent = 1, posting_at = ?, claimed_at = ?,"
+        f" lease_expires_at = ? WHERE {_KEY_WHERE} AND state = 'claimed' AND resent = 0"
+        " AND posting_at IS NOT NULL",
+        [to_utc_text(now), to_utc_text(now), to_utc_text(now + lease), *key.params()],
+    )
+    return cursor.rowcount == 1
+
+
+def stale_posts(
+    db: Database, now: datetime, owner_alive: Callable[[str], bool] | None = None
+) -> list[AlertDelivery]:
+    """Claims that reached "posting" and whose holder is gone (lease over, or owner dead)."""
+    rows = db.query(
+        "SELECT * FROM alert_deliveries WHERE state = 'claimed' AND posting_at IS NOT NULL"
+    )
+    now_text = to_utc_text(now)
+    found = []
+    for row in rows:
+        lease_over = (row["lease_expires_at"] or "") <= now_text
+        dead = (
+            owner_alive is not None
+            and bool(row["claimed_by"])
+            and not owner_alive(row["claimed_by"])
+        )
+        if lease_over or dead:
+            found.append(_delivery(row))
+    return found
+
+
+def latest_alert(
+    db: Database, team_id: str, user_id: str, contact_id: str, kind: str = "active"
+) -> AlertDelivery | None:
+    """The agent's newest posted alert about the contact, if any."""
+    rows = list(
+        db.query(
+            "SELECT * FROM alert_deliveries WHERE team_id = ? AND user_id = ? AND contact_id = ?"
+            " AND kind = ? AND state = 'delivered' AND outcome = 'posted'"
+            " ORDER BY posted_at DESC LIMIT 1",
+            [team_id, user_id, contact_id, kind],
+        )
+    )
+    return _delivery(rows[0]) if rows else None
+
+
+def alert_delivery(db: Database, key: AlertKey) -> AlertDelivery | None:
+    rows = list(db.query(f"SELECT * FROM alert_deliveries WHERE {_KEY_WHERE}", key.params()))
+    return _delivery(rows[0]) if rows else None
+
+
+def prune_alert_deliveries(db: Database, before: datetime) -> int:
+    """Delete alert records claimed before `before` (retention); returns how many."""
+    cursor = db.execute("DELETE FROM alert_deliveries WHERE claimed_at < ?", [to_utc_text(before)])
+    return cursor.rowcount
+
+
+def _delivery(row: dict[str, Any]) -> AlertDelivery:
+    return AlertDelivery(
+        key=AlertKey(
+            row["team_id"],
+            row["user_id"],
+            row["contact_id"],
+            from_utc_text(row["window_start"]),
+            row["kind"],
+        ),
+        display_name=row["display_name"],
+        baseline_views=row["baseline_views"],
+        shown_views=row["shown_views"],
+        state=row["state"],
+        claimed_at=from_utc_text(row["claimed_at"]),
+        posting_at=optional_from_utc_text(row["posting_at"]),
+        resent=bool(row["resent"]),
+        channel=row["channel"],
+        ts=row["ts"],
+        posted_at=optional_from_utc_text(row["posted_at"]),
+        updated_at=optional_from_utc_text(row["updated_at"]),
+        claimed_by=row["claimed_by"],
+    )

@@ -1,0 +1,105 @@
+"""The "Active now" DM and the watch replies: valid Block Kit within Slack's limits, whatever
+the contact's name."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from activity.alerts import ActiveNow, Watched, WatchLine, WatchList
+from blocks.actions import BadActionValue, decode_watch_action
+from blocks.alerts import active_now_message, span, watch_added, watch_list_message
+from tests.helpers.blocks import assert_no_formatting_from, assert_valid_message, buttons
+
+T0 = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
+HOSTILE = ["Zoë O'Brien", "<!channel> *bold* <https://evil|x>", "", "  ", "x" * 5000, "🔥" * 400]
+
+
+def alert(name: str = "Zoë O'Brien", views: int = 5, minutes: int = 40) -> ActiveNow:
+    return ActiveNow(
+        "U0AGENT1",
+        "20150726201640439000015000",
+        name,
+        views,
+        T0,
+        T0 + dt.timedelta(minutes=minutes),
+    )
+
+
+def test_the_dm_reads_like_the_issue_says():
+    message = active_now_message(alert())
+    assert message.text == "Zoë O'Brien is active now: viewed 5 listings in the last 40 min"
+    assert [b["text"]["text"] for b in buttons(message)] == [
+        "Card",
+        "Viewed",
+        "Snooze 1 day",
+        "Stop watching",
+    ]
+    snooze = buttons(message)[2]
+    assert snooze["value"] == "a1|U0AGENT1|20150726201640439000015000"
+    assert decode_watch_action(snooze["value"], clicked_by="U0AGENT1").contact_id.startswith("2015")
+    with pytest.raises(BadActionValue):
+        decode_watch_action(snooze["value"], clicked_by="U0OTHER")
+    assert_valid_message(message)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_any_name_renders_valid_and_inert(name):
+    message = active_now_message(alert(name, views=1, minutes=130))
+    assert_valid_message(message)
+    assert "viewed 1 listing in the last 2 h 10 min" in message.text
+    if name.strip():
+        assert_no_formatting_from(name, message)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"), [(0, "1 min"), (40, "40 min"), (60, "1 h"), (135, "2 h 15 min")]
+)
+def test_spans(minutes, words):
+    assert span(minutes) == words
+
+
+def test_a_full_watch_list_stays_within_the_limits():
+    lines = tuple(
+        WatchLine(name, f"C{i}", band, dt.timedelta(minutes=10 * (i + 1)), T0 if i % 2 else None)
+        for i, (name, band) in enumerate(
+            [(HOSTILE[i % len(HOSTILE)], ("hot", "warm", "cold", None)[i % 4]) for i in range(50)]
+        )
+    )
+    message = watch_list_message(WatchList(lines, paused=True))
+    assert_valid_message(message)
+    assert "Paused" in str(message.blocks) and "more not shown" in str(message.blocks)
+
+
+def test_an_empty_watch_list_says_how_to_start():
+    message = watch_list_message(WatchList(()))
+    assert_valid_message(message)
+    assert "watch jane doe" in message.text
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_watch_added_says_how_often(name):
+    line = WatchLine(name, "C1", "warm", dt.timedelta(minutes=30), None)
+    message = watch_added(Watched(line, new=True))
+    assert_valid_message(message)
+    assert "checked every 30 min" in message.text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        3,
+        "",
+        "a1",
+        "a1|U0AGENT1",
+        "a1|U0AGENT1|bad id",
+        "a2|U0AGENT1|C1",
+        "a1|nobody|C1",
+        "x" * 500,
+    ],
+)
+def test_forged_watch_values_are_refused(value):
+    with pytest.raises(BadActionValue):
+        decode_watch_action(value, clicked_by="U0AGENT1")

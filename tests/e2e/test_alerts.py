@@ -1,0 +1,346 @@
+""" "Active now" alerts end to end: signed `/activity watch` commands, counters the test raises in
+the sandbox, the poller's pass driven with the stack's services and a poster on the stand-in
+Slack (as `test_digests` drives `run_pass`), and clicks on the DM's buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from activity.alerts import check_every, run_alert_pass
+from devtools.sandbox import DEMO_ACCOUNT_ID, SECOND_AGENT_TOKEN
+from devtools.slack_standin.messages import texts
+from handlers.alerts import SlackAlertPoster
+from runtime import open_services
+from storage.alerts import ALERT_LEASE, AlertKey, claim_alert, get_pulse, get_watch
+from tests.helpers.connect import paste_and_wait
+from tests.helpers.stack import button
+
+AGENT, OTHER, INTRUDER = "U0AGENT1", "U0AGENT2", "U0INTRUDER"
+
+
+@pytest.fixture
+def bot_env() -> dict[str, str]:
+    return {"ALERT_POLL_MIN_S": "60"}
+
+
+def poster_for(stack, services=None) -> SlackAlertPoster:
+    return SlackAlertPoster(stack.bot.bot_client, services or stack.bot.services)
+
+
+async def run_alerts(stack, services=None, poster=None):
+    services = services or stack.bot.services
+    return await run_alert_pass(services, poster or poster_for(stack, services))
+
+
+def alert_dms(stack, user_id: str = AGENT) -> list[dict[str, Any]]:
+    """The alert DMs in the agent's DM with the bot, as they read now (updates applied)."""
+    return [m for m in stack.slack.messages(user_id) if "is active now" in m.get("text", "")]
+
+
+def alert_posts(stack) -> list[Any]:
+    return [
+        c
+        for c in stack.slack.calls("chat.postMessage")
+        if "is active now" in c.body.get("text", "")
+    ]
+
+
+async def command(stack, text: str, user_id: str = AGENT) -> dict[str, Any]:
+    return await stack.reply_to((await stack.sender.command(text, user_id=user_id)).response_url)
+
+
+async def watch(stack, query: str, user_id: str = AGENT) -> dict[str, Any]:
+    reply = await command(stack, f"watch {query}", user_id)
+    assert "Watching" in texts(reply), texts(reply)
+    return reply
+
+
+def interval(stack, contact_id: str) -> dt.timedelta:
+    services = stack.bot.services
+    pulse = get_pulse(services.db, contact_id)
+    return check_every(services, pulse.band if pulse else None)
+
+
+async def poll_until_alert(
+    stack, contact_id: str, user_id: str = AGENT, services=None
+) -> dt.timedelta:
+    """Run passes every tick until a DM arrives; how long it took (fails after 2 intervals)."""
+    every = interval(stack, contact_id)
+    tick = dt.timedelta(seconds=12)  # ALERT_POLL_MIN_S / 5
+    waited = dt.timedelta(0)
+    before = len(alert_dms(stack, user_id))
+    while waited <= 2 * every:
+        stack.clock.advance(seconds=tick.total_seconds())
+        waited += tick
+        await run_alerts(stack, services)
+        if len(alert_dms(stack, user_id)) > before:
+            return waited
+    raise AssertionError(f"no alert within two poll intervals ({every})")
+
+
+async def next_checks(stack, contact_id: str, services=None) -> None:
+    """Advance one full interval, running every pass on the way."""
+    ticks = int(interval(stack, contact_id).total_seconds() // 12) + 1
+    for _ in range(ticks):
+        stack.clock.advance(seconds=12)
+        await run_alerts(stack, services)
+
+
+async def test_watch_raise_views_one_dm_then_the_same_dm_updated_even_after_a_restart(stack):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    assert alert_dms(stack) == []  # watching alone says nothing
+
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await poll_until_alert(stack, priya.id)
+    (dm,) = alert_dms(stack)
+    assert "Priya Patel is active now: viewed 5 listings in the last" in dm["text"]
+    assert [b["text"]["text"] for b in dm["blocks"][1]["elements"]] == [
+        "Card", "Viewed", "Snooze 1 day", "Stop watching",
+    ]  # fmt: skip
+    await next_checks(stack, priya.id)
+    assert len(alert_posts(stack)) == 1  # no new views: nothing more
+
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=3)
+    await next_checks(stack, priya.id)
+    (dm,) = alert_dms(stack)
+    assert "viewed 8 listings" in dm["text"] and len(alert_posts(stack)) == 1
+    assert len(stack.slack.calls("chat.update")) == 1
+
+    # A restart: new services and poster over the same database, same window.
+    settings = stack.bot.services.settings
+    async with open_services(settings, clock=stack.clock) as restarted:
+        await next_checks(stack, priya.id, restarted)
+        assert len(alert_posts(stack)) == 1
+        stack.sandbox.state.add_activity(priya.id, listings_viewed=2)
+        await next_checks(stack, priya.id, restarted)
+    (dm,) = alert_dms(stack)
+    assert "viewed 10 listings" in dm["text"] and len(alert_posts(stack)) == 1
+
+
+async def test_snooze_and_stop_work_only_for_the_watcher(stack):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=4)
+    await poll_until_alert(stack, priya.id)
+    (dm,) = alert_dms(stack)
+    snooze, stop = button(dm, "alert_snooze"), button(dm, "alert_stop")
+    db = stack.bot.services.db
+
+    # Someone else clicking the watcher's buttons (a forwarded value), or forging their own.
+    for value in (snooze["value"], f"a1|{INTRUDER}|{priya.id}", "a1|U0AGENT1", "x" * 500):
+        for action in ("alert_snooze", "alert_stop"):
+            clicked = await stack.sender.action(action, value, user_id=INTRUDER)
+            refused = await stack.reply_to(clicked.response_url)
+            assert "Snoozed" not in texts(refused) and "Stopped" not in texts(refused)
+            if value != f"a1|{INTRUDER}|{priya.id}":  # not their own: refused as forged
+                assert "out of date or damaged" in texts(refused), texts(refused)
+    watch_row = get_watch(db, "T0STANDIN", AGENT, priya.id)
+    assert watch_row is not None and not watch_row.stopped and watch_row.snoozed_until is None
+
+    clicked = await stack.sender.action(snooze["action_id"], snooze["value"], user_id=AGENT)
+    assert "Snoozed Priya Patel" in texts(await stack.reply_to(clicked.response_url))
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=9)
+    stack.clock.advance(hours=5)  # past the update window, still snoozed: nothing is read
+    requests_before = len(stack.sandbox.requests)
+    await run_alerts(stack)
+    assert len(stack.sandbox.requests) == requests_before and len(alert_posts(stack)) == 1
+
+    clicked = await stack.sender.action(stop["action_id"], stop["value"], user_id=AGENT)
+    assert "Stopped watching Priya Patel" in texts(await stack.reply_to(clicked.response_url))
+    stack.clock.advance(days=1, hours=1)  # the snooze is over, but the watch is stopped
+    await run_alerts(stack)
+    assert len(stack.sandbox.requests) == requests_before and len(alert_posts(stack)) == 1
+    listing = await command(stack, "watch")
+    assert "don't watch anyone" in texts(listing)
+
+
+async def test_card_and_viewed_open_new_private_messages_with_the_clickers_access(stack):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=3)
+    await poll_until_alert(stack, priya.id)
+    (dm,) = alert_dms(stack)
+    for prefix, expect in (("alert_card", "Priya Patel"), ("alert_viewed", "viewed")):
+        b = button(dm, prefix)
+        clicked = await stack.sender.action(
+            b["action_id"], b["value"], user_id=AGENT, is_ephemeral=False
+        )
+        reply = await stack.reply_to(clicked.response_url)
+        assert reply["replace_original"] is False and expect in texts(reply), texts(reply)
+    assert alert_dms(stack)[0]["text"] == dm["text"]  # the alert stays, to be updated
+
+
+async def test_an_agent_without_access_to_the_contact_gets_nothing(stack):
+    priya = stack.contact("heavy_viewer")  # in Avery's book; agent 2 reads Blake's
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, user_id=OTHER)
+    await watch(stack, "priya patel")
+    # Agent 2 can't find her; a watch made before she left their book behaves the same.
+    refused = await command(stack, "watch priya patel", OTHER)
+    assert "Watching" not in texts(refused)
+    db = stack.bot.services.db
+    db.execute(
+        "INSERT INTO alert_watches (team_id, user_id, contact_id, display_name, created_at)"
+        " VALUES ('T0STANDIN', ?, ?, 'Priya Patel', '2026-03-02T15:00:00.000000+00:00')",
+        [OTHER, priya.id],
+    )
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=6)
+    await poll_until_alert(stack, priya.id)
+    await next_checks(stack, priya.id)
+    assert len(alert_dms(stack, AGENT)) == 1
+    assert alert_dms(stack, OTHER) == []
+    assert not [m for m in stack.slack.messages(OTHER) if "Priya" in m.get("text", "")]
+    later = get_watch(db, "T0STANDIN", OTHER, priya.id)
+    assert later is not None and later.next_check_at is not None  # checked rarely, as a cold one
+    assert later.next_check_at - stack.clock() > interval(stack, priya.id)
+
+
+async def test_a_revoked_connection_pauses_that_agents_polling_with_one_dm(stack):
+    priya = stack.contact("heavy_viewer")
+    token = stack.sandbox.state.issue_tokens(DEMO_ACCOUNT_ID)["access_token"]
+    await paste_and_wait(stack, token, user_id=OTHER)
+    await watch(stack, "priya patel", OTHER)
+    await watch(stack, "priya patel", AGENT)  # the workspace token: unaffected
+    del stack.sandbox.state.tokens[token]  # revoked at Flexmls
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await poll_until_alert(stack, priya.id, AGENT)
+    for _ in range(3):
+        await next_checks(stack, priya.id)
+    told = [m for m in stack.slack.messages(OTHER) if "paused" in m.get("text", "")]
+    assert len(told) == 1 and "/activity connect" in texts(told[0])
+    assert alert_dms(stack, OTHER) == []
+    with_token = [r for r in stack.sandbox.requests if token in str(r.headers)]
+    assert len(with_token) <= 2  # the failing read (and no more once paused)
+
+
+def history_method(stack):
+    def history(args: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": list(reversed(stack.slack.messages(str(args.get("channel")))))}
+
+    stack.slack.add_method("conversations.history", history)
+
+
+class Crash(Exception):
+    """The process dies here (the pass logs it; the claim stays as it was)."""
+
+
+class CrashAfterPosting(SlackAlertPoster):
+    async def post(self, alert):
+        await super().post(alert)
+        raise Crash
+
+
+class CrashBeforePosting(SlackAlertPoster):
+    async def post(self, alert):
+        raise Crash
+
+
+@pytest.mark.parametrize(
+    ("crashing", "expected_posts"), [(CrashAfterPosting, 1), (CrashBeforePosting, 1)]
+)
+async def test_a_crash_between_deciding_and_posting_sends_at_most_once_more(
+    stack, crashing, expected_posts
+):
+    history_method(stack)
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    services = stack.bot.services
+    crasher = crashing(stack.bot.bot_client, services)
+    for _ in range(30):
+        stack.clock.advance(seconds=12)
+        await run_alert_pass(services, crasher)
+        if services.db.execute("SELECT count(*) FROM alert_deliveries").fetchone()[0]:
+            break
+    async with open_services(services.settings, clock=stack.clock) as restarted:
+        stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+        for _ in range(3):
+            await next_checks(stack, priya.id, restarted)
+    assert len(alert_posts(stack)) == expected_posts
+    (row,) = services.db.execute("SELECT state, ts FROM alert_deliveries").fetchall()
+    assert row[0] == "delivered" and row[1] == alert_dms(stack)[0]["ts"]
+
+
+async def test_a_claim_held_by_another_instance_is_not_posted_twice(stack):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    services = stack.bot.services
+    pulse = get_pulse(services.db, priya.id)
+    key = AlertKey("T0STANDIN", AGENT, priya.id, pulse.quiet_at)
+    assert claim_alert(services.db, key, display_name="x", baseline_views=0, shown_views=9,
+                       now=stack.clock(), owner="otherhost:1:1")  # fmt: skip
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await next_checks(stack, priya.id)
+    assert alert_posts(stack) == []  # the other instance holds it (its lease is live)
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("unwatch", "Say who to stop watching"),
+        ("unwatch nobody-i-watch", "don't watch anyone by that name"),
+        ("watch " + "a" * 300, "too long"),
+        ("unwatch " + "a" * 300, "too long"),
+        ("watch ' or ListingsViewed Gt 0 or '", "No contact"),
+        ("unwatch <script>*bold*</script>", "don't watch anyone"),
+    ],
+)
+async def test_hostile_empty_and_oversized_watch_input_gets_a_clear_answer(stack, text, expect):
+    reply = await command(stack, text)
+    assert expect.lower() in texts(reply).lower(), texts(reply)
+    assert stack.bot.services.db.execute("SELECT count(*) FROM alert_watches").fetchone()[0] == 0
+
+
+async def test_watch_with_namesakes_keeps_the_intent_and_unwatch_is_own_only(stack):
+    picker = await command(stack, "watch jane doe")
+    choose = button(picker, "contact_pick")
+    assert choose["value"].startswith("p1|watch|")
+    clicked = await stack.sender.action(choose["action_id"], choose["value"], user_id=AGENT)
+    assert "Watching Jane Doe" in texts(await stack.reply_to(clicked.response_url))
+    listing = await command(stack, "watch")
+    assert "Jane Doe" in texts(listing) and "checked every" in texts(listing)
+    assert "don't watch anyone" in texts(await command(stack, "watch", INTRUDER))
+    assert "don't watch anyone by that name" in texts(
+        await command(stack, "unwatch jane doe", INTRUDER)
+    )
+    assert "Stopped watching Jane Doe" in texts(await command(stack, "unwatch jane doe"))
+
+
+async def test_a_resend_that_crashes_too_is_never_sent_again(stack):
+    history_method(stack)
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    services = stack.bot.services
+    for _ in range(30):
+        stack.clock.advance(seconds=12)
+        await run_alert_pass(services, CrashBeforePosting(stack.bot.bot_client, services))
+        if services.db.execute("SELECT count(*) FROM alert_deliveries").fetchone()[0]:
+            break
+    stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+    await run_alert_pass(services, CrashBeforePosting(stack.bot.bot_client, services))  # the resend
+    assert services.db.execute("SELECT resent FROM alert_deliveries").fetchone()[0] == 1
+    stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+    for _ in range(3):
+        await next_checks(stack, priya.id)
+    assert alert_posts(stack) == []  # at most once more: that chance was used
+
+
+async def test_at_most_fifty_watches_per_agent(stack):
+    from storage.alerts import add_watch
+
+    db = stack.bot.services.db
+    for i in range(50):
+        add_watch(db, team_id="T0STANDIN", user_id=AGENT, contact_id=f"C{i}", display_name=f"P{i}",
+                  access="workspace", now=stack.clock())  # fmt: skip
+    refused = await command(stack, "watch priya patel")
+    assert "most contacts you can" in texts(refused) and "50" in texts(refused)
+    assert "Watching" in texts(await command(stack, "watch priya patel", OTHER))
+    assert (
+        db.execute("SELECT count(*) FROM alert_watches WHERE user_id = ?", [AGENT]).fetchone()[0]
+        == 50
+    )
