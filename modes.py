@@ -234,7 +234,10 @@ async def digest_now(settings: Settings) -> int:
     console = Console(stderr=True)
     async with open_services(settings) as services, aiohttp.ClientSession() as session:
         poster = SlackPoster(
-            slack_client(settings, session, token=settings.slack_bot_token), services
+            slack_client(
+                settings, session, token=settings.slack_bot_token, retry_unknown_outcomes=False
+            ),
+            services,
         )
         with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task("Reading contacts", total=None)

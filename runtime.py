@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import httpx
@@ -102,20 +103,25 @@ async def open_services(
 
 
 def slack_client(
-    settings: Settings, session: aiohttp.ClientSession, *, token: str | None = None
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    *,
+    token: str | None = None,
+    retry_unknown_outcomes: bool = True,
 ) -> AsyncWebClient:
-    """A Web API client on the shared session, retrying rate limits and server errors."""
-    return AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        session=session,
-        timeout=10,
-        retry_handlers=[
+    """A Web API client on the shared session, retrying rate limits (Slack did nothing) and,
+    unless `retry_unknown_outcomes` is False, server errors and dropped connections, after
+    which a post may or may not have gone out."""
+    handlers: list[Any] = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+    if retry_unknown_outcomes:
+        handlers += [
             AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
             AsyncServerErrorRetryHandler(max_retry_count=1),
-        ],
-    )
+        ]
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, session=session, timeout=10,
+        retry_handlers=handlers,
+    )  # fmt: skip
 
 
 async def slack_identity(
@@ -238,7 +244,12 @@ async def start_http(
     settings = services.settings
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     try:
-        bot_client = slack_client(settings, session, token=settings.slack_bot_token)
+        # The bot token's client posts digests and alerts, which have their own exactly-once
+        # records: it must not repeat a post whose outcome it doesn't know (a 5xx, a dropped
+        # connection) behind their backs.
+        bot_client = slack_client(
+            settings, session, token=settings.slack_bot_token, retry_unknown_outcomes=False
+        )
         identity = await slack_identity(bot_client, retry_for=retry_for, stop=stop)
         # The app's client carries no token: each request gets one from `identity`.
         app = create_app(services, slack_client(settings, session), identity)

@@ -232,6 +232,11 @@ async def watch(services: Services, access: Access, contact_id: str, name: str) 
         access.token, contact_id, on_retry=access.on_retry
     )
     band = _record_check(services, contact_id, summary, now)
+    # Checked again after the read, with no await before the insert: concurrent requests
+    # can't all pass the first check and together exceed the cap.
+    running = {w.contact_id for w in active_watches(db, access.team_id, access.user_id)}
+    if contact_id not in running and len(running) >= MAX_WATCHES:
+        raise TooManyWatches
     new = add_watch(
         db,
         team_id=access.team_id,
@@ -331,6 +336,11 @@ class AlertPoster(Protocol):
         """Tell the agent once that their polling is paused (`reason`: "reconnect")."""
         ...
 
+    async def full_member(self, team_id: str, user_id: str) -> bool:
+        """Whether Slack says the agent is still a full, active member of `team_id` (the only
+        people the workspace token reads for); False when Slack can't say."""
+        ...
+
 
 @dataclass
 class AlertReport:
@@ -339,6 +349,7 @@ class AlertReport:
     updated: int = 0
     paused: int = 0  # agents paused in this pass
     unreadable: int = 0
+    skipped_not_member: int = 0  # workspace-token watches of someone no longer a full member
     errors: list[str] = field(default_factory=list)
 
 
@@ -398,6 +409,11 @@ async def _agent_token(
         credential = await keeper.own_credential(w.team_id, w.user_id)
         if credential is None and w.access == "workspace":
             credential = keeper.workspace_credential()
+            # Like every lookup: the shared token only for someone Slack still calls a full,
+            # active member (a guest or a deactivated account reads nothing, silently).
+            if credential is not None and not await poster.full_member(w.team_id, w.user_id):
+                report.skipped_not_member += 1
+                return None
         if credential is None:
             raise NotConnected
     except (NotConnected, RefreshFailed) as error:
@@ -443,7 +459,8 @@ async def _check(
     services: Services, poster: AlertPoster, group: _Group, report: AlertReport
 ) -> None:
     first = group.watches[0]
-    with working_as(Priority.BACKGROUND, f"{first.team_id}:{first.user_id}"):
+    # Its own owner in the key's budget: the poller never uses up an agent's fair share.
+    with working_as(Priority.BACKGROUND, f"alerts:{first.team_id}"):
         try:
             summary = await services.spark.activity_summary(group.token, group.contact_id)
         except _CONNECTION_LOST as error:
@@ -579,7 +596,11 @@ async def _recover_one(
     if found is not None:
         complete_alert(services.db, d.key, channel=found[0], ts=found[1], outcome="posted", now=now)
         return
-    if d.resent or not mark_resent(services.db, d.key, now=now):
+    if d.resent:
+        # Its one resend is uncertain too and Slack still doesn't show it: stop asking.
+        complete_alert(services.db, d.key, channel=None, ts=None, outcome="lost", now=now)
+        return
+    if not mark_resent(services.db, d.key, now=now):
         return
     alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now)
     await _post(services, poster, d.key, alert, report)

@@ -50,6 +50,7 @@ from blocks.alerts import (
     watch_list_message,
     watch_refused_too_many,
 )
+from handlers.people import person_from_user
 from handlers.poster import is_temporary, own_dm
 from handlers.turn import Turn
 from storage.alerts import get_watch
@@ -194,6 +195,15 @@ class SlackAlertPoster:
             if _carries(message, key_text):
                 return channel, str(message.get("ts") or "")
         return None
+
+    async def full_member(self, team_id: str, user_id: str) -> bool:
+        try:
+            response = await self.client.users_info(user=user_id)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            log.info("users.info failed before an alert read (%s): skipped", type(error).__name__)
+            return False  # fail closed: the shared token reads only for someone Slack vouches for
+        person = person_from_user(response.get("user") or {})
+        return person.member_of(team_id)
 
     async def tell_paused(self, user_id: str, reason: str) -> None:
         try:

@@ -4,17 +4,21 @@ Slack (as `test_digests` drives `run_pass`), and clicks on the DM's buttons."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
-from activity.alerts import check_every, run_alert_pass
+from activity.alerts import MAX_WATCHES, ActiveNow, PostUncertain, check_every, run_alert_pass
 from devtools.sandbox import DEMO_ACCOUNT_ID, SECOND_AGENT_TOKEN
 from devtools.slack_standin.messages import texts
 from handlers.alerts import SlackAlertPoster
-from runtime import open_services
-from storage.alerts import ALERT_LEASE, AlertKey, claim_alert, get_pulse, get_watch
+from runtime import open_services, slack_client
+from storage.alerts import ALERT_LEASE, AlertKey, add_watch, claim_alert, get_pulse, get_watch
 from tests.helpers.connect import paste_and_wait
 from tests.helpers.stack import button
 
@@ -344,3 +348,103 @@ async def test_at_most_fifty_watches_per_agent(stack):
         db.execute("SELECT count(*) FROM alert_watches WHERE user_id = ?", [AGENT]).fetchone()[0]
         == 50
     )
+
+
+# -- found by the outside review of this slice ---------------------------------------------------
+
+
+def summary_reads(stack, contact_id: str) -> int:
+    return sum(
+        r.path.endswith("/activity") and contact_id in r.path for r in stack.sandbox.requests
+    )
+
+
+@pytest.mark.parametrize("change", [{"is_restricted": True}, {"deleted": True}])
+async def test_a_watcher_demoted_to_guest_or_deactivated_gets_nothing_read_with_the_shared_token(
+    stack, change
+):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")  # a full member, reading with the workspace token
+    stack.slack.set_user(AGENT, **change)
+    before = summary_reads(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    assert alert_dms(stack) == []
+    assert summary_reads(stack, priya.id) == before  # nothing read for them at all
+
+
+async def test_concurrent_watch_clicks_cannot_pass_the_cap(stack):
+    db = stack.bot.services.db
+    for i in range(MAX_WATCHES - 1):
+        add_watch(db, team_id="T0STANDIN", user_id=AGENT, contact_id=f"C{i}",
+                  display_name=f"P{i}", access="workspace", now=stack.clock())  # fmt: skip
+    ids = [c.id for c in stack.sandbox.state.brokerage.contacts_for(DEMO_ACCOUNT_ID)][:10]
+    clicks = await asyncio.gather(
+        *(stack.sender.action("contact_pick", f"p1|watch|{cid}", user_id=AGENT) for cid in ids)
+    )
+    for click in clicks:
+        await stack.reply_to(click.response_url)
+    running = db.execute(
+        "SELECT count(*) FROM alert_watches WHERE user_id = ? AND stopped = 0", [AGENT]
+    ).fetchone()[0]
+    assert running == MAX_WATCHES
+
+
+class NeverSure(SlackAlertPoster):
+    async def post(self, alert):
+        raise PostUncertain("timeout")
+
+
+async def test_an_alert_whose_resend_is_uncertain_too_is_given_up_not_looked_up_forever(stack):
+    history_method(stack)
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    services = stack.bot.services
+    unsure = NeverSure(stack.bot.bot_client, services)
+    for _ in range(30):
+        stack.clock.advance(seconds=12)
+        await run_alert_pass(services, unsure)
+        if services.db.execute("SELECT count(*) FROM alert_deliveries").fetchone()[0]:
+            break
+    stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+    await run_alert_pass(services, unsure)  # the one resend, uncertain as well
+    stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+    before = len(stack.slack.calls("conversations.history"))
+    for _ in range(20):
+        stack.clock.advance(seconds=12)
+        await run_alerts(stack)
+    assert len(stack.slack.calls("conversations.history")) - before <= 1
+
+
+async def test_the_bots_poster_client_never_repeats_a_post_slack_may_have_taken(stack):
+    """A 500 after Slack stored the message: the exactly-once records decide, not an SDK retry."""
+    posted: list[dict[str, Any]] = []
+
+    async def post_message(request: web.Request) -> web.Response:
+        posted.append(dict(await request.post()))
+        return web.json_response({"ok": False, "error": "internal_error"}, status=500)
+
+    app = web.Application()
+    app.router.add_post("/api/chat.postMessage", post_message)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    settings = dataclasses.replace(
+        stack.bot.services.settings, slack_api_url=f"http://127.0.0.1:{port}/api/"
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = slack_client(
+                settings, session, token="xoxb-test", retry_unknown_outcomes=False
+            )
+            now = stack.clock()
+            alert = ActiveNow(AGENT, "C1", "Priya", 5, now - dt.timedelta(minutes=5), now, "k")
+            with pytest.raises(PostUncertain):
+                await SlackAlertPoster(client, stack.bot.services).post(alert)
+    finally:
+        await runner.cleanup()
+    assert len(posted) == 1
