@@ -333,6 +333,8 @@ def decode_watch_action(value: object, *, clicked_by: str) -> WatchAction:
     if len(parts) != 3 or parts[0] != WATCH_ACTION_VERSION:
         raise BadActionValue("button value has the wrong shape")
     action = WatchAction(parts[1], parts[2])
+    if not is_contact_id(action.contact_id):
+        raise BadActionValue("button value names no contact")
     if not clicked_by or not hmac.compare_digest(action.watcher_id, clicked_by):
         raise BadActionValue("only the watcher may change their watch")
     return action

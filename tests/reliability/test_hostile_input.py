@@ -213,6 +213,10 @@ def test_every_action_prefix_is_covered():
         "digest_more",
         "listing_link",
         "open_flexmls",
+        "alert_card",
+        "alert_viewed",
+        "alert_snooze",
+        "alert_stop",
     }
 
 
@@ -220,8 +224,17 @@ def well_formed(prefix: str, value: str) -> bool:
     """Whether `value` has the documented shape for `prefix` (an independent reading)."""
     if prefix == "contact_pick":  # the card (bare id) or a list: p1|viewed|<id>
         return re.fullmatch(rf"(p1\|(viewed|shared)\|)?{CONTACT_ID}", value) is not None
-    if prefix in ("share_card", "refresh_card", "open_card", "digest_open"):
+    if prefix in (
+        "share_card",
+        "refresh_card",
+        "open_card",
+        "digest_open",
+        "alert_card",
+        "alert_viewed",
+    ):
         return re.fullmatch(CONTACT_ID, value) is not None
+    if prefix in ("alert_snooze", "alert_stop"):  # a1|<the watcher, who must be the clicker>|<id>
+        return re.fullmatch(rf"a1\|U0AGENT1\|{CONTACT_ID}", value) is not None
     if prefix == "listings_page":
         match = re.fullmatch(rf"v1\|(viewed|shared)\|{CONTACT_ID}\|([1-9][0-9]{{0,5}})", value)
         return match is not None and int(match.group(2)) <= 100_000
