@@ -63,6 +63,7 @@ from storage.alerts import (
     active_watches,
     add_watch,
     agent_pause,
+    alert_settings,
     bands,
     claim_alert,
     complete_alert,
@@ -479,8 +480,9 @@ async def _check(
     assert pulse is not None
     _reschedule(services, group, band, None)
     for w in group.watches:
-        decision = decide(pulse, latest_alert(services.db, w.team_id, w.user_id, w.contact_id), now)
-        await act(services, poster, w, decision, report)
+        threshold = alert_settings(services.db, w.team_id, w.user_id).threshold
+        last = latest_alert(services.db, w.team_id, w.user_id, w.contact_id)
+        await act(services, poster, w, decide(pulse, last, now, threshold), report)
 
 
 def _reschedule(

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from activity.alert_settings import SettingsView
 from activity.alerts import ActiveNow, Watched, WatchLine, WatchList
 from blocks.actions import (
     ALERT_CARD,
@@ -212,4 +213,24 @@ def alerts_paused_dm() -> Message:
         "Your “Active now” alerts are paused",
         "Flexmls no longer accepts your access, so I can't check the contacts you watch.",
         "Reconnect with `/activity connect`; alerts resume on their own.",
+    )
+
+
+def alert_settings_message(view: SettingsView) -> Message:
+    """`/activity alerts`: on or off, quiet hours (in the agent's zone), the threshold."""
+    s = view.settings
+    state = "on" if s.enabled else "off (no contact is checked)"
+    quiet = (
+        f"{s.quiet_start}–{s.quiet_end} ({clean(view.tz)[:64]}): alerts wait, then arrive as one summary"
+        if s.quiet
+        else "none"
+    )
+    lead = "Saved. " if view.changed else ""
+    title = f"{lead}Your alerts are {'on' if s.enabled else 'off'}"
+    return problem(
+        title,
+        f"Alerts: {state}\nQuiet hours: {quiet}\n"
+        f"Active now: {s.threshold} or more listings viewed after a quiet spell",
+        "Change: `/activity alerts on|off`, `/activity alerts quiet 21:00-07:30` (or `quiet off`),"
+        " `/activity alerts threshold 3` (2 to 20).",
     )

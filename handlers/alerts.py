@@ -21,6 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from activity.alert_settings import USAGE, BadSetting, change, show
 from activity.alerts import (
     MAX_WATCHES,
     ActiveNow,
@@ -40,6 +41,7 @@ from blocks import contact_picker, invalid_input, no_match
 from blocks.actions import decode_watch_action
 from blocks.alerts import (
     active_now_message,
+    alert_settings_message,
     alerts_paused_dm,
     not_watching,
     snoozed_message,
@@ -56,6 +58,7 @@ from handlers.turn import Turn
 from storage.alerts import get_watch
 
 MAX_QUERY = 200  # characters of a contact typed after `watch`/`unwatch`
+MAX_SETTING = 40  # characters after `alerts`
 ALERT_EVENT = "activity_alert"  # the DM's metadata event type
 HISTORY_PAGE = 100
 
@@ -122,6 +125,26 @@ async def unwatch_command(turn: Turn, text: str) -> None:
     else:
         unwatch(turn.services, turn.team_id, turn.user_id, matches[0].contact_id)
         await turn.reply(unwatched(matches[0].display_name))
+
+
+async def alerts_command(turn: Turn, text: str) -> None:
+    """`/activity alerts` shows the asker's settings; `alerts on|off|quiet …|threshold N`
+    changes them (their own only; no Flexmls request)."""
+    tz = (await turn.person()).tz
+    if not text:
+        await turn.reply(
+            alert_settings_message(show(turn.services, turn.team_id, turn.user_id, tz))
+        )
+        return
+    if len(text) > MAX_SETTING:
+        await turn.notify(invalid_input("That's too long to be an alert setting.", hint=USAGE))
+        return
+    try:
+        view = change(turn.services, turn.team_id, turn.user_id, tz, text)
+    except BadSetting as error:
+        await turn.notify(invalid_input(str(error), hint=USAGE))
+        return
+    await turn.reply(alert_settings_message(view))
 
 
 # -- clicks on the alert -----------------------------------------------------------------------

@@ -146,6 +146,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                "a DM from Activity when the contact is active now: 3 or more listings viewed after a quiet spell (at most 50 watches)", alert_commands.watch_command),
     Subcommand(("watch",), "/activity watch", "who you watch, their band, and how often each is checked", None),
     Subcommand(("unwatch",), "/activity unwatch <contact>", "stop watching a contact", alert_commands.unwatch_command),
+    Subcommand(("alerts",), "/activity alerts", "your alert settings: on or off, quiet hours, how many views make a contact active now", alert_commands.alerts_command),
+    Subcommand(("alerts",), "/activity alerts on | off | quiet 21:00-07:30 | quiet off | threshold <2-20>",
+               "turn alerts on or off; hold them during quiet hours (your Slack time zone; they arrive as one summary at the end); alert at that many listings viewed", None),
     Subcommand(("help",), "/activity help", "this list", show_help),
 )  # fmt: skip
 VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}

@@ -168,14 +168,17 @@ def snooze_watch(
 
 
 def due_watches(db: Database, now: datetime) -> list[Watch]:
-    """Running, unsnoozed watches whose next check is due (never checked ones first)."""
+    """Running, unsnoozed watches whose next check is due (never checked ones first), of agents
+    who have not turned alerts off."""
     now_text = to_utc_text(now)
     rows = db.query(
         """
-        SELECT * FROM alert_watches
+        SELECT * FROM alert_watches AS w
         WHERE stopped = 0
           AND (next_check_at IS NULL OR next_check_at <= ?)
           AND (snoozed_until IS NULL OR snoozed_until <= ?)
+          AND NOT EXISTS (SELECT 1 FROM alert_settings AS s WHERE s.team_id = w.team_id
+                          AND s.user_id = w.user_id AND s.enabled = 0)
         ORDER BY next_check_at IS NOT NULL, next_check_at, team_id, user_id, contact_id
         """,
         [now_text, now_text],
@@ -493,4 +496,67 @@ def _delivery(row: dict[str, Any]) -> AlertDelivery:
         posted_at=optional_from_utc_text(row["posted_at"]),
         updated_at=optional_from_utc_text(row["updated_at"]),
         claimed_by=row["claimed_by"],
+    )
+
+
+# -- each agent's settings ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """An agent's alert settings (`/activity alerts`); quiet hours are local "HH:MM" times in
+    the agent's Slack time zone, None when the agent turned them off."""
+
+    enabled: bool = True
+    quiet_start: str | None = "21:00"
+    quiet_end: str | None = "07:30"
+    threshold: int = 3
+
+    @property
+    def quiet(self) -> bool:
+        return self.quiet_start is not None and self.quiet_end is not None
+
+
+def alert_settings(db: Database, team_id: str, user_id: str) -> AlertSettings:
+    """The agent's settings (the defaults until they change one)."""
+    rows = list(
+        db.query(
+            "SELECT * FROM alert_settings WHERE team_id = ? AND user_id = ?", [team_id, user_id]
+        )
+    )
+    if not rows:
+        return AlertSettings()
+    row = rows[0]
+    return AlertSettings(
+        enabled=bool(row["enabled"]),
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        threshold=row["threshold"],
+    )
+
+
+def save_alert_settings(
+    db: Database, team_id: str, user_id: str, settings: AlertSettings, *, now: datetime
+) -> None:
+    db.execute(
+        """
+        INSERT INTO alert_settings
+            (team_id, user_id, enabled, quiet_start, quiet_end, threshold, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (team_id, user_id) DO UPDATE SET
+            enabled = excluded.enabled,
+            quiet_start = excluded.quiet_start,
+            quiet_end = excluded.quiet_end,
+            threshold = excluded.threshold,
+            updated_at = excluded.updated_at
+        """,
+        [
+            team_id,
+            user_id,
+            int(settings.enabled),
+            settings.quiet_start if settings.quiet else None,
+            settings.quiet_end if settings.quiet else None,
+            settings.threshold,
+            to_utc_text(now),
+        ],
     )

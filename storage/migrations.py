@@ -274,6 +274,27 @@ def m006_alerts(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_alert_settings(db: Database) -> None:
+    _run(
+        db,
+        # Each agent's alert settings; no row means the defaults (on, quiet 21:00-07:30 in the
+        # agent's Slack time zone, threshold 3). Quiet hours off: both ends NULL.
+        """
+        CREATE TABLE alert_settings (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            quiet_start TEXT DEFAULT '21:00',
+            quiet_end TEXT DEFAULT '07:30',
+            threshold INTEGER NOT NULL DEFAULT 3 CHECK (threshold BETWEEN 2 AND 20),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (team_id, user_id)
+        )
+        """,
+    )
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

@@ -7,9 +7,17 @@ import datetime as dt
 
 import pytest
 
+from activity.alert_settings import SettingsView
 from activity.alerts import ActiveNow, Watched, WatchLine, WatchList
 from blocks.actions import BadActionValue, decode_watch_action
-from blocks.alerts import active_now_message, span, watch_added, watch_list_message
+from blocks.alerts import (
+    active_now_message,
+    alert_settings_message,
+    span,
+    watch_added,
+    watch_list_message,
+)
+from storage.alerts import AlertSettings
 from tests.helpers.blocks import assert_no_formatting_from, assert_valid_message, buttons
 
 T0 = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
@@ -103,3 +111,16 @@ def test_watch_added_says_how_often(name):
 def test_forged_watch_values_are_refused(value):
     with pytest.raises(BadActionValue):
         decode_watch_action(value, clicked_by="U0AGENT1")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [AlertSettings(), AlertSettings(enabled=False, quiet_start=None, quiet_end=None, threshold=20)],
+)
+@pytest.mark.parametrize("tz", ["America/Denver", "*bold* <!here>" * 20])
+def test_the_settings_message_is_valid_and_says_everything(settings, tz):
+    message = alert_settings_message(SettingsView(settings, tz, changed=True))
+    assert_valid_message(message)
+    text = message.text
+    assert ("on" if settings.enabled else "off") in text and f"{settings.threshold} or more" in text
+    assert ("21:00–07:30" in str(message.blocks)) is settings.quiet

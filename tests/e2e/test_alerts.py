@@ -448,3 +448,43 @@ async def test_the_bots_poster_client_never_repeats_a_post_slack_may_have_taken(
     finally:
         await runner.cleanup()
     assert len(posted) == 1
+
+
+async def test_alert_settings_show_change_and_refuse_bad_input(stack):
+    reply = texts(await command(stack, "alerts"))
+    assert "Your alerts are on" in reply and "21:00–07:30 (America/Denver)" in reply
+    assert "3 or more listings" in reply
+    reply = texts(await command(stack, "alerts threshold 5"))
+    assert "Saved" in reply and "5 or more listings" in reply
+    reply = texts(await command(stack, "alerts quiet 22:00-06:15"))
+    assert "22:00–06:15" in reply and "5 or more" in reply
+    reply = texts(await command(stack, "alerts quiet off"))
+    assert "Quiet hours: none" in reply
+    # Someone else's settings are untouched.
+    assert "3 or more listings" in texts(await command(stack, "alerts", OTHER))
+    for bad in ("threshold 1", "threshold 999", "quiet 9pm", "sometimes", "x" * 500,
+                "threshold 3; DROP TABLE alert_settings"):  # fmt: skip
+        reply = await stack.sender.command(f"alerts {bad}", user_id=AGENT)
+        said = texts(await stack.reply_to(reply.response_url))
+        assert "Try" in said or "/activity alerts" in said, said
+    assert "5 or more listings" in texts(await command(stack, "alerts"))
+
+
+async def test_alerts_off_reads_nothing_and_the_threshold_replaces_three(stack):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await command(stack, "alerts off")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=9)
+    requests_before = len(stack.sandbox.requests)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    assert len(stack.sandbox.requests) == requests_before and alert_dms(stack) == []
+
+    await command(stack, "alerts on")
+    await command(stack, "alerts threshold 12")
+    await next_checks(stack, priya.id)
+    assert len(stack.sandbox.requests) > requests_before and alert_dms(stack) == []
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=4)  # 13 since the quiet check
+    await poll_until_alert(stack, priya.id)
+    (dm,) = alert_dms(stack)
+    assert "viewed 13 listings" in dm["text"]

@@ -96,6 +96,8 @@ EXPECTED_COLUMNS = {
                          "display_name", "baseline_views", "shown_views", "state", "claimed_at",
                          "lease_expires_at", "claimed_by", "posting_at", "resent", "channel", "ts",
                          "posted_at", "updated_at", "outcome"],
+    "alert_settings": ["team_id", "user_id", "enabled", "quiet_start", "quiet_end", "threshold",
+                       "updated_at"],
 }  # fmt: skip
 
 EXPECTED_PKS = {
@@ -112,6 +114,7 @@ EXPECTED_PKS = {
     "alert_pulses": ["contact_id"],
     "alert_pauses": ["team_id", "user_id"],
     "alert_deliveries": ["team_id", "user_id", "contact_id", "kind", "window_start"],
+    "alert_settings": ["team_id", "user_id"],
 }
 
 EXPECTED_INDEXES = {
@@ -177,6 +180,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
         "m004_subscription_paused",
         "m005_first_lookups",
         "m006_alerts",
+        "m007_alert_settings",
     ]
     assert migrations.pending(empty_db) == []
 
