@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from activity.alert_settings import in_quiet_hours
 from activity.auth import ConnectionBroken, NotConnected
 from activity.lookup import fold_name, history, loosely_matches, to_counters
 from activity.models import Access
@@ -63,17 +64,22 @@ from storage.alerts import (
     active_watches,
     add_watch,
     agent_pause,
+    alert_delivery,
     alert_settings,
     bands,
     claim_alert,
     complete_alert,
     due_watches,
     get_pulse,
+    held_agents,
+    held_alerts,
     latest_alert,
     mark_alert_posting,
     mark_resent,
+    mark_summarized,
     mark_told,
     pause_agent,
+    raise_held,
     record_alert_update,
     release_alert,
     resume_agent,
@@ -186,6 +192,26 @@ class ActiveNow:
     @property
     def minutes(self) -> int:
         return max(1, round((self.now - self.since).total_seconds() / 60))
+
+
+@dataclass(frozen=True)
+class HeldLine:
+    contact_id: str
+    name: str
+    views: int
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
+class HeldSummary:
+    """The one DM at the end of quiet hours: the alerts held during them."""
+
+    watcher_id: str
+    lines: tuple[HeldLine, ...]
+    key: str = ""
+
+
+Alert = ActiveNow | HeldSummary
 
 
 @dataclass(frozen=True)
@@ -318,7 +344,7 @@ class PostUncertain(Exception):
 class AlertPoster(Protocol):
     """Where a pass sends alerts: Slack in the bot, the stand-in in tests."""
 
-    async def post(self, alert: ActiveNow) -> tuple[str, str]:
+    async def post(self, alert: Alert) -> tuple[str, str]:
         """DM the watcher; returns (channel, ts). Raises `PostFailed`."""
         ...
 
@@ -337,6 +363,10 @@ class AlertPoster(Protocol):
         """Tell the agent once that their polling is paused (`reason`: "reconnect")."""
         ...
 
+    async def time_zone(self, user_id: str) -> str:
+        """The agent's Slack time zone (IANA name; "UTC" when Slack can't say)."""
+        ...
+
     async def full_member(self, team_id: str, user_id: str) -> bool:
         """Whether Slack says the agent is still a full, active member of `team_id` (the only
         people the workspace token reads for); False when Slack can't say."""
@@ -348,6 +378,7 @@ class AlertReport:
     checked: int = 0  # contacts read
     posted: int = 0
     updated: int = 0
+    held: int = 0  # alerts decided during their agent's quiet hours
     paused: int = 0  # agents paused in this pass
     unreadable: int = 0
     skipped_not_member: int = 0  # workspace-token watches of someone no longer a full member
@@ -369,6 +400,7 @@ async def run_alert_pass(services: Services, poster: AlertPoster) -> AlertReport
     if not services.settings.alerts_enabled:
         return report
     await recover(services, poster, report)
+    await deliver_summaries(services, poster, report)
     groups = await _due_groups(services, poster, report)
     semaphore = asyncio.Semaphore(READ_CONCURRENCY)
 
@@ -522,6 +554,9 @@ async def act(
             report.updated += 1
         return
     key = AlertKey(w.team_id, w.user_id, w.contact_id, decision.window_start)
+    if await _quiet_now(services, poster, w.team_id, w.user_id):
+        _hold(services, w, key, decision, report)
+        return
     if not claim_alert(
         services.db,
         key,
@@ -557,7 +592,7 @@ def _alert(name: str, key: AlertKey, baseline: int, views: int, now: dt.datetime
 
 
 async def _post(
-    services: Services, poster: AlertPoster, key: AlertKey, alert: ActiveNow, report: AlertReport
+    services: Services, poster: AlertPoster, key: AlertKey, alert: Alert, report: AlertReport
 ) -> None:
     try:
         channel, ts = await poster.post(alert)
@@ -597,6 +632,7 @@ async def _recover_one(
         return
     if found is not None:
         complete_alert(services.db, d.key, channel=found[0], ts=found[1], outcome="posted", now=now)
+        _finish_summary(services, d.key)
         return
     if d.resent:
         # Its one resend is uncertain too and Slack still doesn't show it: stop asking.
@@ -604,8 +640,100 @@ async def _recover_one(
         return
     if not mark_resent(services.db, d.key, now=now):
         return
+    if d.key.kind == SUMMARY:
+        await _post(services, poster, d.key, _summary(services, d.key), report)
+        _finish_summary(services, d.key)
+        return
     alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now)
     await _post(services, poster, d.key, alert, report)
+
+
+# -- quiet hours -------------------------------------------------------------------------------
+
+SUMMARY = "summary"  # the ledger kind of the one DM that ends quiet hours
+
+
+async def _quiet_now(services: Services, poster: AlertPoster, team_id: str, user_id: str) -> bool:
+    settings = alert_settings(services.db, team_id, user_id)
+    if not settings.quiet:
+        return False
+    return in_quiet_hours(settings, await poster.time_zone(user_id), services.clock())
+
+
+def _hold(services: Services, w: Watch, key: AlertKey, decision: Post, report: AlertReport) -> None:
+    """Quiet hours: the alert is recorded (once) for the summary, not posted."""
+    now = services.clock()
+    claimed = claim_alert(
+        services.db,
+        key,
+        display_name=w.display_name,
+        baseline_views=decision.baseline_views,
+        shown_views=decision.views,
+        now=now,
+        owner=process_owner(),
+        owner_alive=owner_alive,
+    )
+    if claimed:
+        complete_alert(services.db, key, channel=None, ts=None, outcome="held", now=now)
+        report.held += 1
+    else:
+        raise_held(services.db, key, shown_views=decision.views)
+
+
+async def deliver_summaries(services: Services, poster: AlertPoster, report: AlertReport) -> None:
+    """Agents whose quiet hours are over get one DM listing what was held (exactly once: a
+    ledger entry keyed by the newest held alert, which no later alert joins before it goes)."""
+    for team_id, user_id in held_agents(services.db):
+        try:
+            if await _quiet_now(services, poster, team_id, user_id):
+                continue
+            held = held_alerts(services.db, team_id, user_id)
+            if not held:
+                continue
+            key = AlertKey(team_id, user_id, "", max(d.claimed_at for d in held), SUMMARY)
+            await _send_summary(services, poster, key, report)
+        except Exception as error:  # one agent must not stop the others
+            log.exception("Quiet-hours summary failed")
+            report.errors.append(type(error).__name__)
+
+
+async def _send_summary(
+    services: Services, poster: AlertPoster, key: AlertKey, report: AlertReport
+) -> None:
+    now = services.clock()
+    summary = _summary(services, key)
+    claimed = claim_alert(
+        services.db,
+        key,
+        display_name="",
+        baseline_views=0,
+        shown_views=len(summary.lines),
+        now=now,
+        owner=process_owner(),
+        owner_alive=owner_alive,
+    )
+    if claimed and mark_alert_posting(services.db, key, claimed_at=now, now=now):
+        await _post(services, poster, key, summary, report)
+    _finish_summary(services, key)
+
+
+def _summary(services: Services, key: AlertKey) -> HeldSummary:
+    held = held_alerts(services.db, key.team_id, key.user_id, up_to=key.window_start)
+    lines = tuple(
+        HeldLine(d.key.contact_id, d.display_name, d.shown_views - d.baseline_views,
+                 d.key.window_start)
+        for d in held
+    )  # fmt: skip
+    return HeldSummary(key.user_id, lines, alert_key_text(key))
+
+
+def _finish_summary(services: Services, key: AlertKey) -> None:
+    """Once the summary is in Slack, the alerts it listed are no longer held."""
+    if key.kind != SUMMARY:
+        return
+    done = alert_delivery(services.db, key)
+    if done is not None and done.state == "delivered":
+        mark_summarized(services.db, key.team_id, key.user_id, key.window_start)
 
 
 __all__: Sequence[str] = (

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from activity.alert_settings import SettingsView
-from activity.alerts import ActiveNow, Watched, WatchLine, WatchList
+from activity.alerts import ActiveNow, HeldSummary, Watched, WatchLine, WatchList
 from blocks.actions import (
     ALERT_CARD,
     ALERT_SNOOZE,
@@ -233,4 +233,36 @@ def alert_settings_message(view: SettingsView) -> Message:
         f"Active now: {s.threshold} or more listings viewed after a quiet spell",
         "Change: `/activity alerts on|off`, `/activity alerts quiet 21:00-07:30` (or `quiet off`),"
         " `/activity alerts threshold 3` (2 to 20).",
+    )
+
+
+MAX_HELD_LINES = 40
+
+
+def held_summary_message(summary: HeldSummary) -> Message:
+    """The one DM at the end of quiet hours: who was active while alerts waited."""
+    count = len({line.contact_id for line in summary.lines})
+    who = f"{count} contact{'' if count == 1 else 's'}"
+    text = f"While your alerts were quiet, {who} became active"
+    rows = [
+        f"• *{user_mrkdwn(line.name, NAME_LIMIT, fallback='A contact')}* viewed {_views(line.views)}"
+        for line in summary.lines[:MAX_HELD_LINES]
+    ]
+    if len(summary.lines) > MAX_HELD_LINES:
+        rows.append(f"…and {len(summary.lines) - MAX_HELD_LINES} more")
+    body = truncate_mrkdwn("\n".join(rows), SECTION_TEXT)
+    return finish(
+        text,
+        ("held_title", SectionBlock(text=MarkdownTextObject(text=f"🌙 *{text}*", verbatim=True))),
+        ("held_lines", SectionBlock(text=MarkdownTextObject(text=body, verbatim=True))),
+        (
+            "held_hint",
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="`/activity` and a name opens a card; `/activity alerts` changes quiet hours."
+                    )
+                ]
+            ),
+        ),
     )

@@ -25,6 +25,7 @@ from activity.alert_settings import USAGE, BadSetting, change, show
 from activity.alerts import (
     MAX_WATCHES,
     ActiveNow,
+    Alert,
     PostFailed,
     PostUncertain,
     TooManyWatches,
@@ -43,6 +44,7 @@ from blocks.alerts import (
     active_now_message,
     alert_settings_message,
     alerts_paused_dm,
+    held_summary_message,
     not_watching,
     snoozed_message,
     stopped_message,
@@ -183,8 +185,11 @@ class SlackAlertPoster:
         self.client = client
         self.services = services
 
-    async def post(self, alert: ActiveNow) -> tuple[str, str]:
-        message = active_now_message(alert)
+    async def post(self, alert: Alert) -> tuple[str, str]:
+        if isinstance(alert, ActiveNow):
+            message = active_now_message(alert)
+        else:
+            message = held_summary_message(alert)
         metadata = {"event_type": ALERT_EVENT, "event_payload": {"alert": alert.key}}
         try:
             response = await self.client.chat_postMessage(
@@ -218,6 +223,14 @@ class SlackAlertPoster:
             if _carries(message, key_text):
                 return channel, str(message.get("ts") or "")
         return None
+
+    async def time_zone(self, user_id: str) -> str:
+        try:
+            response = await self.client.users_info(user=user_id)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            log.info("users.info failed before quiet hours (%s): UTC", type(error).__name__)
+            return "UTC"
+        return person_from_user(response.get("user") or {}).tz
 
     async def full_member(self, team_id: str, user_id: str) -> bool:
         try:

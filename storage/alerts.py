@@ -560,3 +560,46 @@ def save_alert_settings(
             to_utc_text(now),
         ],
     )
+
+
+# -- alerts held during quiet hours ------------------------------------------------------------
+
+
+def raise_held(db: Database, key: AlertKey, *, shown_views: int) -> None:
+    """More views on an alert still held: the summary will show them."""
+    db.execute(
+        f"UPDATE alert_deliveries SET shown_views = MAX(shown_views, ?) WHERE {_KEY_WHERE}"
+        " AND outcome = 'held'",
+        [shown_views, *key.params()],
+    )
+
+
+def held_agents(db: Database) -> list[tuple[str, str]]:
+    """(team, agent) of everyone with alerts held for a summary."""
+    rows = db.query(
+        "SELECT DISTINCT team_id, user_id FROM alert_deliveries WHERE outcome = 'held'"
+        " ORDER BY team_id, user_id"
+    )
+    return [(row["team_id"], row["user_id"]) for row in rows]
+
+
+def held_alerts(
+    db: Database, team_id: str, user_id: str, up_to: datetime | None = None
+) -> list[AlertDelivery]:
+    """The agent's held alerts (claimed at or before `up_to`), oldest first."""
+    rows = db.query(
+        "SELECT * FROM alert_deliveries WHERE team_id = ? AND user_id = ? AND outcome = 'held'"
+        " AND claimed_at <= ? ORDER BY claimed_at, contact_id",
+        [team_id, user_id, to_utc_text(up_to) if up_to else "9999"],
+    )
+    return [_delivery(row) for row in rows]
+
+
+def mark_summarized(db: Database, team_id: str, user_id: str, up_to: datetime) -> int:
+    """The held alerts the summary (posted) listed are done; returns how many."""
+    cursor = db.execute(
+        "UPDATE alert_deliveries SET outcome = 'summarized' WHERE team_id = ? AND user_id = ?"
+        " AND outcome = 'held' AND claimed_at <= ?",
+        [team_id, user_id, to_utc_text(up_to)],
+    )
+    return cursor.rowcount

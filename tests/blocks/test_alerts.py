@@ -8,11 +8,12 @@ import datetime as dt
 import pytest
 
 from activity.alert_settings import SettingsView
-from activity.alerts import ActiveNow, Watched, WatchLine, WatchList
+from activity.alerts import ActiveNow, HeldLine, HeldSummary, Watched, WatchLine, WatchList
 from blocks.actions import BadActionValue, decode_watch_action
 from blocks.alerts import (
     active_now_message,
     alert_settings_message,
+    held_summary_message,
     span,
     watch_added,
     watch_list_message,
@@ -124,3 +125,12 @@ def test_the_settings_message_is_valid_and_says_everything(settings, tz):
     text = message.text
     assert ("on" if settings.enabled else "off") in text and f"{settings.threshold} or more" in text
     assert ("21:00–07:30" in str(message.blocks)) is settings.quiet
+
+
+@pytest.mark.parametrize("count", [1, 3, 60])
+def test_the_quiet_hours_summary_is_valid_for_any_length(count):
+    since = dt.datetime(2026, 3, 2, 4, 0, tzinfo=dt.UTC)
+    lines = tuple(HeldLine(f"C{i}", "*Zoë* <!channel> " * 5, i + 3, since) for i in range(count))
+    message = held_summary_message(HeldSummary("U1", lines, "k"))
+    assert_valid_message(message)
+    assert f"{count} contact{'' if count == 1 else 's'} became active" in message.text

@@ -488,3 +488,33 @@ async def test_alerts_off_reads_nothing_and_the_threshold_replaces_three(stack):
     await poll_until_alert(stack, priya.id)
     (dm,) = alert_dms(stack)
     assert "viewed 13 listings" in dm["text"]
+
+
+def summaries(stack, user_id: str = AGENT) -> list[dict[str, Any]]:
+    return [m for m in stack.slack.messages(user_id) if "alerts were quiet" in m.get("text", "")]
+
+
+async def test_quiet_hours_hold_alerts_and_one_summary_comes_when_they_end(stack):
+    priya = stack.contact("heavy_viewer")
+    # 15:00 UTC is 08:00 in Denver (the stand-in's zone for everyone): quiet until 09:00.
+    await command(stack, "alerts quiet 07:00-09:00")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=2)
+    await next_checks(stack, priya.id)
+    assert alert_dms(stack) == [] and summaries(stack) == []
+
+    stack.clock.set(dt.datetime(2026, 3, 2, 16, 0, 30, tzinfo=dt.UTC))  # 09:00:30 in Denver
+    await run_alerts(stack)
+    (summary,) = summaries(stack)
+    assert "1 contact became active" in summary["text"]
+    assert "Priya Patel* viewed 7 listings" in str(summary["blocks"])
+    settings = stack.bot.services.settings
+    async with open_services(settings, clock=stack.clock) as restarted:
+        await next_checks(stack, priya.id, restarted)
+    await next_checks(stack, priya.id)
+    assert len(summaries(stack)) == 1 and alert_dms(stack) == []
+    held = "SELECT count(*) FROM alert_deliveries WHERE outcome = 'held'"
+    assert stack.bot.services.db.execute(held).fetchone()[0] == 0  # next night starts afresh
