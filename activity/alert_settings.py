@@ -19,7 +19,7 @@ from storage.alerts import AlertSettings, alert_settings, save_alert_settings
 
 MIN_THRESHOLD, MAX_THRESHOLD = 2, 20
 _TIME = r"([01]?\d|2[0-3])[:.h]([0-5]\d)"
-_QUIET = re.compile(rf"^{_TIME}\s*[-–—]\s*{_TIME}$")
+_QUIET = re.compile(rf"^{_TIME}\s*[-–—]\s*{_TIME}$", re.ASCII)
 USAGE = (
     "`/activity alerts on`, `/activity alerts off`, `/activity alerts quiet 21:00-07:30`, "
     "`/activity alerts quiet off` or `/activity alerts threshold 3`."

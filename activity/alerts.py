@@ -363,8 +363,8 @@ class AlertPoster(Protocol):
         """Tell the agent once that their polling is paused (`reason`: "reconnect")."""
         ...
 
-    async def time_zone(self, user_id: str) -> str:
-        """The agent's Slack time zone (IANA name; "UTC" when Slack can't say)."""
+    async def time_zone(self, user_id: str) -> str | None:
+        """The agent's Slack time zone (IANA name), or None when Slack can't say now."""
         ...
 
     async def full_member(self, team_id: str, user_id: str) -> bool:
@@ -654,10 +654,13 @@ SUMMARY = "summary"  # the ledger kind of the one DM that ends quiet hours
 
 
 async def _quiet_now(services: Services, poster: AlertPoster, team_id: str, user_id: str) -> bool:
+    """Whether the agent's quiet hours are on now. When Slack can't say which zone they are in,
+    count it as quiet: an alert is held rather than sent at night, a summary waits a pass."""
     settings = alert_settings(services.db, team_id, user_id)
     if not settings.quiet:
         return False
-    return in_quiet_hours(settings, await poster.time_zone(user_id), services.clock())
+    zone = await poster.time_zone(user_id)
+    return zone is None or in_quiet_hours(settings, zone, services.clock())
 
 
 def _hold(services: Services, w: Watch, key: AlertKey, decision: Post, report: AlertReport) -> None:
@@ -690,11 +693,26 @@ async def deliver_summaries(services: Services, poster: AlertPoster, report: Ale
             held = held_alerts(services.db, team_id, user_id)
             if not held:
                 continue
-            key = AlertKey(team_id, user_id, "", max(d.claimed_at for d in held), SUMMARY)
+            newest = max(d.claimed_at for d in held)
+            if not await _may_still_hear(services, poster, team_id, user_id):
+                # Alerts turned off, or no longer someone the bot serves: the held alerts
+                # are dropped, not summarised to them later.
+                mark_summarized(services.db, team_id, user_id, newest)
+                continue
+            key = AlertKey(team_id, user_id, "", newest, SUMMARY)
             await _send_summary(services, poster, key, report)
         except Exception as error:  # one agent must not stop the others
             log.exception("Quiet-hours summary failed")
             report.errors.append(type(error).__name__)
+
+
+async def _may_still_hear(
+    services: Services, poster: AlertPoster, team_id: str, user_id: str
+) -> bool:
+    """Alerts still on for the agent, and Slack still says they are a full member."""
+    if not alert_settings(services.db, team_id, user_id).enabled:
+        return False
+    return await poster.full_member(team_id, user_id)
 
 
 async def _send_summary(

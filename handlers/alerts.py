@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -65,6 +66,7 @@ ALERT_EVENT = "activity_alert"  # the DM's metadata event type
 HISTORY_PAGE = 100
 
 log = logging.getLogger(__name__)
+ZONE_TTL_S = 3600.0  # an agent's time zone, for quiet hours: asked of Slack at most hourly
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -184,6 +186,7 @@ class SlackAlertPoster:
     def __init__(self, client: AsyncWebClient, services: Services) -> None:
         self.client = client
         self.services = services
+        self._zones: dict[str, tuple[str, float]] = {}  # user → (tz, when Slack said it)
 
     async def post(self, alert: Alert) -> tuple[str, str]:
         if isinstance(alert, ActiveNow):
@@ -224,13 +227,20 @@ class SlackAlertPoster:
                 return channel, str(message.get("ts") or "")
         return None
 
-    async def time_zone(self, user_id: str) -> str:
+    async def time_zone(self, user_id: str) -> str | None:
+        """Asked of Slack at most every `ZONE_TTL_S` per agent; the last known zone (or None)
+        when Slack can't answer, never a guess."""
+        known = self._zones.get(user_id)
+        if known is not None and time.monotonic() - known[1] < ZONE_TTL_S:
+            return known[0]
         try:
             response = await self.client.users_info(user=user_id)
         except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
-            log.info("users.info failed before quiet hours (%s): UTC", type(error).__name__)
-            return "UTC"
-        return person_from_user(response.get("user") or {}).tz
+            log.info("users.info failed before quiet hours (%s)", type(error).__name__)
+            return known[0] if known is not None else None
+        zone = person_from_user(response.get("user") or {}).tz
+        self._zones[user_id] = (zone, time.monotonic())
+        return zone
 
     async def full_member(self, team_id: str, user_id: str) -> bool:
         try:

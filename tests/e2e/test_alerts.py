@@ -518,3 +518,37 @@ async def test_quiet_hours_hold_alerts_and_one_summary_comes_when_they_end(stack
     assert len(summaries(stack)) == 1 and alert_dms(stack) == []
     held = "SELECT count(*) FROM alert_deliveries WHERE outcome = 'held'"
     assert stack.bot.services.db.execute(held).fetchone()[0] == 0  # next night starts afresh
+
+
+async def hold_one_alert_in_quiet_hours(stack):
+    """A burst at 08:00 Denver with quiet hours 07:00–09:00: held, nothing posted."""
+    priya = stack.contact("heavy_viewer")
+    await command(stack, "alerts quiet 07:00-09:00")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    assert alert_dms(stack) == [] and summaries(stack) == []
+    return priya
+
+
+async def test_when_slack_cant_say_the_zone_quiet_hours_are_kept_not_guessed_as_utc(stack):
+    await hold_one_alert_in_quiet_hours(stack)
+    stack.clock.set(dt.datetime(2026, 3, 2, 15, 2, tzinfo=dt.UTC))  # 08:02 in Denver, quiet
+    stack.slack.add_fault(method="users.info", error="ratelimited", times=None)
+    await run_alerts(stack)
+    assert summaries(stack) == []  # UTC would have said 15:02: past 09:00, send now
+    stack.slack.clear_faults()
+    stack.clock.set(dt.datetime(2026, 3, 2, 16, 0, 30, tzinfo=dt.UTC))  # 09:00:30 in Denver
+    await run_alerts(stack)
+    assert len(summaries(stack)) == 1
+
+
+async def test_held_alerts_of_an_agent_who_turned_alerts_off_are_dropped_not_summarised(stack):
+    await hold_one_alert_in_quiet_hours(stack)
+    await command(stack, "alerts off")
+    stack.clock.set(dt.datetime(2026, 3, 2, 16, 0, 30, tzinfo=dt.UTC))
+    await run_alerts(stack)
+    assert summaries(stack) == []
+    held = "SELECT count(*) FROM alert_deliveries WHERE outcome = 'held'"
+    assert stack.bot.services.db.execute(held).fetchone()[0] == 0
