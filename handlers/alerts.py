@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from typing import Any
 
 import aiohttp
@@ -55,7 +54,7 @@ from blocks.alerts import (
     watch_list_message,
     watch_refused_too_many,
 )
-from handlers.people import person_from_user
+from handlers.people import People
 from handlers.poster import is_temporary, own_dm
 from handlers.turn import Turn
 from storage.alerts import get_watch
@@ -66,7 +65,6 @@ ALERT_EVENT = "activity_alert"  # the DM's metadata event type
 HISTORY_PAGE = 100
 
 log = logging.getLogger(__name__)
-ZONE_TTL_S = 3600.0  # an agent's time zone, for quiet hours: asked of Slack at most hourly
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -186,7 +184,10 @@ class SlackAlertPoster:
     def __init__(self, client: AsyncWebClient, services: Services) -> None:
         self.client = client
         self.services = services
-        self._zones: dict[str, tuple[str, float]] = {}  # user → (tz, when Slack said it)
+        # One users.info per agent per 5 minutes answers both "still a member?" and "which
+        # zone?" (the same cache every request's gate uses).
+        self.people = People()
+        self._zones: dict[str, str] = {}  # the last zone Slack gave for each agent
 
     async def post(self, alert: Alert) -> tuple[str, str]:
         if isinstance(alert, ActiveNow):
@@ -228,28 +229,17 @@ class SlackAlertPoster:
         return None
 
     async def time_zone(self, user_id: str) -> str | None:
-        """Asked of Slack at most every `ZONE_TTL_S` per agent; the last known zone (or None)
-        when Slack can't answer, never a guess."""
-        known = self._zones.get(user_id)
-        if known is not None and time.monotonic() - known[1] < ZONE_TTL_S:
-            return known[0]
-        try:
-            response = await self.client.users_info(user=user_id)
-        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
-            log.info("users.info failed before quiet hours (%s)", type(error).__name__)
-            return known[0] if known is not None else None
-        zone = person_from_user(response.get("user") or {}).tz
-        self._zones[user_id] = (zone, time.monotonic())
-        return zone
+        """The agent's zone from the people cache; the last known one (or None) when Slack
+        can't answer now, never a guess."""
+        person = await self.people.get(self.client, user_id)
+        if person.known:
+            self._zones[user_id] = person.tz
+            return person.tz
+        return self._zones.get(user_id)
 
     async def full_member(self, team_id: str, user_id: str) -> bool:
-        try:
-            response = await self.client.users_info(user=user_id)
-        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
-            log.info("users.info failed before an alert read (%s): skipped", type(error).__name__)
-            return False  # fail closed: the shared token reads only for someone Slack vouches for
-        person = person_from_user(response.get("user") or {})
-        return person.member_of(team_id)
+        # Fails closed: the people cache reads an unanswered users.info as "not certain".
+        return (await self.people.get(self.client, user_id)).member_of(team_id)
 
     async def tell_paused(self, user_id: str, reason: str) -> None:
         try:

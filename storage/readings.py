@@ -13,19 +13,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
 from storage.db import from_utc_text, to_date_text, to_utc_text
-from storage.snapshots import COUNTER_FIELDS, Counters
+from storage.snapshots import COUNTER_COLUMNS, COUNTER_FIELDS, Counters, counters_of
 
-_COLUMNS = ", ".join(COUNTER_FIELDS)
 FIRST_LOOKUPS_KEPT = timedelta(days=2)
-
-
-def _counters(row: dict[str, Any]) -> Counters:
-    return Counters(**{name: row[name] for name in COUNTER_FIELDS})
 
 
 def latest_reading_before(
@@ -35,14 +29,14 @@ def latest_reading_before(
     rows = list(
         db.query(
             f"""
-            SELECT recorded_at, {_COLUMNS} FROM activity_snapshots
+            SELECT recorded_at, {COUNTER_COLUMNS} FROM activity_snapshots
             WHERE contact_id = ? AND recorded_at < ?
             ORDER BY recorded_at DESC LIMIT 1
             """,
             [contact_id, to_utc_text(moment)],
         )
     )
-    return (from_utc_text(rows[0]["recorded_at"]), _counters(rows[0])) if rows else None
+    return (from_utc_text(rows[0]["recorded_at"]), counters_of(rows[0])) if rows else None
 
 
 def snapshot_readings(
@@ -51,14 +45,14 @@ def snapshot_readings(
     """Snapshots from `since` to `until` inclusive with when each was recorded, oldest first."""
     rows = db.query(
         f"""
-        SELECT day, recorded_at, {_COLUMNS} FROM activity_snapshots
+        SELECT day, recorded_at, {COUNTER_COLUMNS} FROM activity_snapshots
         WHERE contact_id = ? AND day >= ? AND day <= ?
         ORDER BY day
         """,
         [contact_id, to_date_text(since), to_date_text(until)],
     )
     return [
-        (date.fromisoformat(row["day"]), from_utc_text(row["recorded_at"]), _counters(row))
+        (date.fromisoformat(row["day"]), from_utc_text(row["recorded_at"]), counters_of(row))
         for row in rows
     ]
 
@@ -80,19 +74,19 @@ def first_lookup_of_day(
         rows = list(
             db.query(
                 f"""
-                SELECT seen_at, {_COLUMNS} FROM first_lookups
+                SELECT seen_at, {COUNTER_COLUMNS} FROM first_lookups
                 WHERE team_id = ? AND user_id = ? AND contact_id = ? AND local_day = ?
                 """,
                 key,
             )
         )
         if rows:
-            return from_utc_text(rows[0]["seen_at"]), _counters(rows[0])
+            return from_utc_text(rows[0]["seen_at"]), counters_of(rows[0])
         values = [int(v) for v in asdict(counters).values()]
         db.execute(
             f"""
             INSERT OR IGNORE INTO first_lookups
-                (team_id, user_id, contact_id, local_day, seen_at, {_COLUMNS})
+                (team_id, user_id, contact_id, local_day, seen_at, {COUNTER_COLUMNS})
             VALUES (?, ?, ?, ?, ?, {", ".join("?" for _ in COUNTER_FIELDS)})
             """,
             [*key, to_utc_text(now), *values],

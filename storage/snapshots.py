@@ -27,7 +27,7 @@ class Counters:
 
 
 COUNTER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Counters))
-_COLUMNS = ", ".join(COUNTER_FIELDS)
+COUNTER_COLUMNS = ", ".join(COUNTER_FIELDS)  # for SELECTs of snapshot rows
 
 
 def record_snapshot(
@@ -49,11 +49,11 @@ def snapshot_on(db: Database, contact_id: str, day: date) -> Counters | None:
     """The contact's counters recorded on `day`, if any."""
     rows = list(
         db.query(
-            f"SELECT {_COLUMNS} FROM activity_snapshots WHERE contact_id = ? AND day = ?",
+            f"SELECT {COUNTER_COLUMNS} FROM activity_snapshots WHERE contact_id = ? AND day = ?",
             [contact_id, to_date_text(day)],
         )
     )
-    return _counters(rows[0]) if rows else None
+    return counters_of(rows[0]) if rows else None
 
 
 def latest_snapshot_before(
@@ -63,14 +63,14 @@ def latest_snapshot_before(
     rows = list(
         db.query(
             f"""
-            SELECT day, {_COLUMNS} FROM activity_snapshots
+            SELECT day, {COUNTER_COLUMNS} FROM activity_snapshots
             WHERE contact_id = ? AND day < ?
             ORDER BY day DESC LIMIT 1
             """,
             [contact_id, to_date_text(day)],
         )
     )
-    return (from_date_text(rows[0]["day"]), _counters(rows[0])) if rows else None
+    return (from_date_text(rows[0]["day"]), counters_of(rows[0])) if rows else None
 
 
 def snapshot_history(
@@ -79,13 +79,13 @@ def snapshot_history(
     """Snapshots from `since` to `until` inclusive, oldest first (days without one are absent)."""
     rows = db.query(
         f"""
-        SELECT day, {_COLUMNS} FROM activity_snapshots
+        SELECT day, {COUNTER_COLUMNS} FROM activity_snapshots
         WHERE contact_id = ? AND day >= ? AND day <= ?
         ORDER BY day
         """,
         [contact_id, to_date_text(since), to_date_text(until)],
     )
-    return [(from_date_text(row["day"]), _counters(row)) for row in rows]
+    return [(from_date_text(row["day"]), counters_of(row)) for row in rows]
 
 
 def prune_snapshots(db: Database, before: date) -> int:
@@ -94,5 +94,6 @@ def prune_snapshots(db: Database, before: date) -> int:
     return cursor.rowcount
 
 
-def _counters(row: dict[str, Any]) -> Counters:
+def counters_of(row: dict[str, Any]) -> Counters:
+    """The counters of a snapshot row (selected with `COUNTER_COLUMNS`)."""
     return Counters(**{name: row[name] for name in COUNTER_FIELDS})
