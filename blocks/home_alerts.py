@@ -64,7 +64,7 @@ def clock_words(hhmm: str) -> str:
 
 
 def zone_words(tz: str) -> str:
-    return clean(tz)[:64] or "UTC"
+    return user_mrkdwn(tz, 64, fallback="UTC")
 
 
 def _alerts_words(view: SettingsView) -> str:
