@@ -581,9 +581,7 @@ async def test_disconnect_in_the_app_home_republishes_the_home_tab(
     disconnect.assert_called_once_with(services, TEAM, USER)
     expected = disconnected(was_connected=True, digests_paused=2)
     assert slack.dms() == [{"channel": USER, **expected.as_kwargs()}]
-    home.assert_awaited_once_with(
-        services, slack.client, TEAM, USER, show_lookups=show, tz="UTC"
-    )
+    home.assert_awaited_once_with(services, slack.client, TEAM, USER, show_lookups=show, tz="UTC")
 
 
 async def test_a_digest_card_is_a_new_private_message_for_the_clicker(services, slack, core_card):
