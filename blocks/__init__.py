@@ -7,6 +7,8 @@ Every renderer returns a `Message` (fallback `text` plus `blocks` dicts built wi
 from blocks.actions import (
     ALERT_CARD,
     ALERT_CARD_RE,
+    ALERT_SETTING,
+    ALERT_SETTING_RE,
     ALERT_SNOOZE,
     ALERT_SNOOZE_RE,
     ALERT_STOP,
@@ -98,6 +100,8 @@ from blocks.text import count_with_delta, escape_mrkdwn, money, number, plain, t
 __all__ = [
     "ALERT_CARD",
     "ALERT_CARD_RE",
+    "ALERT_SETTING",
+    "ALERT_SETTING_RE",
     "ALERT_SNOOZE",
     "ALERT_SNOOZE_RE",
     "ALERT_STOP",

@@ -27,7 +27,11 @@ are parsed strictly: anything but exactly the documented format raises `BadActio
   with their own Flexmls access (the alert DM stays as it is, to be updated).
 - `alert_snooze`, `alert_stop`: a `WatchAction` as `a1|<watcher's user id>|<contact id>`; the
   click is refused unless the clicking user is the watcher, and only ever changes the clicking
-  user's own watch.
+  user's own watch. In the App Home each watch has a Stop watching button `alert_stop:home_<n>`
+  with the same value (the Home is then re-published without it).
+- `alert_setting` (`alert_setting:<name>`, in the App Home): a `SettingChoice` as
+  `s1|<user id>|<setting name>|<on|off>`; refused unless the clicking user is the one named,
+  and only ever changes the clicking user's own setting.
 - `connect_oauth`: a URL button (opens the Flexmls sign-in); Slack still sends a click payload,
   which handlers only ack. `connect_paste`: opens the paste-token modal. `disconnect`: the value
   "me" (the clicking user's own tokens are forgotten, whoever rendered the button).
@@ -73,6 +77,7 @@ ALERT_CARD = "alert_card"
 ALERT_VIEWED = "alert_viewed"
 ALERT_SNOOZE = "alert_snooze"
 ALERT_STOP = "alert_stop"
+ALERT_SETTING = "alert_setting"
 OPEN_FLEXMLS = "open_flexmls"  # a URL button: the browser does the work, the click is only acked
 
 TOKEN_MODAL_CALLBACK = "connect_token"
@@ -101,6 +106,7 @@ ALERT_CARD_RE = _prefix_pattern(ALERT_CARD)
 ALERT_VIEWED_RE = _prefix_pattern(ALERT_VIEWED)
 ALERT_SNOOZE_RE = _prefix_pattern(ALERT_SNOOZE)
 ALERT_STOP_RE = _prefix_pattern(ALERT_STOP)
+ALERT_SETTING_RE = _prefix_pattern(ALERT_SETTING)
 
 CURSOR_VERSION = "v1"
 MAX_PAGE = 100_000
@@ -338,6 +344,48 @@ def decode_watch_action(value: object, *, clicked_by: str) -> WatchAction:
     if not clicked_by or not hmac.compare_digest(action.watcher_id, clicked_by):
         raise BadActionValue("only the watcher may change their watch")
     return action
+
+
+SETTING_VERSION = "s1"
+MAX_SETTING_VALUE = 60
+_SETTING_NAME = re.compile(r"[a-z]{1,16}")
+
+
+@dataclass(frozen=True)
+class SettingChoice:
+    """An App Home alert-setting button: whose setting, which one, and the state asked for."""
+
+    user_id: str
+    name: str
+    on: bool
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.user_id, str) or not _USER_ID.fullmatch(self.user_id):
+            raise BadActionValue("not a user id")
+        if not isinstance(self.name, str) or not _SETTING_NAME.fullmatch(self.name):
+            raise BadActionValue("not a setting name")
+        if not isinstance(self.on, bool):
+            raise BadActionValue("a setting is on or off")
+
+
+def encode_setting_choice(choice: SettingChoice) -> str:
+    """`s1|<user id>|<setting name>|<on|off>`."""
+    state = "on" if choice.on else "off"
+    return f"{SETTING_VERSION}|{choice.user_id}|{choice.name}|{state}"
+
+
+def decode_setting_choice(value: object, *, clicked_by: str) -> SettingChoice:
+    """The `SettingChoice` in an `alert_setting` value clicked by `clicked_by`; `BadActionValue`
+    for anything else, and for a value naming anyone but the clicking user."""
+    if not isinstance(value, str) or len(value) > MAX_SETTING_VALUE:
+        raise BadActionValue("button value is not a setting")
+    parts = value.split("|")
+    if len(parts) != 4 or parts[0] != SETTING_VERSION or parts[3] not in ("on", "off"):
+        raise BadActionValue("button value has the wrong shape")
+    choice = SettingChoice(parts[1], parts[2], parts[3] == "on")
+    if not clicked_by or not hmac.compare_digest(choice.user_id, clicked_by):
+        raise BadActionValue("only the agent may change their settings")
+    return choice
 
 
 def decode_contact_id(value: object) -> str:

@@ -1,4 +1,5 @@
-"""The App Home tab: the Flexmls connection, recent lookups, digests and the grammar (≤ 100 blocks).
+"""The App Home tab: the Flexmls connection, recent lookups, digests, the "Active now" alerts
+panel (settings and watch list, `blocks.home_alerts`) and the grammar (≤ 100 blocks).
 
 The connection is described with the same words as `/activity status`. "Connect Flexmls" is not
 a URL button here: its sign-in link carries a single-use state, which can't be made in advance
@@ -24,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from activity.alert_panel import HomeAlerts
 from activity.models import ConnectionStatus
 from blocks.connection import (
     connection_lines,
@@ -31,6 +33,7 @@ from blocks.connection import (
     paste_button,
 )
 from blocks.help import help_message
+from blocks.home_alerts import alerts_panel
 from blocks.message import identified
 from blocks.recent import recent_message
 from blocks.text import user_mrkdwn
@@ -105,8 +108,10 @@ def home_view(
     *,
     status: ConnectionStatus,
     subscriptions: Sequence[Subscription] = (),
+    alerts: HomeAlerts | None = None,
 ) -> dict[str, Any]:
-    """A Home view: connection, recent lookups (buttons open the card in a DM), digests, help."""
+    """A Home view: connection, recent lookups (buttons open the card in a DM), digests, the
+    alerts panel (when given), help."""
     own: list[tuple[str, Block]] = [
         ("home_header", HeaderBlock(text=PlainTextObject(text="Activity bot"))),
         *_connection_blocks(status),
@@ -116,6 +121,9 @@ def home_view(
     blocks += recent_message(recent).blocks
     blocks.append(DividerBlock(block_id="home_divider_2").to_dict())
     blocks += [identified(role, block).to_dict() for role, block in _digest_blocks(subscriptions)]
+    if alerts is not None:
+        blocks.append(DividerBlock(block_id="home_divider_alerts").to_dict())
+        blocks += [identified(role, block).to_dict() for role, block in alerts_panel(alerts)]
     blocks.append(DividerBlock(block_id="home_divider_3").to_dict())
     blocks += help_message(commands).blocks[: MAX_HOME_BLOCKS - len(blocks)]
     return View(type="home", blocks=blocks).to_dict()

@@ -21,6 +21,7 @@ from activity.models import ContactCard
 from activity.services import Services
 from blocks import (
     ALERT_CARD_RE,
+    ALERT_SETTING_RE,
     ALERT_SNOOZE_RE,
     ALERT_STOP_RE,
     ALERT_VIEWED_RE,
@@ -48,9 +49,9 @@ from blocks import (
     share_place,
     token_modal,
 )
-from handlers.alerts import snooze_click, stop_click, watch_contact
+from handlers.alerts import snooze_click, watch_contact
 from handlers.dispatch import show_listings
-from handlers.home import lookups_allowed, publish_home
+from handlers.home import in_home, refresh_home, setting_click, stop_watching
 from handlers.people import Asker, asker_of
 from handlers.turn import Turn, ephemeral, posted_notice
 from spark.budget import Priority
@@ -159,11 +160,8 @@ async def forget(turn: Turn, value: object) -> None:
     await turn.reply(
         disconnected(was_connected=done.was_connected, digests_paused=done.digests_paused)
     )
-    if turn.respond is None and turn.client is not None:  # clicked in the App Home: refresh it
-        show = await lookups_allowed(turn)
-        await publish_home(
-            turn.services, turn.client, turn.team_id, turn.user_id, show_lookups=show
-        )
+    if in_home(turn):  # clicked in the App Home: refresh it
+        await refresh_home(turn)
 
 
 async def digest_card(turn: Turn, value: object) -> None:
@@ -213,7 +211,8 @@ CLICKS: tuple[tuple[re.Pattern[str], Work], ...] = (
     (ALERT_CARD_RE, digest_card),  # a new private card; the alert DM stays, to be updated
     (ALERT_VIEWED_RE, alert_viewed),
     (ALERT_SNOOZE_RE, snooze_click),
-    (ALERT_STOP_RE, stop_click),
+    (ALERT_STOP_RE, stop_watching),  # on an alert DM, or in the App Home's watch list
+    (ALERT_SETTING_RE, setting_click),  # the App Home's alert settings
 )
 
 

@@ -160,12 +160,19 @@ async def snooze_click(turn: Turn, value: object) -> None:
     await turn.post_privately(snoozed_message(existing.display_name if existing else None, until))
 
 
-async def stop_click(turn: Turn, value: object) -> None:
+def stop_own_watch(turn: Turn, value: object) -> tuple[str | None, bool]:
+    """A Stop watching value, re-checked against who clicks, applied to their own watch:
+    the contact's name (if watched) and whether a watch stopped. Also the App Home's Stop."""
     action = decode_watch_action(value, clicked_by=turn.user_id)
     services = turn.services
     existing = get_watch(services.db, turn.team_id, turn.user_id, action.contact_id)
     stopped = unwatch(services, turn.team_id, turn.user_id, action.contact_id)
-    await turn.post_privately(stopped_message(existing.display_name if existing else None, stopped))
+    return (existing.display_name if existing else None), stopped
+
+
+async def stop_click(turn: Turn, value: object) -> None:
+    name, stopped = stop_own_watch(turn, value)
+    await turn.post_privately(stopped_message(name, stopped))
 
 
 # -- the poster --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from slack_sdk.webhook import WebhookResponse
 from sqlite_utils import Database
 
 import handlers.actions as actions
+import handlers.home as home_module
 from activity import connections
 from activity.auth import Credential, TokenKeeper
 from activity.connections import Disconnection
@@ -554,7 +555,7 @@ def forgetting(monkeypatch) -> tuple[Any, Any]:
     disconnect = create_autospec(connections.disconnect, return_value=Disconnection(True, 2))
     monkeypatch.setattr(actions.connections, "disconnect", disconnect)
     home = create_autospec(publish_home)
-    monkeypatch.setattr(actions, "publish_home", home)
+    monkeypatch.setattr(home_module, "publish_home", home)
     return disconnect, home
 
 
@@ -580,7 +581,7 @@ async def test_disconnect_in_the_app_home_republishes_the_home_tab(
     disconnect.assert_called_once_with(services, TEAM, USER)
     expected = disconnected(was_connected=True, digests_paused=2)
     assert slack.dms() == [{"channel": USER, **expected.as_kwargs()}]
-    home.assert_awaited_once_with(services, slack.client, TEAM, USER, show_lookups=show)
+    home.assert_awaited_once_with(services, slack.client, TEAM, USER, show_lookups=show, tz="UTC")
 
 
 async def test_a_digest_card_is_a_new_private_message_for_the_clicker(services, slack, core_card):
@@ -709,7 +710,8 @@ async def test_more_for_a_day_with_no_stored_digest_is_a_stale_button(services, 
 
 # The action-id prefixes on buttons already posted in Slack, and the work each must reach:
 # renaming one breaks every message still carrying the old id.
-from handlers.alerts import snooze_click, stop_click  # noqa: E402
+from handlers.alerts import snooze_click  # noqa: E402
+from handlers.home import setting_click, stop_watching  # noqa: E402
 
 ROUTES: dict[str, actions.Work] = {
     "contact_pick": actions.pick_contact,
@@ -724,14 +726,20 @@ ROUTES: dict[str, actions.Work] = {
     "alert_card": actions.digest_card,  # a new private card, the alert stays
     "alert_viewed": actions.alert_viewed,
     "alert_snooze": snooze_click,
-    "alert_stop": stop_click,
+    "alert_stop": stop_watching,  # on the alert DM, or in the App Home's watch list
+    "alert_setting": setting_click,  # the App Home's alert settings
 }
 URL_BUTTONS = {"connect_oauth", "listing_link"}
 
 
 def rendered_buttons() -> list[dict[str, Any]]:
-    from activity.alerts import ActiveNow
+    import datetime as dt
+
+    from activity.alert_panel import HomeAlerts
+    from activity.alert_settings import SettingsView
+    from activity.alerts import ActiveNow, WatchLine, WatchList
     from blocks.alerts import active_now_message
+    from storage.alerts import AlertSettings
 
     """Every button of every message and view a click can come from."""
     digest = make_digest(tuple(make_entry(i) for i in range(1, 46)))
@@ -763,6 +771,13 @@ def rendered_buttons() -> list[dict[str, Any]]:
         [(s.usage, s.description) for s in SUBCOMMANDS],
         status=status,
         subscriptions=[make_subscription()],
+        alerts=HomeAlerts(  # a setting button per on/off setting, Stop watching per watch
+            USER,
+            SettingsView(AlertSettings(), "UTC"),
+            WatchList((WatchLine("Jane Doe", CONTACT, "hot", dt.timedelta(minutes=10), None),)),
+            1,
+            False,
+        ),
     )
     blocks = [block for message in messages for block in message.blocks] + home["blocks"]
     return view_buttons({"blocks": blocks})
