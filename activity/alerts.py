@@ -22,7 +22,7 @@ One DM per burst: further views within `UPDATE_WINDOW` (4 hours) of the DM updat
 one showed. The DM lists the newest viewed listings: one more request (the first page of the
 contact's viewed listings, background priority, the watcher's token), made only when a DM is
 posted or updated, once per check however many agents share the read; if Flexmls refuses or is
-slow, the DM goes out without them.
+slow (`LISTINGS_WAIT_S`), the DM goes out without them, as does a DM re-sent after a crash.
 
 Time, DST included: the window and "in the last 40 min" are *elapsed* time, computed on absolute
 instants (`elapsed`, in UTC), never on wall clocks. On 2026-11-01 in New York, a DM at 01:30 EDT
