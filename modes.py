@@ -93,10 +93,11 @@ def sandbox(*, host: str, port: int, latency_ms: int) -> int:
 
 
 async def console(settings: Settings, *, demo: bool) -> int:
-    """`bot.py console`: the terminal shell, next to the stand-in Slack."""
+    """`bot.py console`: the terminal shell, next to the stand-in Slack (with `--demo`, the
+    demo's "Active now" alert DMs through the bot's own poster)."""
     from console.repl import run_console
 
-    return await run_console(settings, demo=demo)
+    return await run_console(settings, demo=demo, alert_poster=SlackAlertPoster)
 
 
 async def serve(settings: Settings, *, retry_for: float = DEFAULT_RETRY_FOR_S) -> int:

@@ -19,7 +19,16 @@ viewed since the contact was last quiet. The DM says "viewed 5 listings in the l
 
 One DM per burst: further views within `UPDATE_WINDOW` (4 hours) of the DM update it
 (`chat.update`); after that a burst still going on gets a new DM counting from what the last
-one showed. Exactly once: each DM is a claim in `storage.alerts` keyed by (team, agent, contact,
+one showed. The DM lists the newest viewed listings: one more request (the first page of the
+contact's viewed listings, background priority, the watcher's token), made only when a DM is
+posted or updated, once per check however many agents share the read; if Flexmls refuses or is
+slow (`LISTINGS_WAIT_S`), the DM goes out without them, as does a DM re-sent after a crash.
+
+Time, DST included: the window and "in the last 40 min" are *elapsed* time, computed on absolute
+instants (`elapsed`, in UTC), never on wall clocks. On 2026-11-01 in New York, a DM at 01:30 EDT
+is updated by views at 04:29 EST (3 h 59 min later, though the wall clock moved 2 h 59 min) and
+views at 04:31 EST (4 h 01 min) get a new DM. Times the DM shows are Slack `<!date^…>` tokens, so
+each agent reads them in their own zone. Exactly once: each DM is a claim in `storage.alerts` keyed by (team, agent, contact,
 window start), the window start being the quiet check (or the last DM's final update) it counts
 from, which a restart or a second instance computes alike.
 
@@ -30,6 +39,7 @@ watches carry `source`, deliveries `kind`, to take them without a schema change.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -39,6 +49,7 @@ from typing import Protocol
 
 from activity.alert_settings import in_quiet_hours
 from activity.auth import ConnectionBroken, NotConnected
+from activity.listings import LISTING_PAGE_SIZE, newest_first
 from activity.lookup import fold_name, history, loosely_matches, to_counters
 from activity.models import Access
 from activity.scoring import Band, engagement, provisional_engagement
@@ -47,6 +58,7 @@ from spark import (
     ActivitySummary,
     Contact,
     InvalidToken,
+    Listing,
     NotFound,
     PermissionDenied,
     RefreshFailed,
@@ -98,11 +110,23 @@ MAX_WATCHES = 50
 SNOOZE = dt.timedelta(days=1)
 PASSES_PER_POLL = 5  # the pass runs every ALERT_POLL_MIN_S / 5 (due times are that precise)
 READ_CONCURRENCY = 8
+NEWEST_SHOWN = 3  # viewed listings the "Active now" DM lists
+LISTINGS_WAIT_S = 10.0  # the DM waits at most this long for them, then goes without
 
 log = logging.getLogger(__name__)
 
 
 # -- the decision (pure) -----------------------------------------------------------------------
+
+
+def elapsed(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    """Real time from `start` to `end`, whatever zones they carry (Python subtracts two times of
+    the same zone by their wall clocks, which is off by an hour across a DST change)."""
+    return _utc(end) - _utc(start)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def observe(pulse: Pulse | None, views: int, now: dt.datetime, band: str | None) -> Pulse:
@@ -111,7 +135,7 @@ def observe(pulse: Pulse | None, views: int, now: dt.datetime, band: str | None)
         return Pulse(views, None, views, now, now, band)
     grew = views > pulse.last_views
     last_growth = now if grew else pulse.last_growth_at
-    quiet = not grew and (last_growth is None or now - last_growth >= QUIET_AFTER)
+    quiet = not grew and (last_growth is None or elapsed(last_growth, now) >= QUIET_AFTER)
     return Pulse(
         last_views=views,
         last_growth_at=last_growth,
@@ -147,10 +171,14 @@ def decide(
 ) -> Decision:
     """What one agent watching the contact gets after a check (see the module docstring)."""
     views = pulse.last_views
-    if last is not None and last.posted_at is not None and now - last.posted_at < UPDATE_WINDOW:
+    if (
+        last is not None
+        and last.posted_at is not None
+        and elapsed(last.posted_at, now) < UPDATE_WINDOW
+    ):
         return Update(last, views) if views > last.shown_views else None
     baseline, since = pulse.quiet_views, pulse.quiet_at
-    if last is not None and last.updated_at is not None and last.updated_at > since:
+    if last is not None and last.updated_at is not None and _utc(last.updated_at) > _utc(since):
         baseline, since = max(baseline, last.shown_views), last.updated_at
     if views - baseline >= threshold:
         return Post(since, baseline, views)
@@ -188,10 +216,17 @@ class ActiveNow:
     since: dt.datetime
     now: dt.datetime
     key: str = ""  # identifies the DM in Slack's message metadata (recovery after a crash)
+    listings: tuple[Listing, ...] = ()  # the newest viewed, newest first (empty: not known)
+    posted_at: dt.datetime | None = None  # when the DM was first posted (updates: its window)
 
     @property
     def minutes(self) -> int:
-        return max(1, round((self.now - self.since).total_seconds() / 60))
+        return max(1, round(elapsed(self.since, self.now).total_seconds() / 60))
+
+    @property
+    def updates_until(self) -> dt.datetime:
+        """Until when further views update this DM rather than post a new one."""
+        return _utc(self.posted_at or self.now) + UPDATE_WINDOW
 
 
 @dataclass(frozen=True)
@@ -511,10 +546,42 @@ async def _check(
     pulse = get_pulse(services.db, group.contact_id)
     assert pulse is not None
     _reschedule(services, group, band, None)
+    newest = NewestViewed(group.token, group.contact_id, f"alerts:{first.team_id}")
     for w in group.watches:
         threshold = alert_settings(services.db, w.team_id, w.user_id).threshold
         last = latest_alert(services.db, w.team_id, w.user_id, w.contact_id)
-        await act(services, poster, w, decide(pulse, last, now, threshold), report)
+        await act(services, poster, w, decide(pulse, last, now, threshold), report, newest)
+
+
+@dataclass
+class NewestViewed:
+    """The contact's newest viewed listings, read at most once per check (and only when a DM
+    goes out): the first page, background priority under the poller's owner, the watcher's
+    token. Any refusal or delay (429, 403, 1040, a timeout) leaves the DM without them."""
+
+    token: str
+    contact_id: str
+    owner: str
+    _read: tuple[Listing, ...] | None = None
+
+    async def get(self, services: Services) -> tuple[Listing, ...]:
+        if self._read is None:
+            self._read = await self._fetch(services)
+        return self._read
+
+    async def _fetch(self, services: Services) -> tuple[Listing, ...]:
+        with working_as(Priority.BACKGROUND, self.owner, max_wait=LISTINGS_WAIT_S / 2):
+            try:
+                page = await asyncio.wait_for(
+                    services.spark.listings(
+                        self.token, self.contact_id, "viewed", page=1, limit=LISTING_PAGE_SIZE
+                    ),
+                    LISTINGS_WAIT_S,
+                )
+            except (SparkError, TimeoutError) as error:
+                log.info("Alert DM without its listings (%s)", type(error).__name__)
+                return ()
+        return newest_first(page.items)[:NEWEST_SHOWN]
 
 
 def _reschedule(
@@ -535,9 +602,15 @@ def _reschedule(
 
 
 async def act(
-    services: Services, poster: AlertPoster, w: Watch, decision: Decision, report: AlertReport
+    services: Services,
+    poster: AlertPoster,
+    w: Watch,
+    decision: Decision,
+    report: AlertReport,
+    newest: NewestViewed | None = None,
 ) -> None:
-    """Carry out a decision for one watcher: claim and post, or update the DM."""
+    """Carry out a decision for one watcher: claim and post, or update the DM (with `newest`,
+    the contact's newest viewed listings, read only when a DM goes out)."""
     if decision is None:
         return
     now = services.clock()
@@ -545,6 +618,11 @@ async def act(
         d = decision.delivery
         if d.channel and d.ts:
             alert = _alert(w.display_name, d.key, d.baseline_views, decision.views, now)
+            alert = dataclasses.replace(
+                alert,
+                listings=await newest.get(services) if newest else (),
+                posted_at=d.posted_at,
+            )
             try:
                 await poster.update(d.channel, d.ts, alert)
             except PostFailed as error:
@@ -568,15 +646,12 @@ async def act(
         owner_alive=owner_alive,
     ):
         return  # posted already, or another pass holds it
+    alert = _alert(w.display_name, key, decision.baseline_views, decision.views, now)
+    if newest is not None:  # read under the claim, before "posting": the DM waits for nothing
+        alert = dataclasses.replace(alert, listings=await newest.get(services))
     if not mark_alert_posting(services.db, key, claimed_at=now, now=now):
         return
-    await _post(
-        services,
-        poster,
-        key,
-        _alert(w.display_name, key, decision.baseline_views, decision.views, now),
-        report,
-    )
+    await _post(services, poster, key, alert, report)
 
 
 def _alert(name: str, key: AlertKey, baseline: int, views: int, now: dt.datetime) -> ActiveNow:

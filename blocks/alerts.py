@@ -32,11 +32,24 @@ from blocks.actions import (
     encode_watch_action,
     is_contact_id,
 )
+from blocks.card import slack_time
 from blocks.message import MAX_TEXT, SECTION_TEXT, Message, finish
 from blocks.problems import problem
-from blocks.text import clean, plain, plain_str, truncate_mrkdwn, user_mrkdwn
+from blocks.text import (
+    as_utc,
+    clean,
+    clock_time,
+    escape_mrkdwn,
+    money,
+    plain,
+    plain_str,
+    truncate_mrkdwn,
+    user_mrkdwn,
+)
+from spark.models import Listing
 
 NAME_LIMIT = 100
+ADDRESS_LIMIT = 120
 MAX_LISTED = 45  # watch lines shown (50 blocks, with the header and footers)
 BAND_WORDS = {"hot": "🔥 hot", "warm": "🌤 warm", "cold": "🧊 cold"}
 
@@ -60,7 +73,8 @@ def _views(n: int) -> str:
 
 
 def active_now_message(alert: ActiveNow) -> Message:
-    """The DM: who is active, how many listings in how long, and four buttons."""
+    """The DM: who is active, how many listings in how long, the newest viewed listings (when
+    they could be read), four buttons, and until when it is updated (in the reader's zone)."""
     name_text = plain_str(alert.name, NAME_LIMIT, fallback="A contact")
     what = f"viewed {_views(alert.views)} in the last {span(alert.minutes)}"
     name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
@@ -75,20 +89,36 @@ def active_now_message(alert: ActiveNow) -> Message:
     ]
     if is_contact_id(alert.contact_id):
         blocks.append(("alert_buttons", ActionsBlock(elements=_buttons(alert, name_text))))
-    blocks.append(
-        (
-            "alert_hint",
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text="More views in the next 4 hours update this message. "
-                        "`/activity watch` lists who you watch."
-                    )
-                ]
-            ),
+    if alert.listings:
+        rows = "\n".join(listing_line(x) for x in alert.listings)
+        body = truncate_mrkdwn(f"*Newest viewed*\n{rows}", SECTION_TEXT)
+        blocks.append(
+            ("alert_listings", SectionBlock(text=MarkdownTextObject(text=body, verbatim=True)))
         )
+    blocks.append(
+        ("alert_hint", ContextBlock(elements=[MarkdownTextObject(text=_window_hint(alert))]))
     )
     return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
+
+
+def listing_line(listing: Listing) -> str:
+    """One compact line: "• $450,000 · 12 Oak St, Springfield, IL 62701" (mrkdwn, inert)."""
+    address = user_mrkdwn(listing.address, ADDRESS_LIMIT, fallback="Address not available")
+    return f"• {escape_mrkdwn(money(listing.price))} · {address}"
+
+
+def _window_hint(alert: ActiveNow) -> str:
+    """Both times as `<!date^…>` (each reader's own zone and clock); the fallback says UTC."""
+    since = slack_time(alert.since, _utc_fallback(alert.since))
+    until = slack_time(alert.updates_until, _utc_fallback(alert.updates_until))
+    return (
+        f"Views counted since {since}. More views until {until} update this message. "
+        "`/activity watch` lists who you watch."
+    )
+
+
+def _utc_fallback(moment: dt.datetime) -> str:
+    return f"{clock_time(as_utc(moment))} UTC"
 
 
 def _buttons(alert: ActiveNow, name: str) -> list:  # type: ignore[type-arg]

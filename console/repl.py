@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 import httpx
 from rich.console import Console
 
+from activity.alerts import AlertPoster
 from activity.services import Services
+from console import alert_demo
 from console.demo import HISTORY_DAYS, demo_hint, seed_history
 from console.render import ConsoleButton, render_message
 from console.views import OpenModal, input_fields, render_view, submission_body
@@ -60,8 +62,32 @@ class ConsoleSession:
         self.hint = hint  # shown after `help` (the demo's contacts worth trying)
         self.buttons: list[ConsoleButton] = []
         self.modal: OpenModal | None = None  # a modal waiting for what the user types
+        self._busy = asyncio.Lock()  # a typed line being answered
+        self._shown = 0  # records of the stand-in already dealt with
 
     async def handle(self, line: str) -> None:
+        async with self._busy:
+            await self._handle(line)
+            self._shown = len(self.slack.received)
+
+    async def follow_direct_messages(self) -> None:
+        """Print what the bot sends on its own between typed lines (the alert DM, and its
+        updates), as Slack would show a new or edited message."""
+        while True:
+            try:
+                await self.slack.wait_for(
+                    lambda r: _unprompted(r) and self._index(r) >= self._shown, timeout=3600
+                )
+            except TimeoutError:
+                continue
+            async with self._busy:
+                new = self.slack.received[self._shown :]
+                self._shown = len(self.slack.received)
+                for record in new:
+                    if _unprompted(record):
+                        self._render(record)
+
+    async def _handle(self, line: str) -> None:
         text = line.strip()
         if not text:
             return
@@ -161,7 +187,9 @@ class ConsoleSession:
             return
         body = reply.body
         channel = str(body.get("channel") or "")
-        if reply.method == "chat.postMessage" and (channel == CONSOLE_USER or channel[:1] == "D"):
+        if reply.method == "chat.update":
+            self.out.print("[dim](the bot updated its direct message)[/dim]")
+        elif reply.method == "chat.postMessage" and (channel == CONSOLE_USER or channel[:1] == "D"):
             self.out.print("[dim](a direct message from the bot)[/dim]")
         elif body.get("response_type") == "in_channel" or reply.method == "chat.postMessage":
             self.out.print("[dim](posted to the channel)[/dim]")
@@ -170,6 +198,13 @@ class ConsoleSession:
         if rendered.buttons:
             self.buttons = rendered.buttons
         self.out.print()
+
+
+def _unprompted(record: Received) -> bool:
+    """A message the bot sends without being asked: a DM to the console user, or an edit."""
+    channel = str(record.body.get("channel") or "")
+    direct = channel == CONSOLE_USER or channel[:1] == "D"
+    return record.method in ("chat.postMessage", "chat.update") and direct
 
 
 CHANNEL_NAME = re.compile(r"(?<![\w<|#])#([a-z0-9][a-z0-9_-]{0,79})\b")
@@ -194,7 +229,7 @@ async def _start_demo_sandbox(
     sandbox = await stack.enter_async_context(Sandbox())
     out.print(f"[dim]Spark sandbox (demo brokerage) at {sandbox.url}[/dim]")
     demo_settings = dataclasses.replace(
-        settings,
+        alert_demo.demo_settings(settings),
         spark_api_url=sandbox.url,
         spark_access_token=DEMO_TOKEN,
         database_path=settings.data_dir / "demo" / "activity.db",
@@ -227,13 +262,37 @@ async def _read_lines(
         await session.handle(line)
 
 
+async def _start_alert_demo(
+    services: Services,
+    poster: AlertPoster,
+    sandbox: Sandbox,
+    session: ConsoleSession,
+    after_s: float,
+) -> list[asyncio.Task[None]]:
+    """The demo contact becomes active in `after_s`; the poller and the DM follower run."""
+    watched = await alert_demo.prepare(services, sandbox, session.sender.team_id, CONSOLE_USER)
+    session.out.print(alert_demo.welcome_line(sandbox, after_s))
+    tasks = alert_demo.start(services, poster, sandbox, watched, after_s)
+    return [*tasks, asyncio.create_task(session.follow_direct_messages())]
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def run_console(
     settings: Settings,
     *,
     demo: bool = False,
     stdin: TextIO | None = None,
     out: Console | None = None,
+    alert_poster: alert_demo.PosterFactory | None = None,
+    active_after_s: float = alert_demo.ACTIVE_AFTER_S,
 ) -> int:
+    """With `demo` and `alert_poster` (modes passes `SlackAlertPoster`), the demo's alert runs
+    too (`console.alert_demo`)."""
     stdin = stdin or sys.stdin
     out = out or Console(highlight=False, soft_wrap=False)
     interactive = stdin.isatty()
@@ -269,6 +328,10 @@ async def run_console(
             channel_id=CONSOLE_CHANNEL,
         )
         session = ConsoleSession(sender, slack, out, hint=demo_hint() if demo else None)
+        if sandbox is not None and alert_poster is not None:
+            poster = alert_poster(bot.bot_client, services)
+            tasks = await _start_alert_demo(services, poster, sandbox, session, active_after_s)
+            stack.push_async_callback(_stop, tasks)
         if interactive:
             out.print(
                 "Type [bold]/activity jane doe[/bold], [bold]@bot jane[/bold] or "

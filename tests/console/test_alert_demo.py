@@ -1,0 +1,100 @@
+"""The demo's "Active now" alert: the watched demo contact heats up, the real poller DMs the
+console user, the DM renders as a DM and its buttons click; `watch`, `alerts`, `unwatch` work."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import queue
+
+from rich.console import Console
+
+from console.alert_demo import DEMO_POLL_S, demo_settings
+from console.repl import run_console
+from handlers.alerts import SlackAlertPoster
+from settings import load_settings
+from storage import open_database
+from storage.alerts import active_watches
+
+
+class TypedLines(io.TextIOBase):
+    """A stdin the test types into while the console runs (readline waits for a line)."""
+
+    def __init__(self) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+
+    def type(self, line: str) -> None:
+        self.lines.put(line + "\n")
+
+    def close_input(self) -> None:
+        self.lines.put("")
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        return self.lines.get(timeout=60)
+
+    def isatty(self) -> bool:
+        return False
+
+
+async def shown_after(out: Console, mark: int, text: str, timeout: float = 30.0) -> str:
+    """What the console printed after `mark`, once it contains `text`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        shown = out.file.getvalue()[mark:]
+        if text in shown:
+            return shown
+        if loop.time() > deadline:
+            raise AssertionError(f"{text!r} not shown; got:\n{shown}")
+        await asyncio.sleep(0.05)
+
+
+def test_the_demo_polls_every_few_seconds():
+    settings = demo_settings(load_settings({"ALERTS_ENABLED": "false"}))
+    assert settings.alerts_enabled and settings.alert_poll_min_s == DEMO_POLL_S <= 10
+
+
+async def test_the_demo_contact_becomes_active_and_the_dm_shows_in_the_console(tmp_path):
+    out = Console(file=io.StringIO(), width=120, highlight=False)
+    settings = load_settings({"DATABASE_PATH": str(tmp_path / "activity.db")})
+    stdin = TypedLines()
+    console = asyncio.create_task(
+        run_console(
+            settings,
+            demo=True,
+            stdin=stdin,
+            out=out,
+            alert_poster=SlackAlertPoster,
+            active_after_s=1.0,
+        )  # fmt: skip
+    )
+    welcome = await shown_after(out, 0, "Active now")
+    assert "You watch Zoë O'Brien. In 1 second she views 5 listings" in welcome
+
+    stdin.type("watch")
+    listed = await shown_after(out, 0, "Who you watch")
+    assert "Zoë O'Brien" in listed
+
+    dm = await shown_after(out, 0, "is active now")
+    assert "(a direct message from the bot)" in dm
+    assert "Zoë O'Brien is active now: viewed 5 listings in the last" in dm
+    assert "Newest viewed" in dm and "$" in dm  # the newest listings, from the sandbox
+    assert "Card" in dm and "Stop watching" in dm
+
+    mark = len(out.file.getvalue())
+    stdin.type("1")  # the DM's first button: Card
+    card = await shown_after(out, mark, "Zoë O'Brien")
+    assert "is active now" not in card  # a new private card, not the DM again
+
+    mark = len(out.file.getvalue())
+    stdin.type("alerts")
+    assert "Quiet hours: none" in await shown_after(out, mark, "Quiet hours")
+
+    mark = len(out.file.getvalue())
+    stdin.type("unwatch zoë")
+    assert "Stopped watching Zoë O'Brien" in await shown_after(out, mark, "Stopped")
+    stdin.close_input()
+    assert await asyncio.wait_for(console, 30) == 0
+    db = open_database(tmp_path / "demo" / "activity.db")
+    assert active_watches(db, "T0STANDIN", "U0CONSOLE") == []
+    assert db["alert_deliveries"].count == 1  # one DM
