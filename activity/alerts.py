@@ -8,7 +8,8 @@ reading with the same token (the workspace token, say) share it. Every check rec
 snapshot, so cards, digests and alerts share one history.
 
 Cadence follows the contact's band (`activity.scoring`): hot every `ALERT_POLL_MIN_S`, warm 3×,
-cold 12× that.
+cold 12× that; every interval stretches by one factor when the watch set would not fit the
+poller's share of the key (`activity.poll_budget`).
 
 Quiet, precisely: a check finds the contact *quiet* when its views counter has not grown at
 this check nor at any check in the previous `QUIET_AFTER` (60 minutes). `Pulse.quiet_views` is
@@ -52,6 +53,7 @@ from activity.auth import ConnectionBroken, NotConnected
 from activity.listings import LISTING_PAGE_SIZE, newest_first
 from activity.lookup import fold_name, history, loosely_matches, to_counters
 from activity.models import Access
+from activity.poll_budget import PASSES_PER_POLL, forget, poll_budget, usual_interval_s
 from activity.scoring import Band, engagement, provisional_engagement
 from activity.services import Services
 from spark import (
@@ -105,10 +107,8 @@ from storage.alerts import (
 ACTIVE_VIEWS = 3  # views since the contact was last quiet that make it "active now"
 QUIET_AFTER = dt.timedelta(minutes=60)
 UPDATE_WINDOW = dt.timedelta(hours=4)
-CADENCE: dict[str, int] = {"hot": 1, "warm": 3, "cold": 12}  # × ALERT_POLL_MIN_S
 MAX_WATCHES = 50
 SNOOZE = dt.timedelta(days=1)
-PASSES_PER_POLL = 5  # the pass runs every ALERT_POLL_MIN_S / 5 (due times are that precise)
 READ_CONCURRENCY = 8
 NEWEST_SHOWN = 3  # viewed listings the "Active now" DM lists
 LISTINGS_WAIT_S = 10.0  # the DM waits at most this long for them, then goes without
@@ -191,11 +191,15 @@ def band_of(services: Services, contact_id: str, summary: ActivitySummary) -> Ba
     return (scored or provisional_engagement(summary)).band
 
 
+def usual_every(services: Services, band: str | None) -> dt.timedelta:
+    """How often a contact of `band` is checked when the key has room (unknown: as cold)."""
+    return dt.timedelta(seconds=usual_interval_s(services.settings.alert_poll_min_s, band))
+
+
 def check_every(services: Services, band: str | None) -> dt.timedelta:
-    """How often a contact of `band` is checked (unknown: as a cold one)."""
-    return dt.timedelta(
-        seconds=services.settings.alert_poll_min_s * CADENCE.get(band or "cold", 12)
-    )
+    """How often a contact of `band` is really checked: the usual interval, stretched when the
+    watch set would not fit the poller's share of the key (`activity.poll_budget`)."""
+    return usual_every(services, band) * poll_budget(services).factor
 
 
 def pass_every_s(services: Services) -> float:
@@ -256,6 +260,7 @@ class WatchLine:
     band: str | None
     every: dt.timedelta
     snoozed_until: dt.datetime | None
+    usual: dt.timedelta | None = None  # set when `every` is stretched (activity.poll_budget)
 
 
 @dataclass(frozen=True)
@@ -308,10 +313,16 @@ async def watch(services: Services, access: Access, contact_id: str, name: str) 
         access="workspace" if access.workspace else "own",
         now=now,
     )
+    forget(services)  # the watch set changed: the poller's budget is computed afresh
     every = check_every(services, band)
     watch_row = Watch(access.team_id, access.user_id, contact_id, name, now)
     schedule_watch(db, watch_row, checked_at=now, next_check_at=now + every)
-    return Watched(WatchLine(name, contact_id, band, every, None), new)
+    return Watched(WatchLine(name, contact_id, band, every, None, _usual(services, band)), new)
+
+
+def _usual(services: Services, band: str | None) -> dt.timedelta | None:
+    """The usual interval of `band` when the real one is stretched, else None."""
+    return usual_every(services, band) if poll_budget(services).stretched else None
 
 
 def _record_check(
@@ -337,6 +348,7 @@ def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
             known.get(w.contact_id),
             check_every(services, known.get(w.contact_id)),
             w.snoozed_until if w.snoozed(now) else None,
+            _usual(services, known.get(w.contact_id)),
         )
         for w in watches
     )
@@ -356,12 +368,14 @@ def watched_matching(services: Services, team_id: str, user_id: str, text: str) 
 
 
 def unwatch(services: Services, team_id: str, user_id: str, contact_id: str) -> bool:
+    forget(services)
     return stop_watch(services.db, team_id, user_id, contact_id)
 
 
 def snooze(services: Services, team_id: str, user_id: str, contact_id: str) -> dt.datetime | None:
     """Snooze the agent's own watch for a day; when it ends, or None if there was no watch."""
     until = services.clock() + SNOOZE
+    forget(services)
     return until if snooze_watch(services.db, team_id, user_id, contact_id, until) else None
 
 

@@ -68,6 +68,17 @@ def every_words(every: dt.timedelta) -> str:
     return "every " + span(round(every.total_seconds() / 60))
 
 
+STRETCHED_WHY = "many contacts are watched on this Flexmls key"
+
+
+def checked_words(line: WatchLine) -> str:
+    """ "checked every 10 min", or when stretched "checked every 40 min instead of 10 min"."""
+    words = f"checked {every_words(line.every)}"
+    if line.usual is not None and every_words(line.usual) != every_words(line.every):
+        words += " instead of " + span(round(line.usual.total_seconds() / 60))
+    return words
+
+
 def _views(n: int) -> str:
     return f"{n:,} listing{'' if n == 1 else 's'}"
 
@@ -140,7 +151,7 @@ def _buttons(alert: ActiveNow, name: str) -> list:  # type: ignore[type-arg]
 def _line(line: WatchLine) -> str:
     name = user_mrkdwn(line.name, NAME_LIMIT, fallback="(no name)")
     band = BAND_WORDS.get(line.band or "", "band not known yet")
-    text = f"*{name}* · {band} · checked {every_words(line.every)}"
+    text = f"*{name}* · {band} · {checked_words(line)}"
     if line.snoozed_until is not None:
         text += " · snoozed"
     return text
@@ -164,6 +175,11 @@ def watch_list_message(watches: WatchList) -> Message:
     footer = f"{count} of at most {watches.limit}. {hint}"
     if count > len(shown):
         footer = f"{count - len(shown)} more not shown. " + footer
+    if any(w.usual is not None for w in watches.lines):
+        footer = (
+            f"Checked less often than usual: {STRETCHED_WHY}, and alerts only use the share of"
+            " Flexmls requests that lookups leave. " + footer
+        )
     if watches.paused:
         footer = (
             "⏸ Paused: your Flexmls connection stopped working; `/activity connect` resumes it. "
@@ -184,7 +200,9 @@ def watch_list_message(watches: WatchList) -> Message:
 def watch_added(watched: Watched) -> Message:
     name = clean(watched.line.name) or "This contact"
     band = BAND_WORDS.get(watched.line.band or "", "")
-    how = f"{band + ', ' if band else ''}checked {every_words(watched.line.every)}"
+    how = f"{band + ', ' if band else ''}{checked_words(watched.line)}"
+    if watched.line.usual is not None:
+        how += f": {STRETCHED_WHY}"
     lead = "Watching" if watched.new else "Already watching"
     return problem(
         f"{lead} {name}",

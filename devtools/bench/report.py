@@ -278,6 +278,87 @@ def _throughput_rows(results: Mapping[str, Any]) -> list[Row]:
     ]
 
 
+ALERT_LATENCY_INTERVALS = 2.0  # issue 14: one DM within two poll intervals
+
+
+def _alert_latency_row(results: Mapping[str, Any]) -> Row | None:
+    a = _get(results, "alerts", "latency")
+    if a is None:
+        return None
+    s, k = a["latency"]["s"], a["latency"]["intervals"]
+    figure = (
+        f"p50 {_num(s['p50'])} · p95 {_num(s['p95'])} s (max {_num(s['max'])}, n={s['n']}); "
+        f"p95 {_num(k['p95'], 2)}× the contact's check interval (ALERT_POLL_MIN_S={a['min_s']}: "
+        f"hot {a['min_s']} s, warm {3 * a['min_s']} s); {a['raised']} of {a['watched']} "
+        f"watched contacts raised {a['rounds']}× each at random moments; missed DMs: {a['missed']}"
+    )
+    ok = s["n"] > 0 and a["missed"] == 0 and k["p95"] <= ALERT_LATENCY_INTERVALS
+    return Row(
+        "Alert latency (views raised → DM at Slack)",
+        figure,
+        f"p95 ≤ {ALERT_LATENCY_INTERVALS:g} check intervals, none missed",
+        _ok(ok),
+    )
+
+
+def _alert_rate_row(results: Mapping[str, Any]) -> Row | None:
+    a, load = _get(results, "alerts", "latency"), _get(results, "alerts", "load")
+    if a is None and load is None:
+        return None
+    parts = []
+    if a is not None:
+        parts.append(
+            f"{_num(a['per_contact_hour'], 0)} with {a['watched']} watched (not stretched, "
+            f"factor {_num(a['stretch']['factor'], 2)})"
+        )
+    if load is not None:
+        plan = load["planned"]
+        parts.append(
+            f"{_num(load['per_contact_hour'], 2)} with {load['watched']} watched (stretched ×"
+            f"{_num(load['stretch']['factor'], 1)}; planned {_num(plan['per_contact_hour'], 2)}"
+            f" = the poller's {_num(plan['capacity_per_s'], 2)} reads/s at {load['limit']}/"
+            f"{load['window_s']:g}; at the usual cadence it would be "
+            f"{_num(plan['usual_per_contact_hour'], 0)})"
+        )
+    return Row("Spark requests per watched contact per hour", "; ".join(parts), "—", INFO)
+
+
+def _alert_load_rows(results: Mapping[str, Any]) -> list[Row]:
+    load = _get(results, "alerts", "load")
+    if load is None:
+        return []
+    rtt, ms = load["lookup"]["rtt"], load["lookup"]["ms"]
+    replies = load.get("replies") or {}
+    idle = _get(results, "lookup", "cold", "rtt", "p95")
+    versus = (
+        f"idle cold p95 {_num(idle, 2)}× → ×{_num(rtt['p95'] / idle, 2)}"
+        if isinstance(idle, int | float) and idle > 0 and not math.isnan(idle)
+        else "no idle cold figure"
+    )
+    figure = (
+        f"p50 {_num(rtt['p50'], 2)}× · p95 {_num(rtt['p95'], 2)}× RTT ({_num(ms['p50'], 0)} / "
+        f"{_num(ms['p95'], 0)} ms; n={ms['n']}); {versus}; “busy” replies: "
+        f"{replies.get('busy', 0)}; other: {replies.get('other', 0)}"
+    )
+    ok = ms["n"] > 0 and rtt["p95"] <= COLD_LOOKUP_RTT and not replies.get("busy")
+    ok = ok and not replies.get("other")
+    return [
+        Row(
+            f"Cold lookup while the poller covers {load['watched']} watched contacts",
+            figure,
+            f"p95 ≤ {COLD_LOOKUP_RTT:g} × RTT (as idle), no “busy”",
+            _ok(ok),
+        ),
+        Row(
+            f"429s with {load['watched']} watched contacts at {load['limit']}/{load['window_s']:g}",
+            f"{load['rate_limited']} (of {load['spark_requests']} Spark requests, poller and "
+            f"lookups, sandbox enforcing the limit on the key)",
+            "0 × 429",
+            _ok(load["rate_limited"] == 0),
+        ),
+    ]
+
+
 def _process_rows(results: Mapping[str, Any]) -> list[Row]:
     rows = []
     startup = _get(results, "startup", "bot_s")
@@ -313,6 +394,8 @@ def build_rows(results: Mapping[str, Any]) -> list[Row]:
     rows += _tight_rows(results)
     rows += _contention_rows(results)
     rows += _throughput_rows(results)
+    rows += [row for row in (_alert_latency_row(results), _alert_rate_row(results)) if row]
+    rows += _alert_load_rows(results)
     rows += _process_rows(results)
     for phase, message in (results.get("errors") or {}).items():
         rows.append(Row(f"Phase `{phase}`", f"did not complete: {message}", "—", ERROR))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import json
@@ -32,7 +33,7 @@ from typing import Any
 import aiohttp
 import httpx
 
-from devtools.bench import report, scenarios
+from devtools.bench import alerts, report, scenarios
 from devtools.bench.procs import Child, Children, free_port, load_average, machine, source_state
 from devtools.sandbox import DEMO_TOKEN
 from devtools.slack_standin import SlackSender, SlackStandin
@@ -48,7 +49,7 @@ BOT_ENV_NAMES = (
     "SPARK_CLIENT_SECRET", "SPARK_REDIRECT_URI", "SPARK_USER_AGENT", "SPARK_OAUTH_GRANT",
     "DATABASE_PATH", "TOKEN_ENCRYPTION_KEY", "HOST", "PORT", "LOG_LEVEL", "LISTING_LAYOUT",
     "WORKSPACE_TOKEN_FOR_ALL", "DIGEST_CHANNELS", "SPARK_RATE_LIMIT", "SPARK_ACCESS_TOKEN_KEY",
-    "LOG_SLACK_DEBUG",
+    "LOG_SLACK_DEBUG", "ALERTS_ENABLED", "ALERT_POLL_MIN_S",
 )  # fmt: skip
 
 
@@ -274,6 +275,8 @@ async def bench(args: argparse.Namespace, children: Children, work_dir: Path) ->
         await asyncio.sleep(plan.settle_rss_s)
         after = scenarios.rss_mb(stack.bot_child.pid)
         results["memory"] = _memory(idle, before_restart, after, plan.settle_rss_s)
+        # Last: it leaves the bot polling 1,000 watches and the sandbox with more contacts.
+        await run.record("alerts", lambda: alerts.alerts(stack, plan.quick))
         bot = stack.bot_child
         if not bot.alive():
             results.setdefault("errors", {})["bot"] = f"exited with {bot.popen.returncode}"
@@ -305,6 +308,7 @@ def _meta(plan: scenarios.Plan, rtt_ms: int) -> dict[str, Any]:
                 "busy_lookups": plan.tight_busy,
             },
             "digest_contention_max_lookups": plan.contention_max,
+            "alerts": dataclasses.asdict(alerts.AlertPlan.for_run(plan.quick)),
         },
     }
 

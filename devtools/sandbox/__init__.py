@@ -23,6 +23,8 @@ Admin endpoints (no auth): `POST|GET|DELETE /_sandbox/faults`, `GET|DELETE /_san
 (`{"account_id", "private_role"}` -> a grant-shaped token pair), `GET /_sandbox/requests`,
 `POST /_sandbox/activity` (`{"contact_id", "listings_viewed": 5, ...}`: add to a contact's
 counters from today on, like `SandboxState.add_activity`; the generated data stays as it was),
+`POST /_sandbox/contacts` (`{"count": 700}`: generate that many more demo contacts, after the
+existing ones, for benchmarks that need a big book; answers their ids),
 `GET|POST /_sandbox/dialect` (`{"preset": "strict"}` or `orderby`, `unfilterable`,
 `case_sensitive`, `accent_sensitive`, `display_name_only`: see `sandbox.sparkql.Dialect`; also
 `Sandbox(dialect="strict")`).

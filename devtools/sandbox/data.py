@@ -589,6 +589,48 @@ def build_brokerage(seed: int = DEFAULT_SEED) -> Brokerage:
     )
 
 
+MORE_CONTACTS_MAX = 5000
+
+
+def with_more_contacts(brokerage: Brokerage, account_id: str, count: int) -> Brokerage:
+    """A copy of `brokerage` with `count` more generated contacts for `account_id` (benchmarks
+    that need a big book, e.g. 1,000 watched contacts).
+
+    They come after every existing contact (`/v1/contacts` lists them last, unsorted), so the
+    existing contacts keep their place and their data, activity included. Their names are new,
+    their e-mails unique; they have no phone (the demo's phone numbers are few). The same
+    brokerage, account and count always yield the same contacts.
+    """
+    if account_id not in brokerage.accounts:
+        raise ValueError(f"unknown account {account_id!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MORE_CONTACTS_MAX:
+        raise ValueError(f"count must be an integer from 1 to {MORE_CONTACTS_MAX}")
+    rng = random.Random(f"{brokerage.seed}:more:{account_id}:{len(brokerage.contacts)}:{count}")
+    ids = _IdFactory(rng)
+    taken = {c.display_name for c in brokerage.contacts}
+    emails = {c.primary_email for c in brokerage.contacts if c.primary_email}
+    emails |= {a.email for a in brokerage.accounts.values()}
+    phones = {c.primary_phone for c in brokerage.contacts if c.primary_phone}
+    if len(taken) + count > len(_FIRST_NAMES) * len(_LAST_NAMES):
+        raise ValueError("not enough distinct names for that many contacts")
+    added: list[Contact] = []
+    profiles = dict(brokerage.profiles)
+    for _ in range(count):
+        person = _random_person(rng, taken)
+        person = _Person(person.given, person.family, person.display, phone=False)
+        contact = _make_contact(rng, ids, account_id, person, emails, phones)
+        profiles[contact.id] = _make_profile(rng, person.activity)
+        added.append(contact)
+    return Brokerage(
+        seed=brokerage.seed,
+        accounts=brokerage.accounts,
+        contacts=(*brokerage.contacts, *added),
+        listings=brokerage.listings,
+        profiles=profiles,
+        notable=brokerage.notable,
+    )
+
+
 @functools.lru_cache(maxsize=8)
 def cached_brokerage(seed: int = DEFAULT_SEED) -> Brokerage:
     """`build_brokerage(seed)`, built once per seed per process."""

@@ -55,6 +55,7 @@ from .data import (
     Brokerage,
     Contact,
     cached_brokerage,
+    with_more_contacts,
 )
 from .faults import (
     FaultRule,
@@ -419,6 +420,14 @@ class SandboxState:
             self.added_activity.setdefault(contact_id, []).append((self.today(), added))
         return self.activity(contact_id, self.today())
 
+    def add_contacts(self, account_id: str, count: int) -> list[str]:
+        """Generate `count` more contacts for `account_id` (after the existing ones, which
+        stay as they were); returns their ids."""
+        with self._lock:
+            before = len(self.brokerage.contacts)
+            self.brokerage = with_more_contacts(self.brokerage, account_id, count)
+            return [c.id for c in self.brokerage.contacts[before:]]
+
     def activity(self, contact_id: str, day: dt.date) -> ActivitySummary:
         """The contact's counters at the end of `day`: generated, plus what was added."""
         totals = list(self.brokerage.activity(contact_id, day).as_tuple())
@@ -649,6 +658,7 @@ def create_app(state: SandboxState) -> web.Application:
     r.add_post("/_sandbox/tokens", _admin_issue_tokens)
     r.add_get("/_sandbox/requests", _admin_requests)
     r.add_post("/_sandbox/activity", _admin_add_activity)
+    r.add_post("/_sandbox/contacts", _admin_add_contacts)
     return app
 
 
@@ -1286,6 +1296,20 @@ async def _admin_add_activity(request: web.Request) -> web.Response:
     except (ValueError, TypeError) as exc:
         raise _AdminError(str(exc)) from exc
     return web.json_response(summary.to_json())
+
+
+async def _admin_add_contacts(request: web.Request) -> web.Response:
+    """`{"count": 700, "account_id": "..."}` (the demo account by default): generate that many
+    more contacts for the account; `{"ids": [...]}` of the new ones."""
+    state = _state(request)
+    body = await _admin_json(request)
+    if not isinstance(body, dict) or set(body) - {"count", "account_id"}:
+        raise _AdminError('body must be {"count": n} or {"count": n, "account_id": "..."}')
+    try:
+        ids = state.add_contacts(body.get("account_id", DEMO_ACCOUNT_ID), body.get("count"))
+    except (ValueError, TypeError) as exc:
+        raise _AdminError(str(exc)) from exc
+    return web.json_response({"ids": ids}, status=201)
 
 
 async def _admin_requests(request: web.Request) -> web.Response:

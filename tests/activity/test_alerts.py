@@ -15,10 +15,10 @@ from activity.alerts import (
     ActiveNow,
     Post,
     Update,
-    check_every,
     decide,
     observe,
     pass_every_s,
+    usual_every,
 )
 from storage.alerts import AlertDelivery, AlertKey, Pulse
 
@@ -112,7 +112,7 @@ def test_after_four_hours_a_burst_gets_a_new_dm_counting_from_what_the_last_show
 @pytest.mark.parametrize(("band", "factor"), [("hot", 1), ("warm", 3), ("cold", 12), (None, 12)])
 def test_cadence_follows_the_band(band, factor):
     services = SimpleNamespace(settings=SimpleNamespace(alert_poll_min_s=600))
-    assert check_every(services, band) == dt.timedelta(seconds=600 * factor)  # type: ignore[arg-type]
+    assert usual_every(services, band) == dt.timedelta(seconds=600 * factor)  # type: ignore[arg-type]
     assert pass_every_s(services) == 120  # type: ignore[arg-type]
 
 
