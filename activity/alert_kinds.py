@@ -98,7 +98,20 @@ def observe_kinds(
             opened_from=None,
             opened_base=0,
         )
-    pulse = replace(after, last_opens=reading.opens, last_manual_opens=reading.manual_opens)
+    # `observe` knows only views: what these kinds knew carries over from `before`.
+    pulse = replace(
+        after,
+        last_opens=reading.opens,
+        last_manual_opens=reading.manual_opens,
+        active_at=before.active_at,
+        known_since=before.known_since,
+        back_from=before.back_from,
+        back_until=before.back_until,
+        back_views=before.back_views,
+        back_opens=before.back_opens,
+        opened_from=before.opened_from,
+        opened_base=before.opened_base,
+    )
     if reading.views > before.last_views or reading.opens > before.last_opens:
         pulse = replace(pulse, active_at=now)
         spell_from = before.active_at or before.known_since

@@ -98,7 +98,7 @@ def parse_change(text: str, current: AlertSettings) -> AlertSettings:
         return _threshold(rest, current)
     if verb in ("email", "e-mail"):
         if rest not in ("on", "off"):
-            raise BadSetting("E-mail alerts are `on` or `off`, like `/activity alerts email on`.")
+            raise BadSetting("E-mail alerts are either on or off.")
         return replace(current, email=rest == "on")
     raise BadSetting("That's not an alert setting.")
 
