@@ -5,6 +5,8 @@
 `alerts quiet 21:00-07:30` (or `quiet off`): alerts decided then are held and arrive as one
 summary when the quiet hours end. Quiet hours are wall-clock times in the agent's Slack time
 zone (`users.info` `tz`; an unknown zone is UTC), so they follow daylight saving time.
+`alerts email on|off` (off by default): a DM when manual e-mails to a watched contact are opened
+(Spark counts those opens per contact, whoever on the team sent the e-mail).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ _TIME = r"([01]?\d|2[0-3])[:.h]([0-5]\d)"
 _QUIET = re.compile(rf"^{_TIME}\s*[-–—]\s*{_TIME}$", re.ASCII)
 USAGE = (
     "`/activity alerts on`, `/activity alerts off`, `/activity alerts quiet 21:00-07:30`, "
-    "`/activity alerts quiet off` or `/activity alerts threshold 3`."
+    "`/activity alerts quiet off`, `/activity alerts threshold 3` or "
+    "`/activity alerts email on` (or `email off`)."
 )
 
 
@@ -93,6 +96,10 @@ def parse_change(text: str, current: AlertSettings) -> AlertSettings:
         return _quiet(rest, current)
     if verb == "threshold":
         return _threshold(rest, current)
+    if verb in ("email", "e-mail"):
+        if rest not in ("on", "off"):
+            raise BadSetting("E-mail alerts are either on or off.")
+        return replace(current, email=rest == "on")
     raise BadSetting("That's not an alert setting.")
 
 

@@ -33,8 +33,16 @@ each agent reads them in their own zone. Exactly once: each DM is a claim in `st
 window start), the window start being the quiet check (or the last DM's final update) it counts
 from, which a restart or a second instance computes alike.
 
-Quiet hours, "back after a quiet spell", opened e-mails, auto-watch and tag watches come later;
-watches carry `source`, deliveries `kind`, to take them without a schema change.
+Two more kinds (`activity.alert_kinds`, same ledger, same buttons, same quiet hours):
+"back after a quiet spell" (kind "back": any view or open after 14 days with none, proven by our
+own history) and, for agents who turn it on (`/activity alerts email on`), "opened your e-mail"
+(kind "opened": manual e-mails opened rose since the last check). A check decides those first:
+when a return is also an "Active now" burst, the agent gets one DM, the "back" one, with the
+view count, and later views of that burst update it (`_last_burst`). An "opened" rise seen at
+the very check of a "back" DM is in that DM already.
+
+Quiet hours hold every kind; the summary at their end words each line by kind. Auto-watch and
+tag watches come later; watches carry `source` to take them without a schema change.
 """
 
 from __future__ import annotations
@@ -45,13 +53,28 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from activity.alert_kinds import (
+    BACK,
+    OPENED,
+    BackAgain,
+    EmailOpened,
+    Evidence,
+    Reading,
+    decide_back,
+    decide_opened,
+    evidence,
+    kind_alert,
+    needs_evidence,
+    observe_kinds,
+    quiet_days,
+)
 from activity.alert_settings import in_quiet_hours
 from activity.auth import ConnectionBroken, NotConnected
 from activity.listings import LISTING_PAGE_SIZE, newest_first
-from activity.lookup import fold_name, history, loosely_matches, to_counters
+from activity.lookup import fold_name, history, loosely_matches, to_counters, to_summary
 from activity.models import Access
 from activity.poll_budget import PASSES_PER_POLL, forget, poll_budget, usual_interval_s
 from activity.scoring import Band, engagement, provisional_engagement
@@ -73,6 +96,7 @@ from storage import owner_alive, process_owner, record_snapshot
 from storage.alerts import (
     AlertDelivery,
     AlertKey,
+    AlertSettings,
     Pulse,
     Watch,
     active_watches,
@@ -88,6 +112,7 @@ from storage.alerts import (
     held_agents,
     held_alerts,
     latest_alert,
+    latest_back,
     mark_alert_posting,
     mark_resent,
     mark_summarized,
@@ -103,6 +128,7 @@ from storage.alerts import (
     stale_posts,
     stop_watch,
 )
+from storage.readings import snapshot_readings
 
 ACTIVE_VIEWS = 3  # views since the contact was last quiet that make it "active now"
 QUIET_AFTER = dt.timedelta(minutes=60)
@@ -239,6 +265,9 @@ class HeldLine:
     name: str
     views: int
     since: dt.datetime
+    kind: str = "active"  # or "back", "opened"
+    opens: int = 0  # "back", "opened": e-mails opened
+    quiet_days: int = 0  # "back": the proven quiet spell
 
 
 @dataclass(frozen=True)
@@ -250,7 +279,7 @@ class HeldSummary:
     key: str = ""
 
 
-Alert = ActiveNow | HeldSummary
+Alert = ActiveNow | HeldSummary | BackAgain | EmailOpened
 
 
 @dataclass(frozen=True)
@@ -332,9 +361,18 @@ def _record_check(
         services.db, contact_id=contact_id, day=now.date(), counters=to_counters(summary), now=now
     )
     band = band_of(services, contact_id, summary)
-    pulse = observe(get_pulse(services.db, contact_id), summary.listings_viewed, now, band)
+    before = get_pulse(services.db, contact_id)
+    pulse = observe(before, summary.listings_viewed, now, band)
+    seed = _evidence(services, contact_id) if needs_evidence(before) else None
+    pulse = observe_kinds(before, pulse, Reading.of(summary), now, seed)
     save_pulse(services.db, contact_id, pulse)
     return band
+
+
+def _evidence(services: Services, contact_id: str) -> Evidence | None:
+    """What every stored snapshot of the contact proves (for the first check's pulse)."""
+    rows = snapshot_readings(services.db, contact_id, dt.date.min, services.clock().date())
+    return evidence([(recorded_at, to_summary(c)) for _, recorded_at, c in rows])
 
 
 def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
@@ -397,7 +435,7 @@ class AlertPoster(Protocol):
         """DM the watcher; returns (channel, ts). Raises `PostFailed`."""
         ...
 
-    async def update(self, channel: str, ts: str, alert: ActiveNow) -> None:
+    async def update(self, channel: str, ts: str, alert: ActiveNow | BackAgain) -> None:
         """Update that DM. Raises `PostFailed`."""
         ...
 
@@ -562,9 +600,11 @@ async def _check(
     _reschedule(services, group, band, None)
     newest = NewestViewed(group.token, group.contact_id, f"alerts:{first.team_id}")
     for w in group.watches:
-        threshold = alert_settings(services.db, w.team_id, w.user_id).threshold
-        last = latest_alert(services.db, w.team_id, w.user_id, w.contact_id)
-        await act(services, poster, w, decide(pulse, last, now, threshold), report, newest)
+        settings = alert_settings(services.db, w.team_id, w.user_id)
+        await act_kinds(services, poster, w, pulse, settings, report)
+        last = _last_burst(services, w)
+        decision = decide(pulse, last, now, settings.threshold)
+        await act(services, poster, w, decision, report, newest)
 
 
 @dataclass
@@ -631,12 +671,13 @@ async def act(
     if isinstance(decision, Update):
         d = decision.delivery
         if d.channel and d.ts:
-            alert = _alert(w.display_name, d.key, d.baseline_views, decision.views, now)
-            alert = dataclasses.replace(
-                alert,
-                listings=await newest.get(services) if newest else (),
-                posted_at=d.posted_at,
-            )
+            alert = _redraw(w, d, decision.views, now)
+            if isinstance(alert, ActiveNow):
+                alert = dataclasses.replace(
+                    alert,
+                    listings=await newest.get(services) if newest else (),
+                    posted_at=d.posted_at,
+                )
             try:
                 await poster.update(d.channel, d.ts, alert)
             except PostFailed as error:
@@ -644,6 +685,8 @@ async def act(
                 return
             record_alert_update(services.db, d.key, shown_views=decision.views, now=now)
             report.updated += 1
+        else:
+            raise_held(services.db, d.key, shown_views=decision.views)  # held: the summary shows it
         return
     key = AlertKey(w.team_id, w.user_id, w.contact_id, decision.window_start)
     if await _quiet_now(services, poster, w.team_id, w.user_id):
@@ -666,6 +709,15 @@ async def act(
     if not mark_alert_posting(services.db, key, claimed_at=now, now=now):
         return
     await _post(services, poster, key, alert, report)
+
+
+def _redraw(w: Watch, d: AlertDelivery, views: int, now: dt.datetime) -> ActiveNow | BackAgain:
+    """The posted DM with `views` now: an "Active now", or the "back" DM the burst began with."""
+    if d.key.kind == BACK:
+        back = kind_alert(d, alert_key_text(d.key), views)
+        assert isinstance(back, BackAgain)
+        return back
+    return _alert(w.display_name, d.key, d.baseline_views, views, now)
 
 
 def _alert(name: str, key: AlertKey, baseline: int, views: int, now: dt.datetime) -> ActiveNow:
@@ -733,8 +785,79 @@ async def _recover_one(
         await _post(services, poster, d.key, _summary(services, d.key), report)
         _finish_summary(services, d.key)
         return
+    if d.key.kind in (BACK, OPENED):
+        await _post(services, poster, d.key, kind_alert(d, key_text), report)
+        return
     alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now)
     await _post(services, poster, d.key, alert, report)
+
+
+# -- "back" and "opened" (activity.alert_kinds) -------------------------------------------------
+
+
+async def act_kinds(
+    services: Services,
+    poster: AlertPoster,
+    w: Watch,
+    pulse: Pulse,
+    settings: AlertSettings,
+    report: AlertReport,
+) -> None:
+    """The "back" and (opted in) "opened" DMs a check calls for, each once."""
+    now = services.clock()
+    back = decide_back(pulse, w.created_at, now)
+    if back is not None:
+        key = AlertKey(w.team_id, w.user_id, w.contact_id, back.window_start, BACK)
+        await _send_kind(services, poster, w, key, back.baseline_views, back.views, back.opens,
+                         back.spell_end, report)  # fmt: skip
+    opened = decide_opened(pulse, w.created_at, now) if settings.email else None
+    if opened is not None and not (back is not None and back.spell_end == opened.window_start):
+        key = AlertKey(w.team_id, w.user_id, w.contact_id, opened.window_start, OPENED)
+        await _send_kind(services, poster, w, key, 0, 0, opened.opens, None, report)
+
+
+async def _send_kind(
+    services: Services,
+    poster: AlertPoster,
+    w: Watch,
+    key: AlertKey,
+    baseline_views: int,
+    views: int,
+    opens: int,
+    spell_end: dt.datetime | None,
+    report: AlertReport,
+) -> None:
+    """Claim the DM (once), then post it, or hold it during quiet hours."""
+    db, now = services.db, services.clock()
+    known = alert_delivery(db, key)
+    if known is not None and (known.state == "delivered" or known.posting_at is not None):
+        return  # decided at an earlier check (or by another instance)
+    quiet = await _quiet_now(services, poster, w.team_id, w.user_id)
+    if not claim_alert(db, key, display_name=w.display_name, baseline_views=baseline_views,
+                       shown_views=views, now=now, owner=process_owner(), owner_alive=owner_alive,
+                       opens=opens, spell_end=spell_end):  # fmt: skip
+        return
+    if quiet:
+        complete_alert(db, key, channel=None, ts=None, outcome="held", now=now)
+        report.held += 1
+        return
+    claimed = alert_delivery(db, key)
+    if claimed is not None and mark_alert_posting(db, key, claimed_at=now, now=now):
+        await _post(services, poster, key, kind_alert(claimed, alert_key_text(key)), report)
+
+
+def _last_burst(services: Services, w: Watch) -> AlertDelivery | None:
+    """The DM an "Active now" counts from or updates: the newest "active" one, or a newer
+    "back" one (posted, held, or being posted: then counted from its claim)."""
+    db = services.db
+    active = latest_alert(db, w.team_id, w.user_id, w.contact_id)
+    back = latest_back(db, w.team_id, w.user_id, w.contact_id)
+    if back is None:
+        return active
+    back = replace(back, posted_at=back.posted_at or back.claimed_at)
+    if active is None or active.posted_at is None or back.claimed_at > active.posted_at:
+        return back
+    return active
 
 
 # -- quiet hours -------------------------------------------------------------------------------
@@ -828,7 +951,8 @@ def _summary(services: Services, key: AlertKey) -> HeldSummary:
     held = held_alerts(services.db, key.team_id, key.user_id, up_to=key.window_start)
     lines = tuple(
         HeldLine(d.key.contact_id, d.display_name, d.shown_views - d.baseline_views,
-                 d.key.window_start)
+                 d.key.window_start, d.key.kind, d.opens,
+                 quiet_days(d.key.window_start, d.spell_end))
         for d in held
     )  # fmt: skip
     return HeldSummary(key.user_id, lines, alert_key_text(key))

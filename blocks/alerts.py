@@ -1,8 +1,10 @@
-""" "Active now" alerts and the watch commands' replies.
+""" "Active now", "back after a quiet spell" and "opened your e-mail" alerts, and the watch
+commands' replies.
 
 The alert is a DM from the bot; its top-level `text` is the phone notification ("Zoë O'Brien is
-active now: viewed 5 listings in the last 40 min"). Names are the contact's, so user text:
-escaped in mrkdwn, cleaned in plain text, cut to Slack's limits.
+active now: viewed 5 listings in the last 40 min", "Zoë O'Brien is back: viewed 2 listings after
+3 weeks quiet", "Zoë O'Brien opened an e-mail from you or your team (2 opens)"). Names are the
+contact's, so user text: escaped in mrkdwn, cleaned in plain text, cut to Slack's limits.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from activity.alert_kinds import BackAgain, EmailOpened
 from activity.alert_settings import SettingsView
-from activity.alerts import ActiveNow, HeldSummary, Watched, WatchLine, WatchList
+from activity.alerts import ActiveNow, HeldLine, HeldSummary, Watched, WatchLine, WatchList
 from blocks.actions import (
     ALERT_CARD,
     ALERT_SNOOZE,
@@ -83,6 +86,67 @@ def _views(n: int) -> str:
     return f"{n:,} listing{'' if n == 1 else 's'}"
 
 
+def quiet_words(days: int) -> str:
+    """A proven quiet spell, never rounded up: 14 → "2 weeks", 16 → "16 days", 23 → "3 weeks",
+    75 → "2 months"."""
+    if days >= 60:
+        return f"{days // 30} months"
+    if days >= 21 or (days >= 7 and days % 7 == 0):
+        weeks = days // 7
+        return f"{weeks} week{'' if weeks == 1 else 's'}"
+    return f"{days} day{'' if days == 1 else 's'}"
+
+
+def _back_did(views: int, opens: int) -> str:
+    """What a returning contact did: "viewed 2 listings and opened an e-mail"."""
+    parts = []
+    if views > 0:
+        parts.append(f"viewed {_views(views)}")
+    if opens > 0:
+        parts.append("opened an e-mail" if opens == 1 else f"opened {opens:,} e-mails")
+    return " and ".join(parts) or "was active"
+
+
+def back_message(alert: BackAgain) -> Message:
+    """The "back after a quiet spell" DM, with the buttons of "Active now"."""
+    what = f"{_back_did(alert.views, alert.opens)} after {quiet_words(alert.quiet_days)} quiet"
+    name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
+    body = f"👋 *{name}* is back: {what}"
+    hint = (
+        "More views in the next 4 hours update this message. `/activity watch` lists who you watch."
+    )
+    return _alert_dm(f"{name} is back: {what}", body, alert.watcher_id, alert.contact_id,
+                     alert.name, hint, "alert_back")  # fmt: skip
+
+
+def opened_message(alert: EmailOpened) -> Message:
+    """The "opened your e-mail" DM. Spark counts opens per contact, not per sender, so it may be
+    anyone's e-mail from the team; and mail apps open some e-mails on their own."""
+    count = f"{alert.opens:,} open{'' if alert.opens == 1 else 's'}"
+    name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
+    what = f"opened an e-mail from you or your team ({count})"
+    hint = (
+        "Flexmls counts opens per contact, whoever on your team sent the e-mail; some mail apps"
+        " open e-mails on their own. `/activity alerts email off` stops these."
+    )
+    return _alert_dm(f"{name} {what}", f"✉️ *{name}* {what}", alert.watcher_id, alert.contact_id,
+                     alert.name, hint, "alert_opened")  # fmt: skip
+
+
+def _alert_dm(
+    text: str, body: str, watcher_id: str, contact_id: str, raw_name: str, hint: str, block: str
+) -> Message:
+    blocks: list[tuple[str, Block]] = [
+        (block, SectionBlock(text=MarkdownTextObject(text=body, verbatim=True)))
+    ]
+    if is_contact_id(contact_id):
+        name_text = plain_str(raw_name, NAME_LIMIT, fallback="A contact")
+        blocks.append(("alert_buttons",
+                       ActionsBlock(elements=_buttons(watcher_id, contact_id, name_text))))  # fmt: skip
+    blocks.append(("alert_hint", ContextBlock(elements=[MarkdownTextObject(text=hint)])))
+    return finish(truncate_mrkdwn(text, MAX_TEXT), *blocks)
+
+
 def active_now_message(alert: ActiveNow) -> Message:
     """The DM: who is active, how many listings in how long, the newest viewed listings (when
     they could be read), four buttons, and until when it is updated (in the reader's zone)."""
@@ -99,7 +163,12 @@ def active_now_message(alert: ActiveNow) -> Message:
         )
     ]
     if is_contact_id(alert.contact_id):
-        blocks.append(("alert_buttons", ActionsBlock(elements=_buttons(alert, name_text))))
+        blocks.append(
+            (
+                "alert_buttons",
+                ActionsBlock(elements=_buttons(alert.watcher_id, alert.contact_id, name_text)),
+            )
+        )
     if alert.listings:
         rows = "\n".join(listing_line(x) for x in alert.listings)
         body = truncate_mrkdwn(f"*Newest viewed*\n{rows}", SECTION_TEXT)
@@ -132,12 +201,12 @@ def _utc_fallback(moment: dt.datetime) -> str:
     return f"{clock_time(as_utc(moment))} UTC"
 
 
-def _buttons(alert: ActiveNow, name: str) -> list:  # type: ignore[type-arg]
-    own = encode_watch_action(WatchAction(alert.watcher_id, alert.contact_id))
+def _buttons(watcher_id: str, contact_id: str, name: str) -> list:  # type: ignore[type-arg]
+    own = encode_watch_action(WatchAction(watcher_id, contact_id))
     return [
-        button("Card", ALERT_CARD, alert.contact_id, style="primary",
+        button("Card", ALERT_CARD, contact_id, style="primary",
                accessibility_label=f"Open the card of {name}"),
-        button("Viewed", ALERT_VIEWED, alert.contact_id,
+        button("Viewed", ALERT_VIEWED, contact_id,
                accessibility_label=f"See the listings viewed by {name}"),
         button("Snooze 1 day", ALERT_SNOOZE, own,
                accessibility_label=f"No alerts about {name} for a day"),
@@ -278,13 +347,27 @@ def alert_settings_message(view: SettingsView) -> Message:
     return problem(
         title,
         f"Alerts: {state}\nQuiet hours: {quiet}\n"
-        f"Active now: {s.threshold} or more listings viewed after a quiet spell",
+        f"Active now: {s.threshold} or more listings viewed after a quiet spell\n"
+        "Back after a quiet spell: any view or open after 14 days with none\n"
+        f"Opened e-mails: {'on' if s.email else 'off'}",
         "Change: `/activity alerts on|off`, `/activity alerts quiet 21:00-07:30` (or `quiet off`),"
-        " `/activity alerts threshold 3` (2 to 20).",
+        " `/activity alerts threshold 3` (2 to 20), `/activity alerts email on|off`.",
     )
 
 
 MAX_HELD_LINES = 40
+
+
+def _held_line(line: HeldLine) -> str:
+    """One held alert, worded by its kind."""
+    name = f"*{user_mrkdwn(line.name, NAME_LIMIT, fallback='A contact')}*"
+    if line.kind == "back":
+        did = _back_did(line.views, line.opens)
+        return f"• {name} is back after {quiet_words(line.quiet_days)} quiet: {did}"
+    if line.kind == "opened":
+        opens = f"{line.opens:,} open{'' if line.opens == 1 else 's'}"
+        return f"• {name} opened an e-mail from you or your team ({opens})"
+    return f"• {name} viewed {_views(line.views)}"
 
 
 def held_summary_message(summary: HeldSummary) -> Message:
@@ -292,10 +375,7 @@ def held_summary_message(summary: HeldSummary) -> Message:
     count = len({line.contact_id for line in summary.lines})
     who = f"{count} contact{'' if count == 1 else 's'}"
     text = f"While your alerts were quiet, {who} became active"
-    rows = [
-        f"• *{user_mrkdwn(line.name, NAME_LIMIT, fallback='A contact')}* viewed {_views(line.views)}"
-        for line in summary.lines[:MAX_HELD_LINES]
-    ]
+    rows = [_held_line(line) for line in summary.lines[:MAX_HELD_LINES]]
     if len(summary.lines) > MAX_HELD_LINES:
         rows.append(f"…and {len(summary.lines) - MAX_HELD_LINES} more")
     body = truncate_mrkdwn("\n".join(rows), SECTION_TEXT)

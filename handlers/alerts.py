@@ -21,6 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from activity.alert_kinds import BackAgain, EmailOpened
 from activity.alert_settings import USAGE, BadSetting, change, show
 from activity.alerts import (
     MAX_WATCHES,
@@ -44,8 +45,10 @@ from blocks.alerts import (
     active_now_message,
     alert_settings_message,
     alerts_paused_dm,
+    back_message,
     held_summary_message,
     not_watching,
+    opened_message,
     snoozed_message,
     stopped_message,
     unwatch_which,
@@ -54,6 +57,7 @@ from blocks.alerts import (
     watch_list_message,
     watch_refused_too_many,
 )
+from blocks.message import Message
 from handlers.people import People
 from handlers.poster import is_temporary, own_dm
 from handlers.turn import Turn
@@ -197,10 +201,7 @@ class SlackAlertPoster:
         self._zones: dict[str, str] = {}  # the last zone Slack gave for each agent
 
     async def post(self, alert: Alert) -> tuple[str, str]:
-        if isinstance(alert, ActiveNow):
-            message = active_now_message(alert)
-        else:
-            message = held_summary_message(alert)
+        message = alert_message(alert)
         metadata = {"event_type": ALERT_EVENT, "event_payload": {"alert": alert.key}}
         try:
             response = await self.client.chat_postMessage(
@@ -210,8 +211,8 @@ class SlackAlertPoster:
             raise _failure(error) from None
         return str(response.get("channel") or alert.watcher_id), str(response.get("ts") or "")
 
-    async def update(self, channel: str, ts: str, alert: ActiveNow) -> None:
-        message = active_now_message(alert)
+    async def update(self, channel: str, ts: str, alert: ActiveNow | BackAgain) -> None:
+        message = alert_message(alert)
         try:
             await self.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
         except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
@@ -255,6 +256,17 @@ class SlackAlertPoster:
             log.warning(
                 "Could not DM an agent about paused alerts (%s)", error.response.get("error")
             )
+
+
+def alert_message(alert: Alert) -> Message:
+    """The DM of any alert kind."""
+    if isinstance(alert, ActiveNow):
+        return active_now_message(alert)
+    if isinstance(alert, BackAgain):
+        return back_message(alert)
+    if isinstance(alert, EmailOpened):
+        return opened_message(alert)
+    return held_summary_message(alert)
 
 
 def _carries(message: Any, key_text: str) -> bool:

@@ -51,6 +51,17 @@ class Pulse:
     quiet_at: datetime  # that check
     checked_at: datetime
     band: str | None = None  # "hot" | "warm" | "cold", from the last check
+    # "Back" and "Opened" (`activity.alert_kinds.observe_kinds`); None: not known yet.
+    last_opens: int | None = None  # manual + subscription e-mails opened, at the last check
+    last_manual_opens: int | None = None
+    active_at: datetime | None = None  # the last check at which views or opens grew
+    known_since: datetime | None = None  # the earliest moment our own history covers
+    back_from: datetime | None = None  # the last return after a proven quiet spell: its start,
+    back_until: datetime | None = None  # the last check that found it still quiet,
+    back_views: int = 0  # and the counters then
+    back_opens: int = 0
+    opened_from: datetime | None = None  # manual opens rose after this check,
+    opened_base: int = 0  # from this count
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,9 @@ class AlertDelivery:
     posted_at: datetime | None
     updated_at: datetime | None
     claimed_by: str | None = None
+    opens: int = 0  # e-mails opened the DM shows ("back", "opened")
+    spell_end: datetime | None = None  # "back": the last check that found the contact quiet
+    outcome: str | None = None
 
 
 # -- watches -----------------------------------------------------------------------------------
@@ -235,6 +249,16 @@ def get_pulse(db: Database, contact_id: str) -> Pulse | None:
         quiet_at=from_utc_text(row["quiet_at"]),
         checked_at=from_utc_text(row["checked_at"]),
         band=row["band"],
+        last_opens=row.get("last_opens"),
+        last_manual_opens=row.get("last_manual_opens"),
+        active_at=optional_from_utc_text(row.get("active_at")),
+        known_since=optional_from_utc_text(row.get("known_since")),
+        back_from=optional_from_utc_text(row.get("back_from")),
+        back_until=optional_from_utc_text(row.get("back_until")),
+        back_views=row.get("back_views") or 0,
+        back_opens=row.get("back_opens") or 0,
+        opened_from=optional_from_utc_text(row.get("opened_from")),
+        opened_base=row.get("opened_base") or 0,
     )
 
 
@@ -248,6 +272,16 @@ def save_pulse(db: Database, contact_id: str, pulse: Pulse) -> None:
             "quiet_at": to_utc_text(pulse.quiet_at),
             "checked_at": to_utc_text(pulse.checked_at),
             "band": pulse.band,
+            "last_opens": pulse.last_opens,
+            "last_manual_opens": pulse.last_manual_opens,
+            "active_at": optional_utc_text(pulse.active_at),
+            "known_since": optional_utc_text(pulse.known_since),
+            "back_from": optional_utc_text(pulse.back_from),
+            "back_until": optional_utc_text(pulse.back_until),
+            "back_views": pulse.back_views,
+            "back_opens": pulse.back_opens,
+            "opened_from": optional_utc_text(pulse.opened_from),
+            "opened_base": pulse.opened_base,
         },
         pk="contact_id",
     )
@@ -330,6 +364,8 @@ def claim_alert(
     lease: timedelta = ALERT_LEASE,
     owner: str | None = None,
     owner_alive: Callable[[str], bool] | None = None,
+    opens: int = 0,
+    spell_end: datetime | None = None,
 ) -> bool:
     """Try to become the one caller that posts this alert (see the module docstring)."""
     now_text, until_text = to_utc_text(now), to_utc_text(now + lease)
@@ -337,10 +373,11 @@ def claim_alert(
         f"""
         INSERT INTO alert_deliveries
             (team_id, user_id, contact_id, kind, window_start, display_name, baseline_views,
-             shown_views, state, claimed_at, lease_expires_at, claimed_by)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?, ?)
+             shown_views, state, claimed_at, lease_expires_at, claimed_by, opens, spell_end)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?, ?, ?, ?)
         ON CONFLICT (team_id, user_id, contact_id, kind, window_start) DO UPDATE SET
             shown_views = excluded.shown_views,
+            opens = excluded.opens,
             claimed_at = excluded.claimed_at,
             lease_expires_at = excluded.lease_expires_at,
             claimed_by = excluded.claimed_by
@@ -357,6 +394,8 @@ def claim_alert(
             now_text,
             until_text,
             owner,
+            opens,
+            optional_utc_text(spell_end),
             *_dead_owners(db, key, owner_alive),
         ],
     )
@@ -464,6 +503,20 @@ def latest_alert(
     return _delivery(rows[0]) if rows else None
 
 
+def latest_back(db: Database, team_id: str, user_id: str, contact_id: str) -> AlertDelivery | None:
+    """The agent's newest "back" alert about the contact, posted, held or still being posted
+    (an "Active now" of the same burst defers to it: `activity.alerts._last_burst`)."""
+    rows = list(
+        db.query(
+            "SELECT * FROM alert_deliveries WHERE team_id = ? AND user_id = ? AND contact_id = ?"
+            " AND kind = 'back' AND (outcome IS NULL OR outcome IN ('posted', 'held',"
+            " 'summarized')) ORDER BY claimed_at DESC LIMIT 1",
+            [team_id, user_id, contact_id],
+        )
+    )
+    return _delivery(rows[0]) if rows else None
+
+
 def alert_delivery(db: Database, key: AlertKey) -> AlertDelivery | None:
     rows = list(db.query(f"SELECT * FROM alert_deliveries WHERE {_KEY_WHERE}", key.params()))
     return _delivery(rows[0]) if rows else None
@@ -496,6 +549,9 @@ def _delivery(row: dict[str, Any]) -> AlertDelivery:
         posted_at=optional_from_utc_text(row["posted_at"]),
         updated_at=optional_from_utc_text(row["updated_at"]),
         claimed_by=row["claimed_by"],
+        opens=row.get("opens") or 0,
+        spell_end=optional_from_utc_text(row.get("spell_end")),
+        outcome=row.get("outcome"),
     )
 
 
@@ -511,6 +567,7 @@ class AlertSettings:
     quiet_start: str | None = "21:00"
     quiet_end: str | None = "07:30"
     threshold: int = 3
+    email: bool = False  # "Opened your e-mail" DMs (`/activity alerts email on`)
 
     @property
     def quiet(self) -> bool:
@@ -532,6 +589,7 @@ def alert_settings(db: Database, team_id: str, user_id: str) -> AlertSettings:
         quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"],
         threshold=row["threshold"],
+        email=bool(row.get("email_opens") or 0),
     )
 
 
@@ -541,13 +599,14 @@ def save_alert_settings(
     db.execute(
         """
         INSERT INTO alert_settings
-            (team_id, user_id, enabled, quiet_start, quiet_end, threshold, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
+            (team_id, user_id, enabled, quiet_start, quiet_end, threshold, email_opens, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (team_id, user_id) DO UPDATE SET
             enabled = excluded.enabled,
             quiet_start = excluded.quiet_start,
             quiet_end = excluded.quiet_end,
             threshold = excluded.threshold,
+            email_opens = excluded.email_opens,
             updated_at = excluded.updated_at
         """,
         [
@@ -557,6 +616,7 @@ def save_alert_settings(
             settings.quiet_start if settings.quiet else None,
             settings.quiet_end if settings.quiet else None,
             settings.threshold,
+            int(settings.email),
             to_utc_text(now),
         ],
     )

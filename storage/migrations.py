@@ -295,6 +295,36 @@ def m007_alert_settings(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_alert_kinds(db: Database) -> None:
+    _run(
+        db,
+        # "Back after a quiet spell" and "Opened your e-mail" (activity.alert_kinds). Per contact:
+        # the opens counters at the last check (all opens, and manual e-mails only), the last
+        # check at which views or opens grew (`active_at`), the earliest moment our own history
+        # covers (`known_since`); the last return after a proven quiet spell (`back_from` the
+        # spell's start, `back_until` the last quiet check, `back_views`/`back_opens` the
+        # counters then); the last rise of manual opens (`opened_from` the check before it,
+        # `opened_base` the counter then). NULL: not known (a row from before this migration).
+        "ALTER TABLE alert_pulses ADD COLUMN last_opens INTEGER",
+        "ALTER TABLE alert_pulses ADD COLUMN last_manual_opens INTEGER",
+        "ALTER TABLE alert_pulses ADD COLUMN active_at TEXT",
+        "ALTER TABLE alert_pulses ADD COLUMN known_since TEXT",
+        "ALTER TABLE alert_pulses ADD COLUMN back_from TEXT",
+        "ALTER TABLE alert_pulses ADD COLUMN back_until TEXT",
+        "ALTER TABLE alert_pulses ADD COLUMN back_views INTEGER",
+        "ALTER TABLE alert_pulses ADD COLUMN back_opens INTEGER",
+        "ALTER TABLE alert_pulses ADD COLUMN opened_from TEXT",
+        "ALTER TABLE alert_pulses ADD COLUMN opened_base INTEGER",
+        # What a "back" or "opened" DM shows beyond views: e-mails opened, and (back) the last
+        # quiet check, so a resend or the quiet-hours summary words it the same.
+        "ALTER TABLE alert_deliveries ADD COLUMN opens INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE alert_deliveries ADD COLUMN spell_end TEXT",
+        # `/activity alerts email on|off`: "Opened your e-mail" DMs, off unless asked for.
+        "ALTER TABLE alert_settings ADD COLUMN email_opens INTEGER NOT NULL DEFAULT 0",
+    )
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

@@ -28,6 +28,9 @@ UTC = dt.UTC
         ("quiet off", AlertSettings(quiet_start=None, quiet_end=None)),
         ("threshold 2", AlertSettings(threshold=2)),
         ("threshold 20", AlertSettings(threshold=20)),
+        ("email on", AlertSettings(email=True)),
+        ("E-Mail  ON", AlertSettings(email=True)),
+        ("email off", AlertSettings()),
     ],
 )
 def test_settings_change_as_typed(text, expected):
@@ -40,6 +43,7 @@ def test_settings_change_as_typed(text, expected):
         "", "maybe", "off now", "quiet", "quiet 25:00-07:00", "quiet 21:00", "quiet 21:60-07:00",
         "quiet 07:00-07:00", "threshold", "threshold 1", "threshold 21", "threshold -3",
         "threshold 3.5", "threshold ３", "threshold 99999999999999999999", "quiet '; DROP TABLE x",
+        "email", "email maybe", "email on please", "email 1", "email <!channel>", "emails on",
     ],
 )  # fmt: skip
 def test_anything_else_is_refused_with_a_reason(text):

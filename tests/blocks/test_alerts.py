@@ -7,13 +7,17 @@ import datetime as dt
 
 import pytest
 
+from activity.alert_kinds import BackAgain, EmailOpened
 from activity.alert_settings import SettingsView
 from activity.alerts import ActiveNow, HeldLine, HeldSummary, Watched, WatchLine, WatchList
 from blocks.actions import BadActionValue, decode_watch_action
 from blocks.alerts import (
     active_now_message,
     alert_settings_message,
+    back_message,
     held_summary_message,
+    opened_message,
+    quiet_words,
     span,
     watch_added,
     watch_list_message,
@@ -134,3 +138,86 @@ def test_the_quiet_hours_summary_is_valid_for_any_length(count):
     message = held_summary_message(HeldSummary("U1", lines, "k"))
     assert_valid_message(message)
     assert f"{count} contact{'' if count == 1 else 's'} became active" in message.text
+
+
+# -- "back after a quiet spell" and "opened your e-mail" ----------------------------------------
+
+
+def test_the_back_dm_reads_like_the_issue_and_keeps_the_alert_buttons():
+    message = back_message(BackAgain("U0AGENT1", "20150726201640439000015000", "Zoë O'Brien",
+                                     2, 0, 23, "k"))  # fmt: skip
+    assert message.text == "Zoë O'Brien is back: viewed 2 listings after 3 weeks quiet"
+    assert [b["text"]["text"] for b in buttons(message)] == [
+        "Card", "Viewed", "Snooze 1 day", "Stop watching",
+    ]  # fmt: skip
+    assert buttons(message)[2]["value"] == "a1|U0AGENT1|20150726201640439000015000"
+    assert_valid_message(message)
+
+
+@pytest.mark.parametrize(
+    ("views", "opens", "words"),
+    [
+        (1, 0, "viewed 1 listing after"),
+        (0, 1, "opened an e-mail after"),
+        (3, 4, "viewed 3 listings and opened 4 e-mails after"),
+    ],
+)
+def test_the_back_dm_says_what_the_contact_did(views, opens, words):
+    message = back_message(BackAgain("U1", "20150726201640439000015000", "Zoë", views, opens, 14))
+    assert words in message.text and message.text.endswith("2 weeks quiet")
+
+
+@pytest.mark.parametrize(
+    ("days", "words"),
+    [(14, "2 weeks"), (16, "16 days"), (20, "20 days"), (21, "3 weeks"), (27, "3 weeks"),
+     (59, "8 weeks"), (60, "2 months"), (400, "13 months")],
+)  # fmt: skip
+def test_quiet_spells_are_worded_never_rounded_up(days, words):
+    assert quiet_words(days) == words
+
+
+def test_the_opened_dm_is_honest_about_who_sent_the_email():
+    message = opened_message(EmailOpened("U1", "20150726201640439000015000", "Zoë O'Brien", 2))
+    assert message.text == "Zoë O'Brien opened an e-mail from you or your team (2 opens)"
+    assert "whoever on your team sent" in str(message.blocks)
+    assert "`/activity alerts email off`" in str(message.blocks)
+    assert len(buttons(message)) == 4
+    assert_valid_message(message)
+    one = opened_message(EmailOpened("U1", "20150726201640439000015000", "Zoë", 1))
+    assert one.text.endswith("(1 open)")
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_back_and_opened_render_any_name_valid_and_inert(name):
+    for message in (
+        back_message(BackAgain("U1", "20150726201640439000015000", name, 5, 2, 30)),
+        opened_message(EmailOpened("U1", "20150726201640439000015000", name, 7)),
+    ):
+        assert_valid_message(message)
+        if name.strip():
+            assert_no_formatting_from(name, message)
+
+
+def test_the_quiet_hours_summary_words_each_line_by_kind():
+    lines = (
+        HeldLine("C1", "Priya Patel", 5, T0),
+        HeldLine("C2", "Quinn Stillwater", 2, T0, "back", 1, 23),
+        HeldLine("C3", "Zoë O'Brien", 0, T0, "opened", 2),
+    )
+    message = held_summary_message(HeldSummary("U1", lines, "k"))
+    body = str(message.blocks)
+    assert "*Priya Patel* viewed 5 listings" in body
+    assert (
+        "*Quinn Stillwater* is back after 3 weeks quiet: viewed 2 listings and opened an e-mail"
+        in body
+    )
+    assert "opened an e-mail from you or your team (2 opens)" in body
+    assert_valid_message(message)
+
+
+def test_the_settings_show_the_email_alerts():
+    off = alert_settings_message(SettingsView(AlertSettings(), "America/Denver"))
+    assert "Opened e-mails: off" in str(off.blocks) and "email on|off" in str(off.blocks)
+    on = alert_settings_message(SettingsView(AlertSettings(email=True), "America/Denver", True))
+    assert "Opened e-mails: on" in str(on.blocks)
+    assert_valid_message(on)

@@ -90,14 +90,16 @@ EXPECTED_COLUMNS = {
                       "snoozed_until", "stopped", "source", "access", "next_check_at",
                       "last_checked_at"],
     "alert_pulses": ["contact_id", "last_views", "last_growth_at", "quiet_views", "quiet_at",
-                     "checked_at", "band"],
+                     "checked_at", "band", "last_opens", "last_manual_opens", "active_at",
+                     "known_since", "back_from", "back_until", "back_views", "back_opens",
+                     "opened_from", "opened_base"],
     "alert_pauses": ["team_id", "user_id", "token_key", "reason", "paused_at", "told"],
     "alert_deliveries": ["team_id", "user_id", "contact_id", "kind", "window_start",
                          "display_name", "baseline_views", "shown_views", "state", "claimed_at",
                          "lease_expires_at", "claimed_by", "posting_at", "resent", "channel", "ts",
-                         "posted_at", "updated_at", "outcome"],
+                         "posted_at", "updated_at", "outcome", "opens", "spell_end"],
     "alert_settings": ["team_id", "user_id", "enabled", "quiet_start", "quiet_end", "threshold",
-                       "updated_at"],
+                       "updated_at", "email_opens"],
 }  # fmt: skip
 
 EXPECTED_PKS = {
@@ -181,6 +183,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
         "m005_first_lookups",
         "m006_alerts",
         "m007_alert_settings",
+        "m008_alert_kinds",
     ]
     assert migrations.pending(empty_db) == []
 
