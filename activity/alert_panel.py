@@ -39,6 +39,7 @@ class Toggle:
 TOGGLES: tuple[Toggle, ...] = (
     Toggle("alerts", "Alerts", lambda s: s.enabled, "on", "off"),
     Toggle("quiet", "Quiet hours", lambda s: s.quiet, f"quiet {DEFAULT_QUIET}", "quiet off"),
+    Toggle("email", "E-mail alerts", lambda s: s.email, "email on", "email off"),
 )
 
 

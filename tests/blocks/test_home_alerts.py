@@ -97,6 +97,7 @@ def test_default_settings_read_in_words_in_the_agents_zone_with_a_button_each():
     assert {k: b["text"]["text"] for k, b in found.items()} == {
         "alert_setting:alerts": "Turn alerts off",
         "alert_setting:quiet": "Turn quiet hours off",
+        "alert_setting:email": "Turn e-mail alerts on",  # opt-in
     }
     assert found["alert_setting:alerts"]["value"] == f"s1|{AGENT}|alerts|off"
     assert found["alert_setting:quiet"]["value"] == f"s1|{AGENT}|quiet|off"

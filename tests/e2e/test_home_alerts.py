@@ -116,6 +116,10 @@ async def test_setting_buttons_change_the_clickers_own_settings_and_republish(st
     view = await click_in_home(stack, setting_button(view, "quiet"))
     on = alert_settings(db, TEAM, AGENT)
     assert (on.quiet_start, on.quiet_end) == ("21:00", "07:30")  # back to the default
+
+    view = await click_in_home(stack, setting_button(view, "email"))  # opt-in, off by default
+    assert alert_settings(db, TEAM, AGENT).email is True
+    assert "*E-mail alerts:* on" in text_of(view)
     assert len(stack.slack.messages(AGENT)) == dms_before  # the Home is the answer: no DM
 
     # The same click again (a stale Home, a double click) keeps the agent's own quiet hours.
