@@ -3,7 +3,8 @@
 `alerts on|off`: off, the poller reads nothing for that agent's watches. `alerts threshold N`
 (2 to 20): the listings viewed since the contact was last quiet that make it "active now".
 `alerts quiet 21:00-07:30` (or `quiet off`): alerts decided then are held and arrive as one
-summary when the quiet hours end. Quiet hours are wall-clock times in the agent's Slack time
+summary when the quiet hours end. `alerts auto on|off`: whether contacts the agent looked up in the
+last 14 days are watched automatically (off: those watches are neither listed nor checked). Quiet hours are wall-clock times in the agent's Slack time
 zone (`users.info` `tz`; an unknown zone is UTC), so they follow daylight saving time.
 """
 
@@ -22,7 +23,7 @@ _TIME = r"([01]?\d|2[0-3])[:.h]([0-5]\d)"
 _QUIET = re.compile(rf"^{_TIME}\s*[-–—]\s*{_TIME}$", re.ASCII)
 USAGE = (
     "`/activity alerts on`, `/activity alerts off`, `/activity alerts quiet 21:00-07:30`, "
-    "`/activity alerts quiet off` or `/activity alerts threshold 3`."
+    "`/activity alerts quiet off`, `/activity alerts threshold 3` or `/activity alerts auto off`."
 )
 
 
@@ -93,6 +94,10 @@ def parse_change(text: str, current: AlertSettings) -> AlertSettings:
         return _quiet(rest, current)
     if verb == "threshold":
         return _threshold(rest, current)
+    if verb == "auto":
+        if rest not in ("on", "off"):
+            raise BadSetting("Auto-watch is `on` or `off`: `/activity alerts auto off`.")
+        return replace(current, auto_watch=rest == "on")
     raise BadSetting("That's not an alert setting.")
 
 

@@ -23,13 +23,20 @@ one showed. Exactly once: each DM is a claim in `storage.alerts` keyed by (team,
 window start), the window start being the quiet check (or the last DM's final update) it counts
 from, which a restart or a second instance computes alike.
 
-Quiet hours, "back after a quiet spell", opened e-mails, auto-watch and tag watches come later;
-watches carry `source`, deliveries `kind`, to take them without a schema change.
+Quiet hours, "back after a quiet spell" and opened e-mails come later; deliveries carry `kind`
+to take them without a schema change.
+
+Where watches come from (`source`): `/activity watch <contact>` ("manual"), the agent's lookups
+of the last 14 days ("auto", `storage.auto_watches`: they fill what the others leave of the 50
+and lapse with the lookup), and `/activity watch tag:<Tag>` (`activity.watch_sources`). An auto
+or tag watch counts from its baseline (`since_watched`): the reading of the agent's latest lookup,
+or for a tag watch its first check, which alerts nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -89,12 +96,13 @@ from storage.alerts import (
     stale_posts,
     stop_watch,
 )
+from storage.auto_watches import WATCH_CAP, set_watch_baseline
 
 ACTIVE_VIEWS = 3  # views since the contact was last quiet that make it "active now"
 QUIET_AFTER = dt.timedelta(minutes=60)
 UPDATE_WINDOW = dt.timedelta(hours=4)
 CADENCE: dict[str, int] = {"hot": 1, "warm": 3, "cold": 12}  # × ALERT_POLL_MIN_S
-MAX_WATCHES = 50
+MAX_WATCHES = WATCH_CAP  # per agent, whatever the source (auto watches fill what is left)
 SNOOZE = dt.timedelta(days=1)
 PASSES_PER_POLL = 5  # the pass runs every ALERT_POLL_MIN_S / 5 (due times are that precise)
 READ_CONCURRENCY = 8
@@ -221,6 +229,7 @@ class WatchLine:
     band: str | None
     every: dt.timedelta
     snoozed_until: dt.datetime | None
+    source: str = "manual"  # "auto" | "tag:<Tag>" are marked in the list
 
 
 @dataclass(frozen=True)
@@ -247,12 +256,13 @@ class TooManyWatches(Exception):
 class Watched:
     line: WatchLine
     new: bool  # False: the contact was already watched
+    threshold: int = ACTIVE_VIEWS  # the agent's own views threshold
 
 
 async def watch(services: Services, access: Access, contact_id: str, name: str) -> Watched:
     """Watch a contact for the agent; reads its activity once (the baseline and the band)."""
     db, now = services.db, services.clock()
-    running = {w.contact_id for w in active_watches(db, access.team_id, access.user_id)}
+    running = _kept_watches(services, access.team_id, access.user_id)
     if contact_id not in running and len(running) >= MAX_WATCHES:
         raise TooManyWatches
     summary = await services.spark.activity_summary(
@@ -261,7 +271,7 @@ async def watch(services: Services, access: Access, contact_id: str, name: str) 
     band = _record_check(services, contact_id, summary, now)
     # Checked again after the read, with no await before the insert: concurrent requests
     # can't all pass the first check and together exceed the cap.
-    running = {w.contact_id for w in active_watches(db, access.team_id, access.user_id)}
+    running = _kept_watches(services, access.team_id, access.user_id)
     if contact_id not in running and len(running) >= MAX_WATCHES:
         raise TooManyWatches
     new = add_watch(
@@ -276,7 +286,14 @@ async def watch(services: Services, access: Access, contact_id: str, name: str) 
     every = check_every(services, band)
     watch_row = Watch(access.team_id, access.user_id, contact_id, name, now)
     schedule_watch(db, watch_row, checked_at=now, next_check_at=now + every)
-    return Watched(WatchLine(name, contact_id, band, every, None), new)
+    threshold = alert_settings(db, access.team_id, access.user_id).threshold
+    return Watched(WatchLine(name, contact_id, band, every, None), new, threshold)
+
+
+def _kept_watches(services: Services, team_id: str, user_id: str) -> set[str]:
+    """The contacts the agent watches other than automatically (auto watches give way)."""
+    watches = active_watches(services.db, team_id, user_id, services.clock())
+    return {w.contact_id for w in watches if w.source != "auto"}
 
 
 def _record_check(
@@ -292,9 +309,9 @@ def _record_check(
 
 
 def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
-    watches = active_watches(services.db, team_id, user_id)
-    known = bands(services.db, [w.contact_id for w in watches])
     now = services.clock()
+    watches = active_watches(services.db, team_id, user_id, now)
+    known = bands(services.db, [w.contact_id for w in watches])
     lines = tuple(
         WatchLine(
             w.display_name,
@@ -302,6 +319,7 @@ def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
             known.get(w.contact_id),
             check_every(services, known.get(w.contact_id)),
             w.snoozed_until if w.snoozed(now) else None,
+            w.source,
         )
         for w in watches
     )
@@ -310,7 +328,7 @@ def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
 
 def watched_matching(services: Services, team_id: str, user_id: str, text: str) -> list[Watch]:
     """The agent's own watches `text` names: by contact id, else by name (no Spark request)."""
-    watches = active_watches(services.db, team_id, user_id)
+    watches = active_watches(services.db, team_id, user_id, services.clock())
     by_id = [w for w in watches if w.contact_id == text.strip()]
     if by_id:
         return by_id
@@ -512,9 +530,32 @@ async def _check(
     assert pulse is not None
     _reschedule(services, group, band, None)
     for w in group.watches:
+        if _first_read(services, w, pulse, now):
+            continue
         threshold = alert_settings(services.db, w.team_id, w.user_id).threshold
         last = latest_alert(services.db, w.team_id, w.user_id, w.contact_id)
-        await act(services, poster, w, decide(pulse, last, now, threshold), report)
+        await act(
+            services, poster, w, decide(since_watched(pulse, w), last, now, threshold), report
+        )
+
+
+def _first_read(services: Services, w: Watch, pulse: Pulse, now: dt.datetime) -> bool:
+    """A tag watch (or an auto watch without a lookup's reading) takes its first read as its
+    baseline: what happened before the watch is not news."""
+    if w.source == "manual" or w.baseline_at is not None:
+        return False
+    set_watch_baseline(
+        services.db, w.team_id, w.user_id, w.contact_id, views=pulse.last_views, at=now
+    )
+    return True
+
+
+def since_watched(pulse: Pulse, w: Watch) -> Pulse:
+    """The pulse as this watch sees it: a contact last quiet before the watch's baseline counts
+    from the baseline instead (no alert for views before an auto or tag watch began)."""
+    if w.baseline_at is None or w.baseline_views is None or w.baseline_at <= pulse.quiet_at:
+        return pulse
+    return dataclasses.replace(pulse, quiet_views=w.baseline_views, quiet_at=w.baseline_at)
 
 
 def _reschedule(

@@ -142,6 +142,7 @@ def test_processes_opening_a_new_file_at_once_all_succeed(db_path: Path) -> None
             "m005_first_lookups",
             "m006_alerts",
             "m007_alert_settings",
+            "m009_auto_watch",
         ]  # each applied exactly once
     finally:
         for database in opened:

@@ -88,7 +88,7 @@ EXPECTED_COLUMNS = {
 
     "alert_watches": ["team_id", "user_id", "contact_id", "display_name", "created_at",
                       "snoozed_until", "stopped", "source", "access", "next_check_at",
-                      "last_checked_at"],
+                      "last_checked_at", "baseline_views", "baseline_at"],
     "alert_pulses": ["contact_id", "last_views", "last_growth_at", "quiet_views", "quiet_at",
                      "checked_at", "band"],
     "alert_pauses": ["team_id", "user_id", "token_key", "reason", "paused_at", "told"],
@@ -97,7 +97,7 @@ EXPECTED_COLUMNS = {
                          "lease_expires_at", "claimed_by", "posting_at", "resent", "channel", "ts",
                          "posted_at", "updated_at", "outcome"],
     "alert_settings": ["team_id", "user_id", "enabled", "quiet_start", "quiet_end", "threshold",
-                       "updated_at"],
+                       "updated_at", "auto_watch"],
 }  # fmt: skip
 
 EXPECTED_PKS = {
@@ -125,7 +125,7 @@ EXPECTED_INDEXES = {
     "digest_subscriptions": [["team_id", "user_id"]],
     "slack_events": [["seen_at"]],
     "first_lookups": [["seen_at"]],
-    "alert_watches": [["stopped", "next_check_at"]],
+    "alert_watches": [["stopped", "next_check_at"], ["team_id", "user_id", "stopped", "source"]],
     "alert_deliveries": [["claimed_at"]],
 }
 
@@ -181,6 +181,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
         "m005_first_lookups",
         "m006_alerts",
         "m007_alert_settings",
+        "m009_auto_watch",
     ]
     assert migrations.pending(empty_db) == []
 
