@@ -29,8 +29,8 @@ to take them without a schema change.
 Where watches come from (`source`): `/activity watch <contact>` ("manual"), the agent's lookups
 of the last 14 days ("auto", `storage.auto_watches`: they fill what the others leave of the 50
 and lapse with the lookup), and `/activity watch tag:<Tag>` (`activity.watch_sources`). An auto
-or tag watch counts from its baseline (`since_watched`): the reading of the agent's latest lookup,
-or for a tag watch its first check, which alerts nobody.
+or tag watch counts from its baseline (`since_watched`): its first check (after the watch began,
+or after the agent's latest lookup), which alerts nobody.
 """
 
 from __future__ import annotations
@@ -540,8 +540,8 @@ async def _check(
 
 
 def _first_read(services: Services, w: Watch, pulse: Pulse, now: dt.datetime) -> bool:
-    """A tag watch (or an auto watch without a lookup's reading) takes its first read as its
-    baseline: what happened before the watch is not news."""
+    """An auto or tag watch takes its first read (since it began, or since the agent's latest
+    lookup) as its baseline: what happened before is not news."""
     if w.source == "manual" or w.baseline_at is not None:
         return False
     set_watch_baseline(

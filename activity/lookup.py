@@ -338,7 +338,7 @@ def _record_and_compare(
         query=query or contact.display_name,
         now=now,
     )
-    _watch_automatically(services, access, contact, summary, now)
+    _watch_automatically(services, access, contact, now)
     baseline_day, delta = None, None
     if baseline is not None:
         recorded_at, counters = baseline
@@ -359,14 +359,10 @@ def _record_and_compare(
 
 
 def _watch_automatically(
-    services: Services,
-    access: Access,
-    contact: Contact,
-    summary: ActivitySummary,
-    now: dt.datetime,
+    services: Services, access: Access, contact: Contact, now: dt.datetime
 ) -> None:
-    """A lookup starts (or refreshes) the agent's auto watch of the contact, counting from what
-    this lookup read: no extra request (`storage.auto_watches`)."""
+    """A lookup starts (or refreshes) the agent's auto watch of the contact; no extra request:
+    the poller's next read is its baseline (`storage.auto_watches`)."""
     if not services.settings.alerts_enabled:
         return
     add_auto_watch(
@@ -376,7 +372,6 @@ def _watch_automatically(
         contact_id=contact.id,
         display_name=contact.display_name,
         access="workspace" if access.workspace else "own",
-        views=summary.listings_viewed,
         now=now,
     )
 

@@ -8,9 +8,11 @@ it fits in what the agent's other watches leave of `WATCH_CAP`, newest lookups f
 watches never push out manual or tag ones. A stopped auto watch keeps its row (`stopped = 1`), so
 a later lookup never starts it again; only an explicit `watch` does.
 
-A watch's baseline (`baseline_views`, `baseline_at`) is where its alerts count from: what the
-agent's latest lookup read (auto), or the poller's first read (tag watches, which are made from a
-tag's contact list without reading each contact).
+A watch's baseline (`baseline_views`, `baseline_at`) is where its alerts count from: the poller's
+first read after the watch began, which alerts nobody (what happened before is not news). Every
+lookup starts an auto watch's baseline afresh (the agent has just seen the card), so an auto watch
+that had lapsed and comes back never alerts about what happened meanwhile; a lookup costs no
+extra request.
 """
 
 from __future__ import annotations
@@ -63,29 +65,26 @@ def add_auto_watch(
     contact_id: str,
     display_name: str,
     access: str,
-    views: int,
     now: datetime,
 ) -> None:
-    """After a lookup: watch the contact automatically, counting from what the lookup read.
+    """After a lookup: watch the contact automatically; its next check is its baseline.
 
-    A running auto watch gets the new name, access and baseline; a manual or tag watch is left
-    as it is; a stopped watch (of any source) stays stopped."""
+    A running auto watch gets the new name and access, and its baseline starts afresh; a manual
+    or tag watch is left as it is; a stopped watch (of any source) stays stopped."""
     db.execute(
         """
         INSERT INTO alert_watches
-            (team_id, user_id, contact_id, display_name, created_at, access, stopped, source,
-             baseline_views, baseline_at)
-        VALUES (?, ?, ?, ?, ?, ?, 0, 'auto', ?, ?)
+            (team_id, user_id, contact_id, display_name, created_at, access, stopped, source)
+        VALUES (?, ?, ?, ?, ?, ?, 0, 'auto')
         ON CONFLICT (team_id, user_id, contact_id) DO UPDATE SET
             display_name = excluded.display_name,
             access = excluded.access,
-            baseline_views = excluded.baseline_views,
-            baseline_at = excluded.baseline_at
+            baseline_views = NULL,
+            baseline_at = NULL
         WHERE alert_watches.source = 'auto' AND alert_watches.stopped = 0
         """,
-        [team_id, user_id, contact_id, display_name, to_utc_text(now), access, views,
-         to_utc_text(now)],
-    )  # fmt: skip
+        [team_id, user_id, contact_id, display_name, to_utc_text(now), access],
+    )
 
 
 def add_tag_watch(
