@@ -10,7 +10,9 @@ from blocks.message import Message
 from blocks.problems import problem
 from blocks.text import clean
 
-LIST_HINT = "`/activity watch` lists who you watch; `/activity unwatch tag:<Tag>` stops a tag's."
+LIST_HINT = (
+    "`/activity watch` lists who you watch; `/activity unwatch tag:Buyer` stops a tag's watches."
+)
 
 
 def _contacts(n: int) -> str:
@@ -51,5 +53,5 @@ def tags_unavailable() -> Message:
     return problem(
         "Flexmls isn't answering right now",
         "I couldn't check your tags, so nothing was added.",
-        "Try `/activity watch tag:<Tag>` again in a minute.",
+        "Try `/activity watch tag:` and the tag again in a minute.",
     )
