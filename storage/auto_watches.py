@@ -29,32 +29,27 @@ WATCH_CAP = 50  # watches per agent, whatever their source
 
 def live_clause(alias: str = "w") -> str:
     """SQL that is true for the live watches among `alias`'s rows (stopped ones aside); takes
-    `live_params(now)`."""
-    w = alias
+    `live_params(now)`. The auto watches that fit are ranked once per query (a window over the
+    agents' lookups), not once per row."""
     return f"""
-    ({w}.source != 'auto' OR (
-        NOT EXISTS (SELECT 1 FROM alert_settings AS s WHERE s.team_id = {w}.team_id
-                    AND s.user_id = {w}.user_id AND s.auto_watch = 0)
-        AND EXISTS (
-            SELECT 1 FROM recent_lookups AS l
-            WHERE l.team_id = {w}.team_id AND l.user_id = {w}.user_id
-              AND l.contact_id = {w}.contact_id AND l.looked_up_at >= ?
-              AND (SELECT COUNT(*) FROM alert_watches AS m WHERE m.team_id = {w}.team_id
-                   AND m.user_id = {w}.user_id AND m.stopped = 0 AND m.source != 'auto')
-                + (SELECT COUNT(*) FROM alert_watches AS a JOIN recent_lookups AS k
-                     ON k.team_id = a.team_id AND k.user_id = a.user_id
-                    AND k.contact_id = a.contact_id
-                   WHERE a.team_id = {w}.team_id AND a.user_id = {w}.user_id
-                     AND a.source = 'auto' AND a.stopped = 0 AND k.looked_up_at >= ?
-                     AND (k.looked_up_at > l.looked_up_at OR (k.looked_up_at = l.looked_up_at
-                          AND a.contact_id < {w}.contact_id)))
-                < ?)))
+    ({alias}.source != 'auto' OR {alias}.rowid IN (
+        SELECT r.id FROM (
+            SELECT a.rowid AS id, a.team_id, a.user_id,
+                   ROW_NUMBER() OVER (PARTITION BY a.team_id, a.user_id
+                                      ORDER BY l.looked_up_at DESC, a.contact_id) AS n
+            FROM alert_watches AS a JOIN recent_lookups AS l
+              ON l.team_id = a.team_id AND l.user_id = a.user_id AND l.contact_id = a.contact_id
+            WHERE a.source = 'auto' AND a.stopped = 0 AND l.looked_up_at >= ?
+              AND NOT EXISTS (SELECT 1 FROM alert_settings AS s WHERE s.team_id = a.team_id
+                              AND s.user_id = a.user_id AND s.auto_watch = 0)
+        ) AS r
+        WHERE r.n + (SELECT COUNT(*) FROM alert_watches AS m WHERE m.team_id = r.team_id
+                     AND m.user_id = r.user_id AND m.stopped = 0 AND m.source != 'auto') <= ?))
     """
 
 
 def live_params(now: datetime, cap: int = WATCH_CAP) -> list[object]:
-    since = to_utc_text(now - AUTO_WATCH_DAYS)
-    return [since, since, cap]
+    return [to_utc_text(now - AUTO_WATCH_DAYS), cap]
 
 
 def add_auto_watch(
