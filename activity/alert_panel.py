@@ -84,6 +84,6 @@ def home_alerts(
     if show_names:
         listed = watch_list(services, team_id, user_id)
         return HomeAlerts(user_id, settings, listed, len(listed.lines), listed.paused)
-    count = len(active_watches(services.db, team_id, user_id))
+    count = len(active_watches(services.db, team_id, user_id, services.clock()))
     paused = agent_pause(services.db, team_id, user_id) is not None
     return HomeAlerts(user_id, settings, None, count, paused)

@@ -7,6 +7,8 @@ summary when the quiet hours end. Quiet hours are wall-clock times in the agent'
 zone (`users.info` `tz`; an unknown zone is UTC), so they follow daylight saving time.
 `alerts email on|off` (off by default): a DM when manual e-mails to a watched contact are opened
 (Spark counts those opens per contact, whoever on the team sent the e-mail).
+`alerts auto on|off`: whether contacts the agent looked up in the last 14 days are watched
+automatically (off: those watches are neither listed nor checked).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ _TIME = r"([01]?\d|2[0-3])[:.h]([0-5]\d)"
 _QUIET = re.compile(rf"^{_TIME}\s*[-–—]\s*{_TIME}$", re.ASCII)
 USAGE = (
     "`/activity alerts on`, `/activity alerts off`, `/activity alerts quiet 21:00-07:30`, "
-    "`/activity alerts quiet off`, `/activity alerts threshold 3` or "
-    "`/activity alerts email on` (or `email off`)."
+    "`/activity alerts quiet off`, `/activity alerts threshold 3`, `/activity alerts auto off` "
+    "or `/activity alerts email on` (or `email off`)."
 )
 
 
@@ -100,6 +102,10 @@ def parse_change(text: str, current: AlertSettings) -> AlertSettings:
         if rest not in ("on", "off"):
             raise BadSetting("E-mail alerts are either on or off.")
         return replace(current, email=rest == "on")
+    if verb == "auto":
+        if rest not in ("on", "off"):
+            raise BadSetting("Auto-watch is `on` or `off`: `/activity alerts auto off`.")
+        return replace(current, auto_watch=rest == "on")
     raise BadSetting("That's not an alert setting.")
 
 

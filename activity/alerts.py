@@ -41,8 +41,13 @@ when a return is also an "Active now" burst, the agent gets one DM, the "back" o
 view count, and later views of that burst update it (`_last_burst`). An "opened" rise seen at
 the very check of a "back" DM is in that DM already.
 
-Quiet hours hold every kind; the summary at their end words each line by kind. Auto-watch and
-tag watches come later; watches carry `source` to take them without a schema change.
+Quiet hours hold every kind; the summary at their end words each line by kind.
+
+Where watches come from (`source`): `/activity watch <contact>` ("manual"), the agent's lookups
+of the last 14 days ("auto", `storage.auto_watches`: they fill what the others leave of the 50
+and lapse with the lookup), and `/activity watch tag:<Tag>` (`activity.watch_sources`). An auto
+or tag watch counts from its baseline (`since_watched`): its first check (after the watch began,
+or after the agent's latest lookup), which alerts nobody.
 """
 
 from __future__ import annotations
@@ -128,12 +133,13 @@ from storage.alerts import (
     stale_posts,
     stop_watch,
 )
+from storage.auto_watches import WATCH_CAP, set_watch_baseline
 from storage.readings import snapshot_readings
 
 ACTIVE_VIEWS = 3  # views since the contact was last quiet that make it "active now"
 QUIET_AFTER = dt.timedelta(minutes=60)
 UPDATE_WINDOW = dt.timedelta(hours=4)
-MAX_WATCHES = 50
+MAX_WATCHES = WATCH_CAP  # per agent, whatever the source (auto watches fill what is left)
 SNOOZE = dt.timedelta(days=1)
 READ_CONCURRENCY = 8
 NEWEST_SHOWN = 3  # viewed listings the "Active now" DM lists
@@ -290,6 +296,7 @@ class WatchLine:
     every: dt.timedelta
     snoozed_until: dt.datetime | None
     usual: dt.timedelta | None = None  # set when `every` is stretched (activity.poll_budget)
+    source: str = "manual"  # "auto" | "tag:<Tag>" are marked in the list
 
 
 @dataclass(frozen=True)
@@ -316,12 +323,13 @@ class TooManyWatches(Exception):
 class Watched:
     line: WatchLine
     new: bool  # False: the contact was already watched
+    threshold: int = ACTIVE_VIEWS  # the agent's own views threshold
 
 
 async def watch(services: Services, access: Access, contact_id: str, name: str) -> Watched:
     """Watch a contact for the agent; reads its activity once (the baseline and the band)."""
     db, now = services.db, services.clock()
-    running = {w.contact_id for w in active_watches(db, access.team_id, access.user_id)}
+    running = _kept_watches(services, access.team_id, access.user_id)
     if contact_id not in running and len(running) >= MAX_WATCHES:
         raise TooManyWatches
     summary = await services.spark.activity_summary(
@@ -330,7 +338,7 @@ async def watch(services: Services, access: Access, contact_id: str, name: str) 
     band = _record_check(services, contact_id, summary, now)
     # Checked again after the read, with no await before the insert: concurrent requests
     # can't all pass the first check and together exceed the cap.
-    running = {w.contact_id for w in active_watches(db, access.team_id, access.user_id)}
+    running = _kept_watches(services, access.team_id, access.user_id)
     if contact_id not in running and len(running) >= MAX_WATCHES:
         raise TooManyWatches
     new = add_watch(
@@ -346,12 +354,20 @@ async def watch(services: Services, access: Access, contact_id: str, name: str) 
     every = check_every(services, band)
     watch_row = Watch(access.team_id, access.user_id, contact_id, name, now)
     schedule_watch(db, watch_row, checked_at=now, next_check_at=now + every)
-    return Watched(WatchLine(name, contact_id, band, every, None, _usual(services, band)), new)
+    threshold = alert_settings(db, access.team_id, access.user_id).threshold
+    line = WatchLine(name, contact_id, band, every, None, usual=_usual(services, band))
+    return Watched(line, new, threshold)
 
 
 def _usual(services: Services, band: str | None) -> dt.timedelta | None:
     """The usual interval of `band` when the real one is stretched, else None."""
     return usual_every(services, band) if poll_budget(services).stretched else None
+
+
+def _kept_watches(services: Services, team_id: str, user_id: str) -> set[str]:
+    """The contacts the agent watches other than automatically (auto watches give way)."""
+    watches = active_watches(services.db, team_id, user_id, services.clock())
+    return {w.contact_id for w in watches if w.source != "auto"}
 
 
 def _record_check(
@@ -376,9 +392,9 @@ def _evidence(services: Services, contact_id: str) -> Evidence | None:
 
 
 def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
-    watches = active_watches(services.db, team_id, user_id)
-    known = bands(services.db, [w.contact_id for w in watches])
     now = services.clock()
+    watches = active_watches(services.db, team_id, user_id, now)
+    known = bands(services.db, [w.contact_id for w in watches])
     lines = tuple(
         WatchLine(
             w.display_name,
@@ -386,7 +402,8 @@ def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
             known.get(w.contact_id),
             check_every(services, known.get(w.contact_id)),
             w.snoozed_until if w.snoozed(now) else None,
-            _usual(services, known.get(w.contact_id)),
+            usual=_usual(services, known.get(w.contact_id)),
+            source=w.source,
         )
         for w in watches
     )
@@ -395,7 +412,7 @@ def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
 
 def watched_matching(services: Services, team_id: str, user_id: str, text: str) -> list[Watch]:
     """The agent's own watches `text` names: by contact id, else by name (no Spark request)."""
-    watches = active_watches(services.db, team_id, user_id)
+    watches = active_watches(services.db, team_id, user_id, services.clock())
     by_id = [w for w in watches if w.contact_id == text.strip()]
     if by_id:
         return by_id
@@ -600,10 +617,12 @@ async def _check(
     _reschedule(services, group, band, None)
     newest = NewestViewed(group.token, group.contact_id, f"alerts:{first.team_id}")
     for w in group.watches:
+        if _first_read(services, w, pulse, now):
+            continue
         settings = alert_settings(services.db, w.team_id, w.user_id)
         await act_kinds(services, poster, w, pulse, settings, report)
         last = _last_burst(services, w)
-        decision = decide(pulse, last, now, settings.threshold)
+        decision = decide(since_watched(pulse, w), last, now, settings.threshold)
         await act(services, poster, w, decision, report, newest)
 
 
@@ -636,6 +655,33 @@ class NewestViewed:
                 log.info("Alert DM without its listings (%s)", type(error).__name__)
                 return ()
         return newest_first(page.items)[:NEWEST_SHOWN]
+
+
+def _first_read(services: Services, w: Watch, pulse: Pulse, now: dt.datetime) -> bool:
+    """An auto or tag watch takes its first read (since it began, or since the agent's latest
+    lookup) as its baseline: what happened before is not news."""
+    if w.source == "manual" or w.baseline_at is not None:
+        return False
+    set_watch_baseline(
+        services.db, w.team_id, w.user_id, w.contact_id, views=pulse.last_views, at=now
+    )
+    return True
+
+
+def counts_from(w: Watch) -> dt.datetime:
+    """Where the watch's news starts: when it was made, or its baseline (an auto watch's first
+    check after the agent's latest lookup), whichever is later."""
+    if w.baseline_at is not None and w.baseline_at > w.created_at:
+        return w.baseline_at
+    return w.created_at
+
+
+def since_watched(pulse: Pulse, w: Watch) -> Pulse:
+    """The pulse as this watch sees it: a contact last quiet before the watch's baseline counts
+    from the baseline instead (no alert for views before an auto or tag watch began)."""
+    if w.baseline_at is None or w.baseline_views is None or w.baseline_at <= pulse.quiet_at:
+        return pulse
+    return dataclasses.replace(pulse, quiet_views=w.baseline_views, quiet_at=w.baseline_at)
 
 
 def _reschedule(
@@ -805,12 +851,13 @@ async def act_kinds(
 ) -> None:
     """The "back" and (opted in) "opened" DMs a check calls for, each once."""
     now = services.clock()
-    back = decide_back(pulse, w.created_at, now)
+    since = counts_from(w)
+    back = decide_back(pulse, since, now)
     if back is not None:
         key = AlertKey(w.team_id, w.user_id, w.contact_id, back.window_start, BACK)
         await _send_kind(services, poster, w, key, back.baseline_views, back.views, back.opens,
                          back.spell_end, report)  # fmt: skip
-    opened = decide_opened(pulse, w.created_at, now) if settings.email else None
+    opened = decide_opened(pulse, since, now) if settings.email else None
     if opened is not None and not (back is not None and back.spell_end == opened.window_start):
         key = AlertKey(w.team_id, w.user_id, w.contact_id, opened.window_start, OPENED)
         await _send_kind(services, poster, w, key, 0, 0, opened.opens, None, report)

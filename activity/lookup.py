@@ -45,6 +45,7 @@ from storage import (
     snapshot_history,
     snapshot_readings,
 )
+from storage.auto_watches import add_auto_watch
 
 MAX_CANDIDATES = 25
 MAX_SUGGESTIONS = 3
@@ -337,6 +338,7 @@ def _record_and_compare(
         query=query or contact.display_name,
         now=now,
     )
+    _watch_automatically(services, access, contact, now)
     baseline_day, delta = None, None
     if baseline is not None:
         recorded_at, counters = baseline
@@ -353,6 +355,24 @@ def _record_and_compare(
         last_active=_last_active_day(services, contact.id, now.date(), zone),
         earlier_today=_earlier_look(earlier, summary, zone),
         flexmls_url=services.settings.flexmls_contact_link(contact.id),
+    )
+
+
+def _watch_automatically(
+    services: Services, access: Access, contact: Contact, now: dt.datetime
+) -> None:
+    """A lookup starts (or refreshes) the agent's auto watch of the contact; no extra request:
+    the poller's next read is its baseline (`storage.auto_watches`)."""
+    if not services.settings.alerts_enabled:
+        return
+    add_auto_watch(
+        services.db,
+        team_id=access.team_id,
+        user_id=access.user_id,
+        contact_id=contact.id,
+        display_name=contact.display_name,
+        access="workspace" if access.workspace else "own",
+        now=now,
     )
 
 

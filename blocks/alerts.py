@@ -217,13 +217,22 @@ def _buttons(watcher_id: str, contact_id: str, name: str) -> list:  # type: igno
     ]  # fmt: skip
 
 
+def _source_words(source: str) -> str:
+    """How the list marks where a watch came from ("" for one the agent asked for)."""
+    if source == "auto":
+        return " · auto"
+    if source.startswith("tag:"):
+        return " · tag " + user_mrkdwn(source[4:], 100, fallback="—")
+    return ""
+
+
 def _line(line: WatchLine) -> str:
     name = user_mrkdwn(line.name, NAME_LIMIT, fallback="(no name)")
     band = BAND_WORDS.get(line.band or "", "band not known yet")
     text = f"*{name}* · {band} · {checked_words(line)}"
     if line.snoozed_until is not None:
         text += " · snoozed"
-    return text
+    return text + _source_words(line.source)
 
 
 def watch_list_message(watches: WatchList) -> Message:
@@ -242,6 +251,8 @@ def watch_list_message(watches: WatchList) -> Message:
              for i, w in enumerate(shown, start=1)]  # fmt: skip
     count = len(watches.lines)
     footer = f"{count} of at most {watches.limit}. {hint}"
+    if any(w.source == "auto" for w in watches.lines):
+        footer += AUTO_NOTE
     if count > len(shown):
         footer = f"{count - len(shown)} more not shown. " + footer
     if any(w.usual is not None for w in watches.lines):
@@ -266,6 +277,11 @@ def watch_list_message(watches: WatchList) -> Message:
     )
 
 
+AUTO_NOTE = (
+    " _auto_: you looked them up in the last 14 days (`/activity alerts auto off` stops that)."
+)
+
+
 def watch_added(watched: Watched) -> Message:
     name = clean(watched.line.name) or "This contact"
     band = BAND_WORDS.get(watched.line.band or "", "")
@@ -275,7 +291,8 @@ def watch_added(watched: Watched) -> Message:
     lead = "Watching" if watched.new else "Already watching"
     return problem(
         f"{lead} {name}",
-        f"I'll DM you when they view 3 or more listings after a quiet spell ({how}).",
+        f"I'll DM you when they view {watched.threshold} or more listings after a quiet spell"
+        f" ({how}).",
         "`/activity watch` lists who you watch; `/activity unwatch` and a name stops one.",
     )
 
@@ -333,6 +350,12 @@ def alerts_paused_dm() -> Message:
     )
 
 
+AUTO_WORDS = {
+    True: "on (contacts you looked up in the last 14 days are watched)",
+    False: "off",
+}
+
+
 def alert_settings_message(view: SettingsView) -> Message:
     """`/activity alerts`: on or off, quiet hours (in the agent's zone), the threshold."""
     s = view.settings
@@ -349,9 +372,11 @@ def alert_settings_message(view: SettingsView) -> Message:
         f"Alerts: {state}\nQuiet hours: {quiet}\n"
         f"Active now: {s.threshold} or more listings viewed after a quiet spell\n"
         "Back after a quiet spell: any view or open after 14 days with none\n"
-        f"Opened e-mails: {'on' if s.email else 'off'}",
+        f"Opened e-mails: {'on' if s.email else 'off'}\n"
+        f"Auto-watch: {AUTO_WORDS[s.auto_watch]}",
         "Change: `/activity alerts on|off`, `/activity alerts quiet 21:00-07:30` (or `quiet off`),"
-        " `/activity alerts threshold 3` (2 to 20), `/activity alerts email on|off`.",
+        " `/activity alerts threshold 3` (2 to 20), `/activity alerts email on|off`,"
+        " `/activity alerts auto on|off`.",
     )
 
 

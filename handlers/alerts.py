@@ -39,6 +39,13 @@ from activity.alerts import (
 from activity.lookup import Match, find
 from activity.models import Candidates
 from activity.services import Services
+from activity.watch_sources import (
+    BadTag,
+    TagsUnavailable,
+    UnknownTag,
+    unwatch_tag,
+    watch_tag,
+)
 from blocks import contact_picker, invalid_input, no_match
 from blocks.actions import decode_watch_action
 from blocks.alerts import (
@@ -58,6 +65,8 @@ from blocks.alerts import (
     watch_refused_too_many,
 )
 from blocks.message import Message
+from blocks.watch_sources import tag_unwatched, tag_watch_added, tags_unavailable
+from handlers.digest_args import unknown_tag
 from handlers.people import People
 from handlers.poster import is_temporary, own_dm
 from handlers.turn import Turn
@@ -74,8 +83,17 @@ log = logging.getLogger(__name__)
 # -- commands ----------------------------------------------------------------------------------
 
 
+def _tag_text(text: str) -> str | None:
+    """What follows `tag:` when the text names a tag, else None."""
+    return text[4:] if text[:4].lower() == "tag:" else None
+
+
 async def watch_command(turn: Turn, text: str) -> None:
-    """`/activity watch` lists; `/activity watch <contact>` watches (a picker keeps the intent)."""
+    """`/activity watch` lists; `/activity watch <contact>` watches (a picker keeps the intent);
+    `/activity watch tag:<Tag>` watches a tag's contacts."""
+    if (tag := _tag_text(text)) is not None:
+        await watch_tag_command(turn, tag)
+        return
     if not text:
         await turn.credential()  # names of clients: only for who may look them up now
         await turn.reply(watch_list_message(watch_list(turn.services, turn.team_id, turn.user_id)))
@@ -109,8 +127,33 @@ async def watch_contact(turn: Turn, contact_id: str, name: str | None = None) ->
     await turn.reply(watch_added(watched))
 
 
+async def watch_tag_command(turn: Turn, tag: str) -> None:
+    """`/activity watch tag:<Tag>`: as many of the tag's contacts as fit in the 50."""
+    try:
+        done = await watch_tag(turn.services, await turn.access(), tag)
+    except BadTag as error:
+        await turn.notify(invalid_input(str(error)))
+    except TooManyWatches:
+        await turn.reply(watch_refused_too_many(MAX_WATCHES))
+    except UnknownTag as error:
+        await turn.notify(invalid_input(unknown_tag(error.tag, error.tags, "/activity watch")))
+    except TagsUnavailable:
+        await turn.reply(tags_unavailable())
+    else:
+        await turn.reply(tag_watch_added(done))
+
+
 async def unwatch_command(turn: Turn, text: str) -> None:
-    """`/activity unwatch <contact>`: among the asker's own watches only (no Flexmls request)."""
+    """`/activity unwatch <contact>` or `tag:<Tag>`: among the asker's own watches only (no
+    Flexmls request)."""
+    if (tag := _tag_text(text)) is not None:
+        try:
+            done = unwatch_tag(turn.services, turn.team_id, turn.user_id, tag)
+        except BadTag as error:
+            await turn.notify(invalid_input(str(error)))
+            return
+        await turn.reply(tag_unwatched(done))
+        return
     if not text:
         await turn.notify(
             invalid_input(

@@ -80,17 +80,18 @@ def refusal_words(refused: DigestRefused) -> str:
     return refused.detail or str(refused)  # storage's own words about the time, zone or scope
 
 
-def unknown_tag(tag: str, tags: tuple[str, ...]) -> str:
+def unknown_tag(tag: str, tags: tuple[str, ...], command: str = "/activity digest add") -> str:
     """ "No contact is tagged “Buyers”. Your tags: Buyer, Seller. Try …" (plain words: the
     reply escapes them, tags and all)."""
     said = f"No contact is tagged “{tag[:100]}” in your Flexmls."
     if not tags:
+        if command != "/activity digest add":
+            return f"{said} You have no contact tags yet."
         return f"{said} You have no contact tags yet; try `recent` or `all` instead."
     shown = ", ".join(t[:100] for t in tags[:MAX_TAGS_LISTED])
     more = f" and {len(tags) - MAX_TAGS_LISTED} more" if len(tags) > MAX_TAGS_LISTED else ""
     return (
-        f"{said} Your tags: {shown}{more}. "
-        f"Try `/activity digest add tag:{tags[0][:100]}` (spelt as listed)."
+        f"{said} Your tags: {shown}{more}. Try `{command} tag:{tags[0][:100]}` (spelt as listed)."
     )
 
 

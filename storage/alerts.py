@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage.auto_watches import live_clause, live_params
 from storage.db import from_utc_text, optional_from_utc_text, optional_utc_text, to_utc_text
 
 ALERT_LEASE = timedelta(minutes=5)
@@ -32,10 +33,12 @@ class Watch:
     created_at: datetime
     snoozed_until: datetime | None = None
     stopped: bool = False
-    source: str = "manual"  # "auto" and "tag:<Tag>" later
+    source: str = "manual"  # "manual" | "auto" | "tag:<Tag>" (`storage.auto_watches`)
     access: str = "own"  # "own" | "workspace": the access the watch was made with
     next_check_at: datetime | None = None
     last_checked_at: datetime | None = None
+    baseline_views: int | None = None  # where its alerts count from (auto and tag watches)
+    baseline_at: datetime | None = None
 
     def snoozed(self, now: datetime) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > now
@@ -118,7 +121,8 @@ def add_watch(
     access: str,
     now: datetime,
 ) -> bool:
-    """Watch (or watch again) a contact; False when it was already watched (name refreshed)."""
+    """Watch (or watch again) a contact; False when it was already watched (name refreshed).
+    An auto watch of the contact becomes a manual one."""
     existing = get_watch(db, team_id, user_id, contact_id)
     db.execute(
         """
@@ -132,11 +136,15 @@ def add_watch(
                          THEN excluded.created_at ELSE alert_watches.created_at END,
             snoozed_until = CASE WHEN alert_watches.stopped = 1
                             THEN NULL ELSE alert_watches.snoozed_until END,
+            baseline_at = CASE WHEN alert_watches.stopped = 1
+                          THEN NULL ELSE alert_watches.baseline_at END,
+            source = CASE WHEN alert_watches.stopped = 1 OR alert_watches.source = 'auto'
+                     THEN 'manual' ELSE alert_watches.source END,
             stopped = 0
         """,
         [team_id, user_id, contact_id, display_name, to_utc_text(now), access],
     )
-    return existing is None or existing.stopped
+    return existing is None or existing.stopped or existing.source == "auto"
 
 
 def get_watch(db: Database, team_id: str, user_id: str, contact_id: str) -> Watch | None:
@@ -149,12 +157,16 @@ def get_watch(db: Database, team_id: str, user_id: str, contact_id: str) -> Watc
     return _watch(rows[0]) if rows else None
 
 
-def active_watches(db: Database, team_id: str, user_id: str) -> list[Watch]:
-    """The agent's watches that are not stopped, oldest first."""
+def active_watches(
+    db: Database, team_id: str, user_id: str, now: datetime | None = None
+) -> list[Watch]:
+    """The agent's live watches (not stopped; auto ones while live at `now`, see
+    `storage.auto_watches`; without `now`, none of them), oldest first."""
+    live, params = (live_clause("w"), live_params(now)) if now else ("w.source != 'auto'", [])
     rows = db.query(
-        "SELECT * FROM alert_watches WHERE team_id = ? AND user_id = ? AND stopped = 0"
-        " ORDER BY created_at, contact_id",
-        [team_id, user_id],
+        "SELECT * FROM alert_watches AS w WHERE team_id = ? AND user_id = ? AND stopped = 0"
+        f" AND {live} ORDER BY created_at, contact_id",
+        [team_id, user_id, *params],
     )
     return [_watch(row) for row in rows]
 
@@ -182,20 +194,21 @@ def snooze_watch(
 
 
 def due_watches(db: Database, now: datetime) -> list[Watch]:
-    """Running, unsnoozed watches whose next check is due (never checked ones first), of agents
-    who have not turned alerts off."""
+    """Running, live, unsnoozed watches whose next check is due (never checked ones first), of
+    agents who have not turned alerts off."""
     now_text = to_utc_text(now)
     rows = db.query(
-        """
+        f"""
         SELECT * FROM alert_watches AS w
         WHERE stopped = 0
           AND (next_check_at IS NULL OR next_check_at <= ?)
           AND (snoozed_until IS NULL OR snoozed_until <= ?)
           AND NOT EXISTS (SELECT 1 FROM alert_settings AS s WHERE s.team_id = w.team_id
                           AND s.user_id = w.user_id AND s.enabled = 0)
+          AND {live_clause("w")}
         ORDER BY next_check_at IS NOT NULL, next_check_at, team_id, user_id, contact_id
         """,
-        [now_text, now_text],
+        [now_text, now_text, *live_params(now)],
     )
     return [_watch(row) for row in rows]
 
@@ -231,6 +244,8 @@ def _watch(row: dict[str, Any]) -> Watch:
         access=row["access"],
         next_check_at=optional_from_utc_text(row["next_check_at"]),
         last_checked_at=optional_from_utc_text(row["last_checked_at"]),
+        baseline_views=row.get("baseline_views"),
+        baseline_at=optional_from_utc_text(row.get("baseline_at")),
     )
 
 
@@ -568,6 +583,7 @@ class AlertSettings:
     quiet_end: str | None = "07:30"
     threshold: int = 3
     email: bool = False  # "Opened your e-mail" DMs (`/activity alerts email on`)
+    auto_watch: bool = True  # contacts looked up in the last 14 days are watched
 
     @property
     def quiet(self) -> bool:
@@ -590,6 +606,7 @@ def alert_settings(db: Database, team_id: str, user_id: str) -> AlertSettings:
         quiet_end=row["quiet_end"],
         threshold=row["threshold"],
         email=bool(row.get("email_opens") or 0),
+        auto_watch=bool(row.get("auto_watch", 1)),
     )
 
 
@@ -599,14 +616,16 @@ def save_alert_settings(
     db.execute(
         """
         INSERT INTO alert_settings
-            (team_id, user_id, enabled, quiet_start, quiet_end, threshold, email_opens, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            (team_id, user_id, enabled, quiet_start, quiet_end, threshold, email_opens,
+             auto_watch, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (team_id, user_id) DO UPDATE SET
             enabled = excluded.enabled,
             quiet_start = excluded.quiet_start,
             quiet_end = excluded.quiet_end,
             threshold = excluded.threshold,
             email_opens = excluded.email_opens,
+            auto_watch = excluded.auto_watch,
             updated_at = excluded.updated_at
         """,
         [
@@ -617,6 +636,7 @@ def save_alert_settings(
             settings.quiet_end if settings.quiet else None,
             settings.threshold,
             int(settings.email),
+            int(settings.auto_watch),
             to_utc_text(now),
         ],
     )

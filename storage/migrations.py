@@ -325,6 +325,20 @@ def m008_alert_kinds(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_auto_watch(db: Database) -> None:
+    _run(
+        db,
+        # Auto-watch (contacts looked up in the last 14 days), on unless the agent turns it off.
+        "ALTER TABLE alert_settings ADD COLUMN auto_watch INTEGER NOT NULL DEFAULT 1",
+        # Where a watch's alerts count from: the views counter and the moment of the agent's
+        # latest lookup (auto watches) or of its first check (tag watches); NULL: not yet.
+        "ALTER TABLE alert_watches ADD COLUMN baseline_views INTEGER",
+        "ALTER TABLE alert_watches ADD COLUMN baseline_at TEXT",
+        "CREATE INDEX idx_alert_watches_agent ON alert_watches (team_id, user_id, stopped, source)",
+    )
+
+
 def apply_migrations(db: Database) -> None:
     """Apply pending migrations, safely even when several processes start at once.
 

@@ -5,7 +5,8 @@ The poller reads each watched contact once per check for every token that watche
 database in plain text, so a reader here is the closest stored stand-in: `""` for watches made
 with the workspace token (one token for everyone), the agent (`team:user`) for watches made with
 their own connection. Watches that are stopped, snoozed, of agents who turned alerts off or whose
-polling is paused are not read, so they ask nothing of the budget.
+polling is paused, and auto watches that are not live (`storage.auto_watches`) are not read,
+so they ask nothing of the budget.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.auto_watches import live_clause, live_params
 from storage.db import to_utc_text
 
 WORKSPACE_READER = ""
@@ -30,7 +32,7 @@ class PolledRead:
 def polled_reads(db: Database, now: datetime) -> list[PolledRead]:
     """Every distinct (reader, contact) the poller reads at `now`, with the contact's band."""
     rows = db.query(
-        """
+        f"""
         SELECT DISTINCT
             CASE WHEN w.access = 'workspace' THEN '' ELSE w.team_id || ':' || w.user_id END
                 AS reader,
@@ -44,8 +46,9 @@ def polled_reads(db: Database, now: datetime) -> list[PolledRead]:
                           AND s.user_id = w.user_id AND s.enabled = 0)
           AND NOT EXISTS (SELECT 1 FROM alert_pauses AS a WHERE a.team_id = w.team_id
                           AND a.user_id = w.user_id)
+          AND {live_clause("w")}
         ORDER BY reader, contact_id
         """,
-        [to_utc_text(now)],
+        [to_utc_text(now), *live_params(now)],
     )
     return [PolledRead(row["reader"], row["contact_id"], row["band"]) for row in rows]

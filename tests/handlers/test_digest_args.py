@@ -11,6 +11,7 @@ from handlers.digest_args import (
     DigestRequest,
     parse_add,
     refusal_words,
+    unknown_tag,
 )
 
 
@@ -120,3 +121,9 @@ def test_a_long_tag_list_is_cut_and_counted():
 def test_no_tags_at_all_suggests_another_scope():
     words = refusal_words(DigestRefused(Refusal.UNKNOWN_TAG, "Buyer", choices=()))
     assert "no contact tags yet" in words and "`recent`" in words
+
+
+def test_an_unknown_tag_for_a_watch_suggests_the_watch_command():
+    words = unknown_tag("Byuer", ("Buyer", "Seller"), "/activity watch")
+    assert "Your tags: Buyer, Seller." in words and "`/activity watch tag:Buyer`" in words
+    assert "digest" not in unknown_tag("Byuer", (), "/activity watch")

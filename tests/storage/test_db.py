@@ -143,6 +143,7 @@ def test_processes_opening_a_new_file_at_once_all_succeed(db_path: Path) -> None
             "m006_alerts",
             "m007_alert_settings",
             "m008_alert_kinds",
+            "m009_auto_watch",
         ]  # each applied exactly once
     finally:
         for database in opened:

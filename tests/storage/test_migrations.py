@@ -88,7 +88,7 @@ EXPECTED_COLUMNS = {
 
     "alert_watches": ["team_id", "user_id", "contact_id", "display_name", "created_at",
                       "snoozed_until", "stopped", "source", "access", "next_check_at",
-                      "last_checked_at"],
+                      "last_checked_at", "baseline_views", "baseline_at"],
     "alert_pulses": ["contact_id", "last_views", "last_growth_at", "quiet_views", "quiet_at",
                      "checked_at", "band", "last_opens", "last_manual_opens", "active_at",
                      "known_since", "back_from", "back_until", "back_views", "back_opens",
@@ -99,7 +99,7 @@ EXPECTED_COLUMNS = {
                          "lease_expires_at", "claimed_by", "posting_at", "resent", "channel", "ts",
                          "posted_at", "updated_at", "outcome", "opens", "spell_end"],
     "alert_settings": ["team_id", "user_id", "enabled", "quiet_start", "quiet_end", "threshold",
-                       "updated_at", "email_opens"],
+                       "updated_at", "email_opens", "auto_watch"],
 }  # fmt: skip
 
 EXPECTED_PKS = {
@@ -127,7 +127,7 @@ EXPECTED_INDEXES = {
     "digest_subscriptions": [["team_id", "user_id"]],
     "slack_events": [["seen_at"]],
     "first_lookups": [["seen_at"]],
-    "alert_watches": [["stopped", "next_check_at"]],
+    "alert_watches": [["stopped", "next_check_at"], ["team_id", "user_id", "stopped", "source"]],
     "alert_deliveries": [["claimed_at"]],
 }
 
@@ -184,6 +184,7 @@ def test_records_each_migration_once(empty_db: Database) -> None:
         "m006_alerts",
         "m007_alert_settings",
         "m008_alert_kinds",
+        "m009_auto_watch",
     ]
     assert migrations.pending(empty_db) == []
 
