@@ -4,8 +4,8 @@ watch list beside them.
 Each plain on/off setting is one `Toggle` row in `TOGGLES`: App Home shows its state and a
 button to flip it, and a click applies it with the same words as `/activity alerts …`
 (`activity.alert_settings.change`), so a new boolean setting is one line here once
-`/activity alerts` knows its words, e.g.
-`Toggle("auto", "Auto-watch", lambda s: s.auto_watch, "auto on", "auto off")`.
+`/activity alerts` knows its words, like
+`Toggle("auto", "Auto-watch", lambda s: s.auto_watch, "auto on", "auto off")` below.
 
 A click names the state it wants ("on"/"off"), not "flip": a stale Home clicked twice, or a
 double click, leaves the setting as asked, and turning on what is already on changes nothing
@@ -40,6 +40,7 @@ TOGGLES: tuple[Toggle, ...] = (
     Toggle("alerts", "Alerts", lambda s: s.enabled, "on", "off"),
     Toggle("quiet", "Quiet hours", lambda s: s.quiet, f"quiet {DEFAULT_QUIET}", "quiet off"),
     Toggle("email", "E-mail alerts", lambda s: s.email, "email on", "email off"),
+    Toggle("auto", "Auto-watch", lambda s: s.auto_watch, "auto on", "auto off"),
 )
 
 

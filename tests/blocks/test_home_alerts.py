@@ -98,13 +98,16 @@ def test_default_settings_read_in_words_in_the_agents_zone_with_a_button_each():
         "alert_setting:alerts": "Turn alerts off",
         "alert_setting:quiet": "Turn quiet hours off",
         "alert_setting:email": "Turn e-mail alerts on",  # opt-in
+        "alert_setting:auto": "Turn auto-watch off",
     }
     assert found["alert_setting:alerts"]["value"] == f"s1|{AGENT}|alerts|off"
     assert found["alert_setting:quiet"]["value"] == f"s1|{AGENT}|quiet|off"
 
 
 def test_turned_off_settings_offer_to_turn_them_on():
-    settings = AlertSettings(enabled=False, quiet_start=None, quiet_end=None, threshold=7)
+    settings = AlertSettings(
+        enabled=False, quiet_start=None, quiet_end=None, threshold=7, email=False, auto_watch=False
+    )
     view = home(panel(settings=settings, tz="Europe/Paris"))
     text = "\n".join(view_mrkdwn_texts(view))
     assert "*Alerts:* off: no contact is checked" in text
@@ -126,11 +129,11 @@ def test_clock_words(hhmm: str, words: str):
 
 
 def test_one_more_boolean_setting_is_one_row_in_the_table(monkeypatch):
-    auto = Toggle("auto", "Auto-watch", lambda s: s.threshold == 3, "auto on", "auto off")
-    monkeypatch.setattr("blocks.home_alerts.TOGGLES", (*TOGGLES, auto))
+    extra = Toggle("pulse", "Pulse", lambda s: s.threshold == 3, "pulse on", "pulse off")
+    monkeypatch.setattr("blocks.home_alerts.TOGGLES", (*TOGGLES, extra))
     view = home(panel())
-    assert "*Auto-watch:* on" in "\n".join(view_mrkdwn_texts(view))
-    assert setting_buttons(view)["alert_setting:auto"]["value"] == f"s1|{AGENT}|auto|off"
+    assert "*Pulse:* on" in "\n".join(view_mrkdwn_texts(view))
+    assert setting_buttons(view)["alert_setting:pulse"]["value"] == f"s1|{AGENT}|pulse|off"
 
 
 def test_the_watch_list_names_band_cadence_and_snooze_in_the_agents_zone():

@@ -120,6 +120,9 @@ async def test_setting_buttons_change_the_clickers_own_settings_and_republish(st
     view = await click_in_home(stack, setting_button(view, "email"))  # opt-in, off by default
     assert alert_settings(db, TEAM, AGENT).email is True
     assert "*E-mail alerts:* on" in text_of(view)
+    view = await click_in_home(stack, setting_button(view, "auto"))  # on by default
+    assert alert_settings(db, TEAM, AGENT).auto_watch is False
+    assert "*Auto-watch:* off" in text_of(view)
     assert len(stack.slack.messages(AGENT)) == dms_before  # the Home is the answer: no DM
 
     # The same click again (a stale Home, a double click) keeps the agent's own quiet hours.

@@ -237,7 +237,7 @@ def well_formed(prefix: str, value: str) -> bool:
     if prefix in ("alert_snooze", "alert_stop"):  # a1|<the watcher, who must be the clicker>|<id>
         return re.fullmatch(rf"a1\|U0AGENT1\|{CONTACT_ID}", value) is not None
     if prefix == "alert_setting":  # s1|<the clicker>|<a setting App Home shows>|<on|off>
-        return re.fullmatch(r"s1\|U0AGENT1\|(alerts|quiet|email)\|(on|off)", value) is not None
+        return re.fullmatch(r"s1\|U0AGENT1\|(alerts|quiet|email|auto)\|(on|off)", value) is not None
     if prefix == "listings_page":
         match = re.fullmatch(rf"v1\|(viewed|shared)\|{CONTACT_ID}\|([1-9][0-9]{{0,5}})", value)
         return match is not None and int(match.group(2)) <= 100_000
