@@ -38,6 +38,11 @@ class TagsUnavailable(Exception):
     """Flexmls could not say now which tags exist (busy or down)."""
 
 
+class NeedsOwnConnection(Exception):
+    """A tag is a whole list read from Flexmls: like a tag digest, with OAuth set up it is read
+    with the agent's own connection, never the workspace token."""
+
+
 @dataclass(frozen=True)
 class TagWatched:
     """What `watch tag:<Tag>` did."""
@@ -68,8 +73,11 @@ def _kept(services: Services, access: Access) -> tuple[set[str], set[str]]:
 
 async def watch_tag(services: Services, access: Access, text: str) -> TagWatched:
     """Watch the contacts tagged `text` for the agent, as many as fit; raises `BadTag`,
-    `TooManyWatches` (no room: nothing is read), `UnknownTag`, `TagsUnavailable`."""
+    `TooManyWatches` (no room: nothing is read), `UnknownTag`, `TagsUnavailable`,
+    `NeedsOwnConnection` (nothing is read)."""
     wanted = tag_name(text)
+    if services.oauth is not None and access.workspace:
+        raise NeedsOwnConnection
     kept, _ = _kept(services, access)
     if len(kept) >= MAX_WATCHES:
         raise TooManyWatches

@@ -41,6 +41,7 @@ from activity.models import Candidates
 from activity.services import Services
 from activity.watch_sources import (
     BadTag,
+    NeedsOwnConnection,
     TagsUnavailable,
     UnknownTag,
     unwatch_tag,
@@ -72,6 +73,10 @@ from handlers.poster import is_temporary, own_dm
 from handlers.turn import Turn
 from storage.alerts import get_watch
 
+TAG_NEEDS_OWN_CONNECTION = (
+    "Watching a tag reads a whole list of your contacts from Flexmls, so it uses your own "
+    "account: connect it first with `/activity connect`, or watch contacts one by one."
+)
 MAX_QUERY = 200  # characters of a contact typed after `watch`/`unwatch`
 MAX_SETTING = 40  # characters after `alerts`
 ALERT_EVENT = "activity_alert"  # the DM's metadata event type
@@ -139,6 +144,8 @@ async def watch_tag_command(turn: Turn, tag: str) -> None:
         await turn.notify(invalid_input(unknown_tag(error.tag, error.tags, "/activity watch")))
     except TagsUnavailable:
         await turn.reply(tags_unavailable())
+    except NeedsOwnConnection:
+        await turn.notify(invalid_input(TAG_NEEDS_OWN_CONNECTION))
     else:
         await turn.reply(tag_watch_added(done))
 
