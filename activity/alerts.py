@@ -111,6 +111,7 @@ from storage.alerts import (
     alert_settings,
     bands,
     claim_alert,
+    claim_check,
     complete_alert,
     due_watches,
     get_pulse,
@@ -141,6 +142,7 @@ QUIET_AFTER = dt.timedelta(minutes=60)
 UPDATE_WINDOW = dt.timedelta(hours=4)
 MAX_WATCHES = WATCH_CAP  # per agent, whatever the source (auto watches fill what is left)
 SNOOZE = dt.timedelta(days=1)
+CHECK_LEASE = dt.timedelta(minutes=5)  # a taken check is due again after this if its pass died
 READ_CONCURRENCY = 8
 NEWEST_SHOWN = 3  # viewed listings the "Active now" DM lists
 LISTINGS_WAIT_S = 10.0  # the DM waits at most this long for them, then goes without
@@ -531,6 +533,9 @@ async def _due_groups(services: Services, poster: AlertPoster, report: AlertRepo
         token = tokens[agent]
         if token is None:
             continue
+        now = services.clock()
+        if not claim_check(services.db, w, now=now, until=now + CHECK_LEASE):
+            continue  # another instance's pass is reading it
         group = groups.setdefault((token_key(token), w.contact_id), _Group(w.contact_id, token, []))
         group.watches.append(w)
     return list(groups.values())

@@ -213,6 +213,20 @@ def due_watches(db: Database, now: datetime) -> list[Watch]:
     return [_watch(row) for row in rows]
 
 
+def claim_check(db: Database, watch: Watch, *, now: datetime, until: datetime) -> bool:
+    """Take a due watch's check for this pass (one statement, atomic across processes): its
+    next check moves to `until`, so a second instance's pass finds it not due and does not read
+    the contact again; the pass that read it sets the real next check (`schedule_watch`), and one
+    that died leaves it due again at `until`. False: another pass took it first."""
+    cursor = db.execute(
+        "UPDATE alert_watches SET next_check_at = ?"
+        " WHERE team_id = ? AND user_id = ? AND contact_id = ? AND stopped = 0"
+        " AND (next_check_at IS NULL OR next_check_at <= ?)",
+        [to_utc_text(until), watch.team_id, watch.user_id, watch.contact_id, to_utc_text(now)],
+    )
+    return cursor.rowcount == 1
+
+
 def schedule_watch(
     db: Database, watch: Watch, *, checked_at: datetime | None, next_check_at: datetime
 ) -> None:

@@ -552,3 +552,20 @@ async def test_held_alerts_of_an_agent_who_turned_alerts_off_are_dropped_not_sum
     assert summaries(stack) == []
     held = "SELECT count(*) FROM alert_deliveries WHERE outcome = 'held'"
     assert stack.bot.services.db.execute(held).fetchone()[0] == 0
+
+
+async def test_two_instances_polling_at_once_read_each_due_contact_once(stack):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await watch(stack, "priya patel", OTHER)  # same workspace token: one read serves both
+    stack.clock.advance(seconds=interval(stack, priya.id).total_seconds())
+    before = summary_reads(stack, priya.id)
+    settings = stack.bot.services.settings
+    async with open_services(settings, clock=stack.clock) as second:
+        await asyncio.gather(run_alerts(stack), run_alerts(stack, second))
+    assert summary_reads(stack, priya.id) == before + 1
+    # The pass that read it set the real next check (not the lease).
+    for user_id in (AGENT, OTHER):
+        row = get_watch(stack.bot.services.db, "T0STANDIN", user_id, priya.id)
+        assert row.last_checked_at == stack.clock()
+        assert row.next_check_at == stack.clock() + interval(stack, priya.id)
