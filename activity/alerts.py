@@ -440,7 +440,13 @@ def snooze(services: Services, team_id: str, user_id: str, contact_id: str) -> d
 
 
 class PostFailed(Exception):
-    """Slack refused: nothing went out (or, from `find_posted`, Slack can't say now)."""
+    """Slack refused: nothing went out (or, from `find_posted`, Slack can't say now).
+    `permanent`: a "no" that asking again won't change (the agent's account is gone, the bot
+    can't DM them)."""
+
+    def __init__(self, code: str = "", *, permanent: bool = False) -> None:
+        super().__init__(code)
+        self.permanent = permanent
 
 
 class PostUncertain(Exception):
@@ -789,9 +795,16 @@ async def _post(
     try:
         channel, ts = await poster.post(alert)
     except PostFailed as error:
-        # Slack said no: nothing went out, so a later pass may try again.
-        release_alert(services.db, key)
         report.errors.append(f"post: {error}")
+        if error.permanent:
+            # Asking again won't help: the alert is closed, not retried every pass (the next
+            # burst is a new alert; a refused summary drops what it held).
+            complete_alert(services.db, key, channel=None, ts=None, outcome="refused",
+                           now=services.clock())  # fmt: skip
+            _finish_summary(services, key)
+            return
+        # Slack said no for now: nothing went out, so a later pass may try again.
+        release_alert(services.db, key)
         return
     except PostUncertain as error:
         # It may have got there: the claim stays "posting" and `recover` asks Slack later.

@@ -232,10 +232,18 @@ async def stop_click(turn: Turn, value: object) -> None:
 # -- the poster --------------------------------------------------------------------------------
 
 
+# Slack's answers to a DM that asking again won't change.
+DM_REFUSED_FOR_GOOD = frozenset(
+    {"user_not_found", "account_inactive", "channel_not_found", "cannot_dm_bot",
+     "messages_tab_disabled", "is_archived", "not_in_channel", "restricted_action"}
+)  # fmt: skip
+
+
 def _failure(error: Exception) -> Exception:
     """Slack's "no" means nothing went out; no answer (network, 5xx) means we can't know."""
     if isinstance(error, SlackApiError) and not is_temporary(error):
-        return PostFailed(str(error.response.get("error") or "slack_error"))
+        code = str(error.response.get("error") or "slack_error")
+        return PostFailed(code, permanent=code in DM_REFUSED_FOR_GOOD)
     return PostUncertain(type(error).__name__)
 
 

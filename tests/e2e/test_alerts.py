@@ -569,3 +569,18 @@ async def test_two_instances_polling_at_once_read_each_due_contact_once(stack):
         row = get_watch(stack.bot.services.db, "T0STANDIN", user_id, priya.id)
         assert row.last_checked_at == stack.clock()
         assert row.next_check_at == stack.clock() + interval(stack, priya.id)
+
+
+@pytest.mark.parametrize(("code", "tries"), [("account_inactive", 1), ("invalid_arguments", 2)])
+async def test_a_dm_slack_refuses_for_good_is_not_retried_every_pass(stack, code, tries):
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    fault = stack.slack.add_fault(method="chat.postMessage", error=code, times=None)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    # For good: tried once and closed; any other "no": released, tried again at the next check.
+    assert fault.applied == tries if code == "account_inactive" else fault.applied >= tries, (
+        fault.applied
+    )
