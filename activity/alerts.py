@@ -535,16 +535,38 @@ async def _due_groups(services: Services, poster: AlertPoster, report: AlertRepo
     for w in due_watches(services.db, services.clock()):
         agent = (w.team_id, w.user_id, w.access)
         if agent not in tokens:
-            tokens[agent] = await _agent_token(services, poster, w, report)
+            tokens[agent] = await _token_or_failed(services, poster, w, report)
         token = tokens[agent]
+        now = services.clock()
+        if token == _FAILED:
+            # Not this pass (Flexmls' token endpoint down, say): the watch waits a lease
+            # instead of heading the queue of every pass; other agents go on.
+            claim_check(services.db, w, now=now, until=now + CHECK_LEASE)
+            continue
         if token is None:
             continue
-        now = services.clock()
         if not claim_check(services.db, w, now=now, until=now + CHECK_LEASE):
             continue  # another instance's pass is reading it
         group = groups.setdefault((token_key(token), w.contact_id), _Group(w.contact_id, token, []))
         group.watches.append(w)
     return list(groups.values())
+
+
+# `_token_or_failed`: the agent's access could not be worked out this pass.
+_FAILED = "\x00no-access"
+
+
+async def _token_or_failed(
+    services: Services, poster: AlertPoster, w: Watch, report: AlertReport
+) -> str | None:
+    """`_agent_token`, or `_FAILED` when it raised: one agent's trouble (a refresh that can't
+    reach Flexmls, a stored connection that no longer decrypts) never stops the pass."""
+    try:
+        return await _agent_token(services, poster, w, report)
+    except Exception as error:
+        log.warning("Alert pass: skipping one agent this pass (%s)", type(error).__name__)
+        report.errors.append(f"access: {type(error).__name__}")
+        return _FAILED
 
 
 async def _agent_token(
