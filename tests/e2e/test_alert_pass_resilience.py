@@ -9,7 +9,7 @@ import pytest
 from spark import SparkUnavailable
 from storage.alerts import add_watch
 from storage.tokens import Connection, save_connection
-from tests.e2e.test_alerts import AGENT, OTHER, alert_dms, interval, run_alerts, watch
+from tests.e2e.test_alerts import OTHER, alert_dms, interval, run_alerts, watch
 
 TEAM = "T0STANDIN"
 
