@@ -36,10 +36,13 @@ from, which a restart or a second instance computes alike.
 Two more kinds (`activity.alert_kinds`, same ledger, same buttons, same quiet hours):
 "back after a quiet spell" (kind "back": any view or open after 14 days with none, proven by our
 own history) and, for agents who turn it on (`/activity alerts email on`), "opened your e-mail"
-(kind "opened": manual e-mails opened rose since the last check). A check decides those first:
+(kind "opened": manual e-mails opened rose since the last check). A check decides "back" first,
+"Active now" next, "opened" last:
 when a return is also an "Active now" burst, the agent gets one DM, the "back" one, with the
 view count, and later views of that burst update it (`_last_burst`). An "opened" rise seen at
-the very check of a "back" DM is in that DM already.
+the very check of a "back" DM is in that DM already, and one within `UPDATE_WINDOW` of another
+alert DM about the contact (an "Active now" of the same check, a mail app re-opening e-mails) is
+folded into it (`act_opened`): at most one DM per burst.
 
 Quiet hours hold every kind; the summary at their end words each line by kind.
 
@@ -65,6 +68,7 @@ from activity.alert_kinds import (
     BACK,
     OPENED,
     BackAgain,
+    BackDecision,
     EmailOpened,
     Evidence,
     Reading,
@@ -101,7 +105,6 @@ from storage import owner_alive, process_owner, record_snapshot
 from storage.alerts import (
     AlertDelivery,
     AlertKey,
-    AlertSettings,
     Pulse,
     Watch,
     active_watches,
@@ -125,6 +128,7 @@ from storage.alerts import (
     mark_told,
     pause_agent,
     raise_held,
+    recent_alert_at,
     record_alert_update,
     release_alert,
     resume_agent,
@@ -653,10 +657,12 @@ async def _check(
         if _first_read(services, w, pulse, now):
             continue
         settings = alert_settings(services.db, w.team_id, w.user_id)
-        await act_kinds(services, poster, w, pulse, settings, report)
+        back = await act_back(services, poster, w, pulse, report)
         last = _last_burst(services, w)
         decision = decide(since_watched(pulse, w), last, now, settings.threshold)
         await act(services, poster, w, decision, report, newest)
+        if settings.email:
+            await act_opened(services, poster, w, pulse, back, report)
 
 
 @dataclass
@@ -881,26 +887,45 @@ async def _recover_one(
 # -- "back" and "opened" (activity.alert_kinds) -------------------------------------------------
 
 
-async def act_kinds(
-    services: Services,
-    poster: AlertPoster,
-    w: Watch,
-    pulse: Pulse,
-    settings: AlertSettings,
-    report: AlertReport,
-) -> None:
-    """The "back" and (opted in) "opened" DMs a check calls for, each once."""
-    now = services.clock()
-    since = counts_from(w)
-    back = decide_back(pulse, since, now)
+async def act_back(
+    services: Services, poster: AlertPoster, w: Watch, pulse: Pulse, report: AlertReport
+) -> BackDecision | None:
+    """The "back" DM a check calls for (once); decided before "Active now", which defers to it."""
+    back = decide_back(pulse, counts_from(w), services.clock())
     if back is not None:
         key = AlertKey(w.team_id, w.user_id, w.contact_id, back.window_start, BACK)
         await _send_kind(services, poster, w, key, back.baseline_views, back.views, back.opens,
                          back.spell_end, report)  # fmt: skip
-    opened = decide_opened(pulse, since, now) if settings.email else None
-    if opened is not None and not (back is not None and back.spell_end == opened.window_start):
-        key = AlertKey(w.team_id, w.user_id, w.contact_id, opened.window_start, OPENED)
-        await _send_kind(services, poster, w, key, 0, 0, opened.opens, None, report)
+    return back
+
+
+async def act_opened(
+    services: Services,
+    poster: AlertPoster,
+    w: Watch,
+    pulse: Pulse,
+    back: BackDecision | None,
+    report: AlertReport,
+) -> None:
+    """The opted-in "opened" DM, decided last: one seen at the check of a "back" DM is in it
+    already, and within `UPDATE_WINDOW` of another alert DM about the contact (an "Active now"
+    of this very check, say, or a mail app opening e-mails again and again) it is folded: kept
+    in the ledger as "folded", never sent, so an agent gets at most one DM per burst."""
+    opened = decide_opened(pulse, counts_from(w), services.clock())
+    if opened is None or (back is not None and back.spell_end == opened.window_start):
+        return
+    key = AlertKey(w.team_id, w.user_id, w.contact_id, opened.window_start, OPENED)
+    if alert_delivery(services.db, key) is not None:
+        return  # decided at an earlier check
+    now = services.clock()
+    recent = recent_alert_at(services.db, w.team_id, w.user_id, w.contact_id)
+    if recent is not None and elapsed(recent, now) < UPDATE_WINDOW:
+        if claim_alert(services.db, key, display_name=w.display_name, baseline_views=0,
+                       shown_views=0, now=now, owner=process_owner(), owner_alive=owner_alive,
+                       opens=opened.opens):  # fmt: skip
+            complete_alert(services.db, key, channel=None, ts=None, outcome="folded", now=now)
+        return
+    await _send_kind(services, poster, w, key, 0, 0, opened.opens, None, report)
 
 
 async def _send_kind(
@@ -935,13 +960,19 @@ async def _send_kind(
 
 def _last_burst(services: Services, w: Watch) -> AlertDelivery | None:
     """The DM an "Active now" counts from or updates: the newest "active" one, or a newer
-    "back" one (posted, held, or being posted: then counted from its claim)."""
+    "back" one (posted, held, or being posted: then counted from its claim; summarized: only
+    counted from)."""
     db = services.db
     active = latest_alert(db, w.team_id, w.user_id, w.contact_id)
     back = latest_back(db, w.team_id, w.user_id, w.contact_id)
     if back is None:
         return active
-    back = replace(back, posted_at=back.posted_at or back.claimed_at)
+    if back.outcome == "summarized":
+        # Listed in a quiet-hours summary: nothing left to update, but a new burst counts from
+        # what the summary showed (`decide`'s baseline), not from before it.
+        back = replace(back, posted_at=None, updated_at=back.updated_at or back.claimed_at)
+    else:
+        back = replace(back, posted_at=back.posted_at or back.claimed_at)
     if active is None or active.posted_at is None or back.claimed_at > active.posted_at:
         return back
     return active

@@ -546,6 +546,21 @@ def latest_back(db: Database, team_id: str, user_id: str, contact_id: str) -> Al
     return _delivery(rows[0]) if rows else None
 
 
+def recent_alert_at(db: Database, team_id: str, user_id: str, contact_id: str) -> datetime | None:
+    """When the agent's newest alert about the contact (of any kind) was decided or last
+    updated, counting those posted, held or still being posted; None if there is none."""
+    rows = list(
+        db.query(
+            "SELECT MAX(MAX(claimed_at, COALESCE(updated_at, claimed_at))) AS at"
+            " FROM alert_deliveries WHERE team_id = ? AND user_id = ?"
+            " AND contact_id = ? AND (outcome IS NULL OR outcome IN ('posted', 'held',"
+            " 'summarized'))",
+            [team_id, user_id, contact_id],
+        )
+    )
+    return optional_from_utc_text(rows[0]["at"]) if rows else None
+
+
 def alert_delivery(db: Database, key: AlertKey) -> AlertDelivery | None:
     rows = list(db.query(f"SELECT * FROM alert_deliveries WHERE {_KEY_WHERE}", key.params()))
     return _delivery(rows[0]) if rows else None

@@ -22,6 +22,7 @@ from tests.e2e.test_alerts import (  # noqa: F401 (bot_env: the fixture, for thi
     command,
     interval,
     next_checks,
+    poll_until_alert,
     run_alerts,
     summaries,
     watch,
@@ -161,6 +162,7 @@ async def test_opened_emails_only_for_agents_who_turn_them_on(stack):
     await next_checks(stack, priya.id)
     assert posts(stack, "opened an e-mail") == 1
 
+    stack.clock.advance(seconds=4 * 3600)  # a rise within 4 hours of the DM is folded into it
     stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
     await poll_until(stack, priya.id, opened_dms)
     assert opened_dms(stack)[-1]["text"].endswith("(1 open)")
@@ -175,3 +177,48 @@ async def test_a_bad_email_setting_gets_a_friendly_refusal_and_changes_nothing(s
     assert "either on or off" in reply and "/activity alerts email on" in reply, reply
     assert "Opened e-mails: off" in texts(await command(stack, "alerts"))
     assert stack.bot.services.db.execute("SELECT count(*) FROM alert_settings").fetchone()[0] == 0
+
+
+# -- found by the outside review -----------------------------------------------------------------
+
+
+async def test_a_burst_after_a_summary_listed_a_back_alert_still_gets_its_dm(stack):
+    # 15:00 UTC is 08:00 in Denver (the stand-in's zone): quiet until 08:30.
+    await command(stack, "alerts quiet 07:00-08:30")
+    quinn = await quiet_contact_watched(stack)
+    stack.sandbox.state.add_activity(quinn.id, listings_viewed=1)  # back, during quiet hours
+    await next_checks(stack, quinn.id)
+    assert back_dms(stack) == [] and summaries(stack) == []  # held
+    stack.clock.set(dt.datetime(2026, 3, 2, 15, 31, tzinfo=dt.UTC))  # 08:31: quiet hours over
+    await next_checks(stack, quinn.id)
+    assert len(summaries(stack)) == 1
+    stack.sandbox.state.add_activity(quinn.id, listings_viewed=6)  # a real burst now
+    await poll_until_alert(stack, quinn.id)
+    (dm,) = alert_dms(stack)
+    assert "viewed 6 listings" in dm["text"], dm["text"]  # counted from what the summary showed
+
+
+async def test_active_now_and_an_opened_email_at_one_check_are_one_dm(stack):
+    await command(stack, "alerts email on")
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5, manual_emails_opened=1)
+    await poll_until_alert(stack, priya.id)
+    await next_checks(stack, priya.id)
+    assert len(alert_dms(stack)) == 1 and opened_dms(stack) == []
+
+
+async def test_e_mails_opened_again_and_again_make_one_dm_per_four_hours(stack):
+    await command(stack, "alerts email on")
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    for _ in range(4):  # a mail app opening the e-mail at every check, for an hour or so
+        stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
+        await next_checks(stack, priya.id)
+    assert len(opened_dms(stack)) == 1
+    stack.clock.advance(seconds=4 * 3600)
+    stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
+    await next_checks(stack, priya.id)
+    assert len(opened_dms(stack)) == 2  # a new rise after the window: a new DM
