@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from activity.alerts import MAX_WATCHES, TooManyWatches
 from activity.digests import DigestRefused, Refusal, check_scope
 from activity.models import Access
+from activity.poll_budget import forget
 from activity.services import Services
 from spark.client import MAX_TAG_LENGTH
 from storage.alerts import active_watches
@@ -92,6 +93,7 @@ async def watch_tag(services: Services, access: Access, text: str) -> TagWatched
     tag = checked.scope.split(":", 1)[1]
     contacts, total = await _tag_contacts(services, access, tag, MAX_WATCHES - len(kept), kept)
     result = _store(services, access, tag, contacts)
+    forget(services)  # the watch set changed: the poller's budget plan is worked out afresh
     unread = max(0, total - len(contacts))
     return TagWatched(tag, result.added, result.already, result.not_fit + unread,
                       unchecked=checked.unchecked is not None)  # fmt: skip
@@ -156,5 +158,6 @@ def unwatch_tag(services: Services, team_id: str, user_id: str, text: str) -> Ta
     for source in tag_sources(services.db, team_id, user_id):
         if _same_tag(source.split(":", 1)[1]) == _same_tag(wanted):
             stopped = stop_source(services.db, team_id, user_id, source)
+            forget(services)
             return TagUnwatched(source.split(":", 1)[1], stopped)
     return TagUnwatched(wanted, 0)

@@ -116,12 +116,23 @@ def add_tag_watch(
             source = excluded.source,
             stopped = 0,
             snoozed_until = NULL,
-            next_check_at = NULL,
-            last_checked_at = NULL,
+            -- A watch stopped and started again keeps a check still ahead (re-watching in a
+            -- loop must not make every contact due at once); its next read is its baseline.
+            next_check_at = CASE WHEN alert_watches.next_check_at > ?
+                                 THEN alert_watches.next_check_at END,
             baseline_views = NULL,
             baseline_at = NULL
         """,
-        [team_id, user_id, contact_id, display_name, to_utc_text(now), access, source],
+        [
+            team_id,
+            user_id,
+            contact_id,
+            display_name,
+            to_utc_text(now),
+            access,
+            source,
+            to_utc_text(now),
+        ],  # fmt: skip
     )
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
@@ -18,6 +19,7 @@ from tests.e2e.test_alerts import (
     command,
     next_checks,
     poll_until_alert,
+    run_alerts,
     watch,
 )
 
@@ -279,3 +281,31 @@ async def test_the_watch_reply_uses_the_agents_own_threshold(stack):
     assert "view 5 or more listings" in said, said
     said = texts(await command(stack, "watch priya patel", OTHER))
     assert "view 3 or more listings" in said, said  # someone else's default
+
+
+def activity_reads(stack) -> int:
+    return sum(
+        r.path.startswith("/v1/contacts/") and r.path.endswith("/activity")
+        for r in stack.sandbox.requests
+    )
+
+
+async def test_unwatching_and_rewatching_a_tag_does_not_make_its_contacts_due_again(stack):
+    """Outside review: each re-watch made all 50 contacts due at once (250 reads a minute)."""
+    said = texts(await command(stack, "watch tag:Buyer"))
+    assert "Watching 50 contacts tagged Buyer" in said, said
+    stack.clock.advance(seconds=12)
+    await run_alerts(stack)  # the 50 baselines, once
+    first = activity_reads(stack)
+    assert first == 50
+    db = stack.bot.services.db
+    end = stack.clock() + dt.timedelta(seconds=60)
+    scheduled = sum(w.next_check_at <= end for w in active_watches(db, TEAM, AGENT))
+    assert scheduled < 25  # the hot ones: checked every minute anyway
+    for _ in range(5):
+        await command(stack, "unwatch tag:Buyer")
+        await command(stack, "watch tag:Buyer")
+        stack.clock.advance(seconds=12)
+        await run_alerts(stack)
+    # Only the checks the schedule asked for: each re-watch kept its next check, still ahead.
+    assert activity_reads(stack) - first <= scheduled
