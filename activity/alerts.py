@@ -138,7 +138,7 @@ from storage.alerts import (
     stale_posts,
     stop_watch,
 )
-from storage.auto_watches import WATCH_CAP, set_watch_baseline
+from storage.auto_watches import WATCH_CAP, drop_auto_watch, set_watch_baseline
 from storage.readings import snapshot_readings
 
 ACTIVE_VIEWS = 3  # views since the contact was last quiet that make it "active now"
@@ -732,6 +732,9 @@ def _reschedule(
         every = check_every(services, band)
     elif isinstance(error, _NO_ACCESS):
         every = check_every(services, "cold")  # the agent can't read it (any more): rarely
+        for w in group.watches:
+            if w.source == "auto":  # not asked for: forgotten (name and reads) instead
+                drop_auto_watch(services.db, w.team_id, w.user_id, w.contact_id)
     else:
         every = check_every(services, "hot")  # Flexmls busy or down: try again soon
     for w in group.watches:

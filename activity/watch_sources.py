@@ -22,6 +22,10 @@ from spark.client import MAX_TAG_LENGTH
 from storage.alerts import active_watches
 from storage.auto_watches import add_tag_watch, stop_source, tag_sources
 
+# Pages of a tag read at most: enough to pass every kept watch and fill the 50 (25 a page), and a
+# bound when Flexmls keeps saying "there is more" with nothing new.
+MAX_TAG_PAGES = 5
+
 
 class BadTag(ValueError):
     """The tag typed is empty or too long; the message says so."""
@@ -114,7 +118,7 @@ async def _tag_contacts(
         for contact in page.items:
             found.setdefault(contact.id, contact.display_name)
         new = sum(1 for cid in found if cid not in kept)
-        if new >= room or not page.has_next or not page.items:
+        if new >= room or not page.has_next or not page.items or number >= MAX_TAG_PAGES:
             return list(found.items()), max(total, len(found))
         number += 1
 

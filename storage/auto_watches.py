@@ -136,6 +136,17 @@ def add_tag_watch(
     )
 
 
+def drop_auto_watch(db: Database, team_id: str, user_id: str, contact_id: str) -> bool:
+    """Forget a running auto watch (its agent's access can no longer read the contact): not
+    listed, not read; a later lookup that can read it starts it again."""
+    cursor = db.execute(
+        "DELETE FROM alert_watches WHERE team_id = ? AND user_id = ? AND contact_id = ?"
+        " AND source = 'auto' AND stopped = 0",
+        [team_id, user_id, contact_id],
+    )
+    return cursor.rowcount == 1
+
+
 def set_watch_baseline(
     db: Database, team_id: str, user_id: str, contact_id: str, *, views: int, at: datetime
 ) -> bool:

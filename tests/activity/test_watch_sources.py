@@ -69,3 +69,21 @@ def test_auto_watch_is_turned_on_and_off():
 def test_anything_else_after_auto_is_refused(text):
     with pytest.raises(BadSetting, match="auto"):
         parse_change(text, AlertSettings())
+
+
+async def test_a_tag_read_stops_after_a_bounded_number_of_pages(services, monkeypatch):
+    """Flexmls saying "there is more" forever, with nothing new, costs at most MAX_TAG_PAGES."""
+    from activity.models import Access
+    from activity.watch_sources import MAX_TAG_PAGES, _tag_contacts
+    from devtools.sandbox import DEMO_TOKEN
+    from spark.models import Contact, Page
+
+    asked: list[int] = []
+
+    async def endless(token, tag, *, page=1, limit=25, on_retry=None):
+        asked.append(page)
+        return Page((Contact("C1", "Same One"),), current_page=page, total_pages=page + 1)
+
+    monkeypatch.setattr(services.spark, "contacts_with_tag", endless)
+    found, _ = await _tag_contacts(services, Access("T1", "U1", DEMO_TOKEN), "Buyer", 50, set())
+    assert asked == list(range(1, MAX_TAG_PAGES + 1)) and found == [("C1", "Same One")]

@@ -309,3 +309,24 @@ async def test_unwatching_and_rewatching_a_tag_does_not_make_its_contacts_due_ag
         await run_alerts(stack)
     # Only the checks the schedule asked for: each re-watch kept its next check, still ahead.
     assert activity_reads(stack) - first <= scheduled
+
+
+async def test_an_auto_watch_the_agents_new_account_cant_read_is_forgotten(stack):
+    """Outside review: after switching to an account that can't read the contact, the auto
+    watch kept its name listed and was read (and refused) every cold interval."""
+    from devtools.sandbox import SECOND_AGENT_TOKEN
+    from tests.e2e.test_home_alerts import open_home, text_of
+    from tests.helpers.connect import paste_and_wait
+
+    priya = stack.contact("heavy_viewer")  # Avery's book; SECOND_AGENT_TOKEN reads Blake's
+    assert "Priya Patel" in await look_up(stack, "priya patel")  # workspace token: auto watch
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, user_id=AGENT)  # own account now
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=6)
+    await next_checks(stack, priya.id)
+    assert alert_dms(stack) == []  # read with the own token: refused, nothing sent
+    assert "Priya" not in texts(await command(stack, "watch"))
+    assert "Priya" not in text_of(await open_home(stack))
+    refused = summary_reads(stack, priya.id)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    assert summary_reads(stack, priya.id) == refused  # not read again
