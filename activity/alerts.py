@@ -874,6 +874,10 @@ async def _recover_one(
         # Its one resend is uncertain too and Slack still doesn't show it: stop asking.
         complete_alert(services.db, d.key, channel=None, ts=None, outcome="lost", now=now)
         return
+    if not await _may_still_hear(services, poster, d.key.team_id, d.key.user_id):
+        # Since the crash: alerts turned off, or no longer a full member. Not resent.
+        complete_alert(services.db, d.key, channel=None, ts=None, outcome="dropped", now=now)
+        return
     if not mark_resent(services.db, d.key, now=now):
         return
     if d.key.kind == SUMMARY:

@@ -584,3 +584,24 @@ async def test_a_dm_slack_refuses_for_good_is_not_retried_every_pass(stack, code
     assert fault.applied == tries if code == "account_inactive" else fault.applied >= tries, (
         fault.applied
     )
+
+
+async def test_a_crashed_post_is_not_resent_to_someone_demoted_since(stack):
+    history_method(stack)
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    services = stack.bot.services
+    crasher = CrashBeforePosting(stack.bot.bot_client, services)
+    for _ in range(30):
+        stack.clock.advance(seconds=12)
+        await run_alert_pass(services, crasher)
+        if services.db.execute("SELECT count(*) FROM alert_deliveries").fetchone()[0]:
+            break
+    stack.slack.set_user(AGENT, is_restricted=True)  # a guest now
+    async with open_services(services.settings, clock=stack.clock) as restarted:
+        stack.clock.advance(seconds=ALERT_LEASE.total_seconds() + 1)
+        await next_checks(stack, priya.id, restarted)
+    assert alert_posts(stack) == []
+    (outcome,) = services.db.execute("SELECT outcome FROM alert_deliveries").fetchone()
+    assert outcome == "dropped"
