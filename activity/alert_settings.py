@@ -42,6 +42,7 @@ class SettingsView:
     settings: AlertSettings
     tz: str
     changed: bool = False  # the command changed something
+    workspace_off: bool = False  # ALERTS_ENABLED=false: nothing is checked for anyone
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:
@@ -132,11 +133,13 @@ def _threshold(rest: str, current: AlertSettings) -> AlertSettings:
 
 
 def show(services: Services, team_id: str, user_id: str, tz: str) -> SettingsView:
-    return SettingsView(alert_settings(services.db, team_id, user_id), tz)
+    off = not services.settings.alerts_enabled
+    return SettingsView(alert_settings(services.db, team_id, user_id), tz, workspace_off=off)
 
 
 def change(services: Services, team_id: str, user_id: str, tz: str, text: str) -> SettingsView:
     """Apply `/activity alerts <text>` to the agent's own settings; raises `BadSetting`."""
     updated = parse_change(text, alert_settings(services.db, team_id, user_id))
     save_alert_settings(services.db, team_id, user_id, updated, now=services.clock())
-    return SettingsView(updated, tz, changed=True)
+    off = not services.settings.alerts_enabled
+    return SettingsView(updated, tz, changed=True, workspace_off=off)

@@ -66,9 +66,23 @@ def span(minutes: int) -> str:
     return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
+def interval_words(every: dt.timedelta) -> str:
+    """ "30 s", "minute", "10 min", "2 h": an interval as words ("every …", "instead of …")."""
+    seconds = round(every.total_seconds())
+    if seconds < 60:
+        return f"{max(1, seconds)} s"
+    minutes = round(seconds / 60)
+    return "minute" if minutes == 1 else span(minutes)
+
+
 def every_words(every: dt.timedelta) -> str:
-    """How often a contact is checked: "every 10 min", "every 2 h"."""
-    return "every " + span(round(every.total_seconds() / 60))
+    """How often a contact is checked: "every 30 s", "every minute", "every 10 min"."""
+    return "every " + interval_words(every)
+
+
+def last_words(minutes: int) -> str:
+    """ "in the last minute", "in the last 40 min"."""
+    return "in the last minute" if minutes <= 1 else f"in the last {span(minutes)}"
 
 
 STRETCHED_WHY = "many contacts are watched on this Flexmls key"
@@ -78,7 +92,8 @@ def checked_words(line: WatchLine) -> str:
     """ "checked every 10 min", or when stretched "checked every 40 min instead of 10 min"."""
     words = f"checked {every_words(line.every)}"
     if line.usual is not None and every_words(line.usual) != every_words(line.every):
-        words += " instead of " + span(round(line.usual.total_seconds() / 60))
+        usual = interval_words(line.usual)
+        words += " instead of " + ("1 min" if usual == "minute" else usual)
     return words
 
 
@@ -151,7 +166,7 @@ def active_now_message(alert: ActiveNow) -> Message:
     """The DM: who is active, how many listings in how long, the newest viewed listings (when
     they could be read), four buttons, and until when it is updated (in the reader's zone)."""
     name_text = plain_str(alert.name, NAME_LIMIT, fallback="A contact")
-    what = f"viewed {_views(alert.views)} in the last {span(alert.minutes)}"
+    what = f"viewed {_views(alert.views)} {last_words(alert.minutes)}"
     name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
     text = f"{name} is active now: {what}"  # the notification: escaped like the blocks
     blocks: list[tuple[str, Block]] = [
@@ -231,7 +246,10 @@ def _line(line: WatchLine) -> str:
     band = BAND_WORDS.get(line.band or "", "band not known yet")
     text = f"*{name}* · {band} · {checked_words(line)}"
     if line.snoozed_until is not None:
-        text += " · snoozed"
+        until = line.snoozed_until
+        text += " · snoozed until " + slack_time(
+            until, f"{clock_time(as_utc(until))} UTC", "{date_short_pretty} {time}"
+        )
     return text + _source_words(line.source)
 
 
@@ -254,7 +272,7 @@ def watch_list_message(watches: WatchList) -> Message:
     if any(w.source == "auto" for w in watches.lines):
         footer += AUTO_NOTE
     if count > len(shown):
-        footer = f"{count - len(shown)} more not shown. " + footer
+        footer = f"{count - len(shown)} more not shown here: the Home tab lists them all. " + footer
     if any(w.usual is not None for w in watches.lines):
         footer = (
             f"Checked less often than usual: {STRETCHED_WHY}, and alerts only use the share of"
@@ -278,7 +296,8 @@ def watch_list_message(watches: WatchList) -> Message:
 
 
 AUTO_NOTE = (
-    " _auto_: you looked them up in the last 14 days (`/activity alerts auto off` stops that)."
+    " Marked _auto_: you looked them up in the last 14 days (`/activity alerts auto off` stops"
+    " that)."
 )
 
 
@@ -291,8 +310,8 @@ def watch_added(watched: Watched) -> Message:
     lead = "Watching" if watched.new else "Already watching"
     return problem(
         f"{lead} {name}",
-        f"I'll DM you when they view {watched.threshold} or more listings after a quiet spell"
-        f" ({how}).",
+        f"I'll DM you when they view {watched.threshold} or more listings after an hour with none,"
+        f" or are back after 14 quiet days ({how}).",
         "`/activity watch` lists who you watch; `/activity unwatch` and a name stops one.",
     )
 
@@ -332,7 +351,8 @@ def snoozed_message(name: str | None, until: dt.datetime | None) -> Message:
     if until is None:
         return problem("You don't watch this contact", "There was nothing to snooze.")
     return problem(
-        f"Snoozed {clean(name or '') or 'this contact'} for a day", "Alerts resume tomorrow."
+        f"Alerts about {clean(name or '') or 'this contact'} snoozed for a day",
+        "They resume in 24 hours; `/activity watch` shows until when.",
     )
 
 
@@ -359,25 +379,38 @@ AUTO_WORDS = {
 def alert_settings_message(view: SettingsView) -> Message:
     """`/activity alerts`: on or off, quiet hours (in the agent's zone), the threshold."""
     s = view.settings
-    state = "on" if s.enabled else "off (no contact is checked)"
     quiet = (
         f"{s.quiet_start}–{s.quiet_end} ({clean(view.tz)[:64]}): alerts wait, then arrive as one summary"
         if s.quiet
-        else "none"
+        else "off: alerts arrive at any hour"
     )
     lead = "Saved. " if view.changed else ""
     title = f"{lead}Your alerts are {'on' if s.enabled else 'off'}"
+    if view.workspace_off:
+        title = f"{lead}Alerts are turned off for this workspace"
+    lines = [
+        *(["Nothing is checked and no alert is sent until an admin turns them on."]
+          if view.workspace_off else []),
+        *([] if s.enabled else ["No contact is checked."]),
+        f"Quiet hours: {quiet}",
+        f"Active now: {s.threshold} or more listings viewed after an hour with none",
+        "Back after a quiet spell: any view or open after 14 days with none",
+        f"E-mail alerts: {EMAIL_WORDS[s.email]}",
+        f"Auto-watch: {AUTO_WORDS[s.auto_watch]}",
+    ]  # fmt: skip
     return problem(
         title,
-        f"Alerts: {state}\nQuiet hours: {quiet}\n"
-        f"Active now: {s.threshold} or more listings viewed after a quiet spell\n"
-        "Back after a quiet spell: any view or open after 14 days with none\n"
-        f"Opened e-mails: {'on' if s.email else 'off'}\n"
-        f"Auto-watch: {AUTO_WORDS[s.auto_watch]}",
+        "\n".join(lines),
         "Change: `/activity alerts on|off`, `/activity alerts quiet 21:00-07:30` (or `quiet off`),"
         " `/activity alerts threshold 3` (2 to 20), `/activity alerts email on|off`,"
         " `/activity alerts auto on|off`.",
     )
+
+
+EMAIL_WORDS = {
+    True: "on (a DM when a watched contact opens an e-mail you or your team sent)",
+    False: "off",
+}
 
 
 MAX_HELD_LINES = 40

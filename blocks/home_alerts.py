@@ -68,6 +68,8 @@ def zone_words(tz: str) -> str:
 
 
 def _alerts_words(view: SettingsView) -> str:
+    if view.workspace_off:
+        return "turned off for this workspace: nothing is checked until an admin turns them on"
     return "on" if view.settings.enabled else "off: no contact is checked"
 
 
@@ -112,7 +114,7 @@ def settings_blocks(panel: HomeAlerts) -> list[tuple[str, Block]]:
     view = panel.settings
     lines = [f"*{toggle.label}:* {_state(toggle, view)}" for toggle in TOGGLES]
     lines.append(
-        f"*Active now:* {view.settings.threshold} or more listings viewed after a quiet spell"
+        f"*Active now:* {view.settings.threshold} or more listings viewed after an hour with none"
     )
     text = truncate_mrkdwn("\n".join(lines), SECTION_TEXT)
     buttons = [_toggle_button(toggle, view, panel.user_id) for toggle in TOGGLES]

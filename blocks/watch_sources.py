@@ -31,7 +31,10 @@ def tag_watch_added(done: TagWatched) -> Message:
     if done.already:
         parts.append(f"{done.already:,} already watched")
     if done.not_fit:
-        parts.append(f"{done.not_fit:,} didn't fit (at most 50 watches; automatic ones give way)")
+        parts.append(
+            f"{done.not_fit:,} didn't fit: you can watch 50 (contacts watched only because you"
+            " looked them up make room)"
+        )
     title = f"Watching {_contacts(done.added)} tagged {tag}" if done.added else "Nothing added"
     return problem(title, f"Tag “{tag}”: " + ", ".join(parts) + ".", LIST_HINT)
 

@@ -73,6 +73,10 @@ from handlers.poster import is_temporary, own_dm
 from handlers.turn import Turn
 from storage.alerts import get_watch
 
+WORKSPACE_OFF = (
+    "Alerts are turned off for this workspace, so nobody is watched. An admin turns them on "
+    "(`ALERTS_ENABLED`)."
+)
 TAG_NEEDS_OWN_CONNECTION = (
     "Watching a tag reads a whole list of your contacts from Flexmls, so it uses your own "
     "account: connect it first with `/activity connect`, or watch contacts one by one."
@@ -95,7 +99,11 @@ def _tag_text(text: str) -> str | None:
 
 async def watch_command(turn: Turn, text: str) -> None:
     """`/activity watch` lists; `/activity watch <contact>` watches (a picker keeps the intent);
-    `/activity watch tag:<Tag>` watches a tag's contacts."""
+    `/activity watch tag:<Tag>` watches a tag's contacts. With alerts off for the workspace
+    (`ALERTS_ENABLED=false`) nothing new is watched: it would never be checked."""
+    if text and not turn.services.settings.alerts_enabled:
+        await turn.notify(invalid_input(WORKSPACE_OFF))
+        return
     if (tag := _tag_text(text)) is not None:
         await watch_tag_command(turn, tag)
         return

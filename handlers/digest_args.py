@@ -91,7 +91,7 @@ def unknown_tag(tag: str, tags: tuple[str, ...], command: str = "/activity diges
     shown = ", ".join(t[:100] for t in tags[:MAX_TAGS_LISTED])
     more = f" and {len(tags) - MAX_TAGS_LISTED} more" if len(tags) > MAX_TAGS_LISTED else ""
     return (
-        f"{said} Your tags: {shown}{more}. Try `{command} tag:{tags[0][:100]}` (spelt as listed)."
+        f"{said} Your tags: {shown}{more}. Try `{command} tag:{tags[0][:100]}` (spelled as listed)."
     )
 
 

@@ -143,13 +143,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                "a morning digest of who is heating up (08:00 your time by default), in a channel or (add me) privately in your DM with Activity: recent = who you looked up in the last 30 days, all = all your contacts, tag:<Tag> = one Flexmls tag", digest),
     Subcommand(("digest",), "/activity digest list | preview <n> | remove <n>", "your digests (admins: all); see what one would post now, privately; remove one of them", None),
     Subcommand(("watch",), "/activity watch <contact>",
-               "a DM from Activity when the contact is active now (the views threshold, 3 unless you change it, or more listings viewed after a quiet spell) or back after 14 quiet days (at most 50 watches)", alert_commands.watch_command),
+               "a DM from Activity when the contact views 3 or more listings (your alerts threshold) after an hour with none, or is back after 14 quiet days (at most 50 watches)", alert_commands.watch_command),
     Subcommand(("watch",), "/activity watch tag:<Tag>", "watch the contacts of a Flexmls tag, as many as fit in your 50", None),
     Subcommand(("watch",), "/activity watch", "who you watch, their band, and how often each is checked; contacts you looked up in the last 14 days are watched automatically (marked auto)", None),
     Subcommand(("unwatch",), "/activity unwatch <contact> | tag:<Tag>", "stop watching a contact, or a tag's contacts", alert_commands.unwatch_command),
     Subcommand(("alerts",), "/activity alerts", "your alert settings: on or off, quiet hours, how many views make a contact active now, e-mail alerts, auto-watch", alert_commands.alerts_command),
     Subcommand(("alerts",), "/activity alerts on | off | quiet 21:00-07:30 | quiet off | threshold <2-20> | email on | email off | auto on | auto off",
-               "turn alerts on or off; hold them during quiet hours (your Slack time zone; they arrive as one summary at the end); alert at that many listings viewed; a DM when a watched contact opens a manual e-mail (off unless you turn it on); watch the contacts you look up automatically, or not", None),
+               "turn alerts on or off; hold them during quiet hours (your Slack time zone; they arrive as one summary at the end); alert at that many listings viewed; a DM when a watched contact opens an e-mail you or your team sent (off unless you turn it on); watch the contacts you look up automatically, or not", None),
     Subcommand(("help",), "/activity help", "this list", show_help),
 )  # fmt: skip
 VERBS = {verb for s in SUBCOMMANDS for verb in s.verbs if verb}

@@ -18,6 +18,8 @@ from blocks.alerts import (
     held_summary_message,
     opened_message,
     quiet_words,
+    every_words,
+    last_words,
     span,
     watch_added,
     watch_list_message,
@@ -217,7 +219,28 @@ def test_the_quiet_hours_summary_words_each_line_by_kind():
 
 def test_the_settings_show_the_email_alerts():
     off = alert_settings_message(SettingsView(AlertSettings(), "America/Denver"))
-    assert "Opened e-mails: off" in str(off.blocks) and "email on|off" in str(off.blocks)
+    assert "E-mail alerts: off" in str(off.blocks) and "email on|off" in str(off.blocks)
     on = alert_settings_message(SettingsView(AlertSettings(email=True), "America/Denver", True))
-    assert "Opened e-mails: on" in str(on.blocks)
+    assert "E-mail alerts: on" in str(on.blocks)
     assert_valid_message(on)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(10, "every 10 s"), (30, "every 30 s"), (60, "every minute"), (80, "every minute"),
+     (600, "every 10 min"), (7200, "every 2 h")],
+)  # fmt: skip
+def test_how_often_reads_well_below_a_minute_too(seconds, words):
+    assert every_words(dt.timedelta(seconds=seconds)) == words
+
+
+def test_the_last_minute_is_not_the_last_1_min():
+    assert last_words(1) == "in the last minute" and last_words(40) == "in the last 40 min"
+
+
+def test_alert_settings_say_when_the_workspace_has_alerts_off():
+    from activity.alert_settings import SettingsView
+
+    message = alert_settings_message(SettingsView(AlertSettings(), "UTC", workspace_off=True))
+    assert message.text.startswith("Alerts are turned off for this workspace")
+    assert "until an admin turns them on" in str(message.blocks)

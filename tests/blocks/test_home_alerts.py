@@ -92,7 +92,7 @@ def test_default_settings_read_in_words_in_the_agents_zone_with_a_button_each():
         "*Quiet hours:* 9 pm to 7:30 am, your time (America/Denver): alerts wait, then arrive"
         " as one summary"
     ) in text
-    assert "*Active now:* 3 or more listings viewed after a quiet spell" in text
+    assert "*Active now:* 3 or more listings viewed after an hour with none" in text
     found = setting_buttons(view)
     assert {k: b["text"]["text"] for k, b in found.items()} == {
         "alert_setting:alerts": "Turn alerts off",

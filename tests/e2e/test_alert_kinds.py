@@ -148,13 +148,13 @@ async def test_opened_emails_only_for_agents_who_turn_them_on(stack):
     priya = stack.contact("heavy_viewer")
     await watch(stack, "priya patel")
     await watch(stack, "priya patel", OTHER)  # same contact, e-mail alerts left off
-    assert "Opened e-mails: off" in texts(await command(stack, "alerts"))
+    assert "E-mail alerts: off" in texts(await command(stack, "alerts"))
     stack.sandbox.state.add_activity(priya.id, manual_emails_sent=2, manual_emails_opened=2)
     await next_checks(stack, priya.id)
     await next_checks(stack, priya.id)
     assert opened_dms(stack) == []  # off by default
 
-    assert "Opened e-mails: on" in texts(await command(stack, "alerts email on"))
+    assert "E-mail alerts: on" in texts(await command(stack, "alerts email on"))
     await poll_until(stack, priya.id, opened_dms)
     (dm,) = opened_dms(stack)
     assert dm["text"] == "Priya Patel opened an e-mail from you or your team (2 opens)"
@@ -175,7 +175,7 @@ async def test_opened_emails_only_for_agents_who_turn_them_on(stack):
 async def test_a_bad_email_setting_gets_a_friendly_refusal_and_changes_nothing(stack, setting):
     reply = texts(await command(stack, f"alerts {setting}"))
     assert "either on or off" in reply and "/activity alerts email on" in reply, reply
-    assert "Opened e-mails: off" in texts(await command(stack, "alerts"))
+    assert "E-mail alerts: off" in texts(await command(stack, "alerts"))
     assert stack.bot.services.db.execute("SELECT count(*) FROM alert_settings").fetchone()[0] == 0
 
 

@@ -147,7 +147,7 @@ async def test_snooze_and_stop_work_only_for_the_watcher(stack):
     assert watch_row is not None and not watch_row.stopped and watch_row.snoozed_until is None
 
     clicked = await stack.sender.action(snooze["action_id"], snooze["value"], user_id=AGENT)
-    assert "Snoozed Priya Patel" in texts(await stack.reply_to(clicked.response_url))
+    assert "Alerts about Priya Patel snoozed" in texts(await stack.reply_to(clicked.response_url))
     stack.sandbox.state.add_activity(priya.id, listings_viewed=9)
     stack.clock.advance(hours=5)  # past the update window, still snoozed: nothing is read
     requests_before = len(stack.sandbox.requests)
@@ -459,7 +459,7 @@ async def test_alert_settings_show_change_and_refuse_bad_input(stack):
     reply = texts(await command(stack, "alerts quiet 22:00-06:15"))
     assert "22:00–06:15" in reply and "5 or more" in reply
     reply = texts(await command(stack, "alerts quiet off"))
-    assert "Quiet hours: none" in reply
+    assert "Quiet hours: off" in reply
     # Someone else's settings are untouched.
     assert "3 or more listings" in texts(await command(stack, "alerts", OTHER))
     for bad in ("threshold 1", "threshold 999", "quiet 9pm", "sometimes", "x" * 500,
