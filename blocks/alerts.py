@@ -3,7 +3,7 @@ commands' replies.
 
 The alert is a DM from the bot; its top-level `text` is the phone notification ("Zoë O'Brien is
 active now: viewed 5 listings in the last 40 min", "Zoë O'Brien is back: viewed 2 listings after
-3 weeks quiet", "Zoë O'Brien opened an e-mail from you or your team (2 opens)"). Names are the
+3 weeks quiet", "Zoë O'Brien opened an e-mail from you or your team (2 new opens)"). Names are the
 contact's, so user text: escaped in mrkdwn, cleaned in plain text, cut to Slack's limits.
 """
 
@@ -137,7 +137,7 @@ def back_message(alert: BackAgain) -> Message:
 def opened_message(alert: EmailOpened) -> Message:
     """The "opened your e-mail" DM. Spark counts opens per contact, not per sender, so it may be
     anyone's e-mail from the team; and mail apps open some e-mails on their own."""
-    count = f"{alert.opens:,} open{'' if alert.opens == 1 else 's'}"
+    count = f"{alert.opens:,} new open{'' if alert.opens == 1 else 's'}"
     name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
     what = f"opened an e-mail from you or your team ({count})"
     hint = (
@@ -423,7 +423,7 @@ def _held_line(line: HeldLine) -> str:
         did = _back_did(line.views, line.opens)
         return f"• {name} is back after {quiet_words(line.quiet_days)} quiet: {did}"
     if line.kind == "opened":
-        opens = f"{line.opens:,} open{'' if line.opens == 1 else 's'}"
+        opens = f"{line.opens:,} new open{'' if line.opens == 1 else 's'}"
         return f"• {name} opened an e-mail from you or your team ({opens})"
     return f"• {name} viewed {_views(line.views)}"
 
@@ -432,7 +432,7 @@ def held_summary_message(summary: HeldSummary) -> Message:
     """The one DM at the end of quiet hours: who was active while alerts waited."""
     count = len({line.contact_id for line in summary.lines})
     who = f"{count} contact{'' if count == 1 else 's'}"
-    text = f"While your alerts were quiet, {who} became active"
+    text = f"During your quiet hours, {who} became active"
     rows = [_held_line(line) for line in summary.lines[:MAX_HELD_LINES]]
     if len(summary.lines) > MAX_HELD_LINES:
         rows.append(f"…and {len(summary.lines) - MAX_HELD_LINES} more")

@@ -180,13 +180,13 @@ def test_quiet_spells_are_worded_never_rounded_up(days, words):
 
 def test_the_opened_dm_is_honest_about_who_sent_the_email():
     message = opened_message(EmailOpened("U1", "20150726201640439000015000", "Zoë O'Brien", 2))
-    assert message.text == "Zoë O'Brien opened an e-mail from you or your team (2 opens)"
+    assert message.text == "Zoë O'Brien opened an e-mail from you or your team (2 new opens)"
     assert "whoever on your team sent" in str(message.blocks)
     assert "`/activity alerts email off`" in str(message.blocks)
     assert len(buttons(message)) == 4
     assert_valid_message(message)
     one = opened_message(EmailOpened("U1", "20150726201640439000015000", "Zoë", 1))
-    assert one.text.endswith("(1 open)")
+    assert one.text.endswith("(1 new open)")
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -213,7 +213,7 @@ def test_the_quiet_hours_summary_words_each_line_by_kind():
         "*Quinn Stillwater* is back after 3 weeks quiet: viewed 2 listings and opened an e-mail"
         in body
     )
-    assert "opened an e-mail from you or your team (2 opens)" in body
+    assert "opened an e-mail from you or your team (2 new opens)" in body
     assert_valid_message(message)
 
 

@@ -157,7 +157,7 @@ async def test_opened_emails_only_for_agents_who_turn_them_on(stack):
     assert "E-mail alerts: on" in texts(await command(stack, "alerts email on"))
     await poll_until(stack, priya.id, opened_dms)
     (dm,) = opened_dms(stack)
-    assert dm["text"] == "Priya Patel opened an e-mail from you or your team (2 opens)"
+    assert dm["text"] == "Priya Patel opened an e-mail from you or your team (2 new opens)"
     assert "whoever on your team sent" in texts(dm)
     await next_checks(stack, priya.id)
     assert posts(stack, "opened an e-mail") == 1
@@ -165,7 +165,7 @@ async def test_opened_emails_only_for_agents_who_turn_them_on(stack):
     stack.clock.advance(seconds=4 * 3600)  # a rise within 4 hours of the DM is folded into it
     stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
     await poll_until(stack, priya.id, opened_dms)
-    assert opened_dms(stack)[-1]["text"].endswith("(1 open)")
+    assert opened_dms(stack)[-1]["text"].endswith("(1 new open)")
     assert posts(stack, "opened an e-mail") == 2 and opened_dms(stack, OTHER) == []
 
 
