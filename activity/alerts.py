@@ -401,6 +401,11 @@ def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
     now = services.clock()
     watches = active_watches(services.db, team_id, user_id, now)
     known = bands(services.db, [w.contact_id for w in watches])
+    for w in watches:
+        if w.contact_id not in known:  # not checked yet (an auto watch, say): from history
+            band = _history_band(services, w.contact_id)
+            if band is not None:
+                known[w.contact_id] = band
     lines = tuple(
         WatchLine(
             w.display_name,
@@ -414,6 +419,16 @@ def watch_list(services: Services, team_id: str, user_id: str) -> WatchList:
         for w in watches
     )
     return WatchList(lines, paused=agent_pause(services.db, team_id, user_id) is not None)
+
+
+def _history_band(services: Services, contact_id: str) -> str | None:
+    """The band the card shows, from stored snapshots alone (no Flexmls request)."""
+    today = services.clock().date()
+    readings = history(services, contact_id, today)
+    if not readings:
+        return None
+    scored = engagement(readings, today) or provisional_engagement(readings[-1][1])
+    return scored.band
 
 
 def watched_matching(services: Services, team_id: str, user_id: str, text: str) -> list[Watch]:

@@ -491,7 +491,9 @@ async def test_alerts_off_reads_nothing_and_the_threshold_replaces_three(stack):
 
 
 def summaries(stack, user_id: str = AGENT) -> list[dict[str, Any]]:
-    return [m for m in stack.slack.messages(user_id) if "During your quiet hours" in m.get("text", "")]
+    return [
+        m for m in stack.slack.messages(user_id) if "During your quiet hours" in m.get("text", "")
+    ]
 
 
 async def test_quiet_hours_hold_alerts_and_one_summary_comes_when_they_end(stack):

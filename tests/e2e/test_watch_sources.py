@@ -62,6 +62,7 @@ async def test_a_lookup_watches_the_contact_automatically_without_an_extra_reque
     assert row is not None and row.source == "auto" and row.access == "workspace"
     listing = texts(await command(stack, "watch"))
     assert "Priya Patel" in listing and "auto" in listing, listing
+    assert "band not known yet" not in listing  # the card's band, before the first check
 
     await next_checks(stack, priya.id)  # the first check is the watch's baseline
     assert alert_dms(stack) == []
