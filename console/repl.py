@@ -269,8 +269,13 @@ async def _start_alert_demo(
     session: ConsoleSession,
     after_s: float,
 ) -> list[asyncio.Task[None]]:
-    """The demo contact becomes active in `after_s`; the poller and the DM follower run."""
-    watched = await alert_demo.prepare(services, sandbox, session.sender.team_id, CONSOLE_USER)
+    """The demo contact becomes active in `after_s`; the poller and the DM follower run. If the
+    alert can't be set up, one line says why and the console carries on without it."""
+    try:
+        watched = await alert_demo.prepare(services, sandbox, session.sender.team_id, CONSOLE_USER)
+    except Exception as error:  # the demo must start whatever an earlier run left behind
+        session.out.print(alert_demo.why_not(error))
+        return []
     session.out.print(alert_demo.welcome_line(sandbox, after_s))
     tasks = alert_demo.start(services, poster, sandbox, watched, after_s)
     return [*tasks, asyncio.create_task(session.follow_direct_messages())]
