@@ -95,7 +95,7 @@ class ConsoleSession:
         if self.modal is not None:
             if not await self._answer_modal(self.modal, text):
                 return
-        elif text.isdigit() and self.buttons:
+        elif text.isascii() and text.isdigit():  # a number presses a button, never a search
             if not await self._click(int(text)):
                 return
         elif text.lower().startswith(MENTION_PREFIXES):
@@ -114,7 +114,8 @@ class ConsoleSession:
     async def _click(self, number: int) -> bool:
         chosen = next((b for b in self.buttons if b.number == number), None)
         if chosen is None or chosen.action_id is None:
-            self.out.print(f"There is no button {number}; choose 1 to {len(self.buttons)}.")
+            choose = f"; choose 1 to {len(self.buttons)}." if self.buttons else " here."
+            self.out.print(f"There's no button {number}{choose}")
             return False
         if chosen.confirm:  # Slack asks first; the console answers with the first choice
             self.out.print(f"[dim](Slack asks: {chosen.confirm} → confirmed)[/dim]")
