@@ -151,6 +151,7 @@ async def test_each_run_starts_the_demo_users_alerts_afresh(tmp_path):
     )
     dm = await shown_after(out, 0, "is active now")
     assert "Zoë O'Brien is active now: viewed 5 listings" in dm
+    assert "Views counted since" in dm and "UTC" not in dm  # times in the user's zone
     mark = len(out.file.getvalue())
     stdin.type("alerts")
     settings_shown = await shown_after(out, mark, "Quiet hours")
