@@ -1,5 +1,5 @@
 """Terminal rendering of Slack messages for the local console shell."""
 
-from console.render import ConsoleButton, RenderedMessage, mrkdwn_text, render_message
+from console.render import ConsoleButton, Reader, RenderedMessage, mrkdwn_text, render_message
 
-__all__ = ["ConsoleButton", "RenderedMessage", "mrkdwn_text", "render_message"]
+__all__ = ["ConsoleButton", "Reader", "RenderedMessage", "mrkdwn_text", "render_message"]

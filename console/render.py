@@ -5,16 +5,19 @@ press a button by typing its number. `render_message` is pure: it reads the mess
 returns renderables; printing them is the caller's job.
 
 Rendering follows what Slack shows: headers bold; mrkdwn `*bold*`, `_italic_`, `~strike~` and
-`` `code` ``; `<@U123>` as "@U123"; `<!date^…|fallback>` as the fallback; `&lt;` `&gt;` `&amp;`
-unescaped; zero-width spaces (our formatting neutraliser) removed. Fields become a two-column
+`` `code` ``; `<@U123>` as "@U123"; `<!date^ts^{date_short_pretty} {time}|fallback>` in the
+reader's zone when `render_message` is given one (else, and for formats it doesn't know, as the
+fallback: `date_tokens`); `&lt;` `&gt;` `&amp;` unescaped; zero-width spaces (our formatting neutraliser) removed. Fields become a two-column
 grid, context lines are dim, cards are small panels, images are "[photo]" markers. Anything it
 does not know is shown as whatever text it carries, or skipped; it never raises on odd input.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +93,66 @@ def _unescape(text: str) -> str:
     return _safe(text)
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Whose Slack shows the message: `<!date^…>` tokens are shown in `zone`, and `now` says
+    what "today" is for the `_pretty` formats."""
+
+    zone: dt.tzinfo
+    now: dt.datetime
+
+
+_READER: ContextVar[Reader | None] = ContextVar("console_reader", default=None)
+_DATE_TOKEN = re.compile(r"\{([a-z_]+)\}")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _date_token(name: str, moment: dt.datetime, today: dt.date) -> str | None:
+    """One `{token}` of a Slack date format, as Slack words it (None: not one we know)."""
+    day, month = moment.date(), _MONTHS[moment.month - 1]
+    if name.endswith("_pretty"):
+        relative = {0: "today", -1: "yesterday", 1: "tomorrow"}.get((day - today).days)
+        return relative or _date_token(name.removesuffix("_pretty"), moment, today)
+    words = {
+        "date_num": day.isoformat(),
+        "date": f"{month} {_ordinal(day.day)}, {day.year}",
+        "date_short": f"{month[:3]} {day.day}, {day.year}",
+        "date_long": f"{_WEEKDAYS[day.weekday()]}, {month} {_ordinal(day.day)}, {day.year}",
+        "time": f"{moment.hour}:{moment.minute:02d}",  # the console's clock, as in the cards
+        "time_secs": f"{moment.hour}:{moment.minute:02d}:{moment.second:02d}",
+    }
+    return words.get(name)
+
+
+def date_tokens(target: str, fallback: str, reader: Reader | None) -> str:
+    """`<!date^ts^format[^link]|fallback>` as the reader's Slack shows it; the fallback when
+    there is no reader, the timestamp is bad or the format has a token we don't know."""
+    parts = target.split("^")
+    if reader is None or len(parts) < 3 or not parts[1].isdigit():
+        return fallback
+    try:
+        moment = dt.datetime.fromtimestamp(int(parts[1]), tz=reader.zone)
+    except (OverflowError, OSError, ValueError):
+        return fallback
+    today = reader.now.astimezone(reader.zone).date()
+    shown: list[str] = []
+    position = 0
+    for match in _DATE_TOKEN.finditer(parts[2]):
+        word = _date_token(match.group(1), moment, today)
+        if word is None:
+            return fallback
+        shown += [parts[2][position : match.start()], word]
+        position = match.end()
+    return "".join(shown) + parts[2][position:]
+
+
 def _markup(inner: str) -> tuple[str, str]:
     """What Slack shows for `<inner>`, and a style."""
     target, _, label = inner.partition("|")
@@ -98,7 +161,7 @@ def _markup(inner: str) -> tuple[str, str]:
     if target.startswith("#"):
         return "#" + (label or target[1:]), "bold"
     if target.startswith("!date^"):
-        return label or "(date)", ""
+        return date_tokens(target, label or "(date)", _READER.get()), ""
     if target.startswith("!subteam^"):
         return label or "@group", "bold"
     if target.startswith("!"):
@@ -317,9 +380,24 @@ class _Renderer:
 
 
 def render_message(
-    text: str, blocks: Sequence[dict[str, Any]] | None, *, first_number: int = 1
+    text: str,
+    blocks: Sequence[dict[str, Any]] | None,
+    *,
+    first_number: int = 1,
+    reader: Reader | None = None,
 ) -> RenderedMessage:
-    """Renderables for `blocks` (or for `text` when there are none) and their numbered buttons."""
+    """Renderables for `blocks` (or for `text` when there are none) and their numbered buttons;
+    dates in `reader`'s zone (without one, as their fallback)."""
+    token = _READER.set(reader)
+    try:
+        return _render_message(text, blocks, first_number)
+    finally:
+        _READER.reset(token)
+
+
+def _render_message(
+    text: str, blocks: Sequence[dict[str, Any]] | None, first_number: int
+) -> RenderedMessage:
     renderer = _Renderer(first_number)
     renderables: list[RenderableType] = []
     for block in blocks or ():

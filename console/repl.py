@@ -16,8 +16,11 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
+from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
@@ -26,7 +29,7 @@ from activity.alerts import AlertPoster
 from activity.services import Services
 from console import alert_demo
 from console.demo import HISTORY_DAYS, demo_hint, seed_history
-from console.render import ConsoleButton, render_message
+from console.render import ConsoleButton, Reader, render_message
 from console.views import OpenModal, input_fields, render_view, submission_body
 from devtools.slack_standin import FORM_CONTENT_TYPE, Received, SlackSender, SlackStandin
 from devtools.slack_standin.requests import new_trigger_id
@@ -38,12 +41,17 @@ if TYPE_CHECKING:
 
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
+CONSOLE_TZ = "America/Denver"  # the console user's Slack zone (users.info `tz`)
 FIRST_REPLY_TIMEOUT_S = 45.0  # Spark may rate-limit us for a while; the bot says so first
 QUIET_S = 0.3
 MENTION_PREFIXES = ("@bot", "@activity")
 
 
 VIEW_METHODS = ("views.open", "views.update", "views.push")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(ZoneInfo("UTC"))
 
 
 def _is_reply(record: Received) -> bool:
@@ -54,11 +62,18 @@ def _is_reply(record: Received) -> bool:
 
 class ConsoleSession:
     def __init__(
-        self, sender: SlackSender, slack: SlackStandin, out: Console, *, hint: str | None = None
+        self,
+        sender: SlackSender,
+        slack: SlackStandin,
+        out: Console,
+        *,
+        hint: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.sender = sender
         self.slack = slack
         self.out = out
+        self.clock = clock or _utc_now
         self.hint = hint  # shown after `help` (the demo's contacts worth trying)
         self.buttons: list[ConsoleButton] = []
         self.modal: OpenModal | None = None  # a modal waiting for what the user types
@@ -95,7 +110,7 @@ class ConsoleSession:
         if self.modal is not None:
             if not await self._answer_modal(self.modal, text):
                 return
-        elif text.isdigit() and self.buttons:
+        elif text.isascii() and text.isdigit():  # a number presses a button, never a search
             if not await self._click(int(text)):
                 return
         elif text.lower().startswith(MENTION_PREFIXES):
@@ -114,7 +129,8 @@ class ConsoleSession:
     async def _click(self, number: int) -> bool:
         chosen = next((b for b in self.buttons if b.number == number), None)
         if chosen is None or chosen.action_id is None:
-            self.out.print(f"There is no button {number}; choose 1 to {len(self.buttons)}.")
+            choose = f"; choose 1 to {len(self.buttons)}." if self.buttons else " here."
+            self.out.print(f"There's no button {number}{choose}")
             return False
         if chosen.confirm:  # Slack asks first; the console answers with the first choice
             self.out.print(f"[dim](Slack asks: {chosen.confirm} → confirmed)[/dim]")
@@ -172,8 +188,12 @@ class ConsoleSession:
                 return index
         return -1
 
+    def reader(self) -> Reader:
+        """The console user as Slack knows them: `<!date>` tokens show in their zone."""
+        return Reader(ZoneInfo(CONSOLE_TZ), self.clock())
+
     def _show_view(self, view_id: str, view: dict[str, Any]) -> None:
-        self.out.print(render_view(view))
+        self.out.print(render_view(view, self.reader()))
         fields = input_fields(view)
         self.modal = OpenModal(view_id, view, fields) if fields else None
         self.out.print()
@@ -193,7 +213,9 @@ class ConsoleSession:
             self.out.print("[dim](a direct message from the bot)[/dim]")
         elif body.get("response_type") == "in_channel" or reply.method == "chat.postMessage":
             self.out.print("[dim](posted to the channel)[/dim]")
-        rendered = render_message(body.get("text") or "", body.get("blocks") or [])
+        rendered = render_message(
+            body.get("text") or "", body.get("blocks") or [], reader=self.reader()
+        )
         self.out.print(rendered)
         if rendered.buttons:
             self.buttons = rendered.buttons
@@ -269,8 +291,13 @@ async def _start_alert_demo(
     session: ConsoleSession,
     after_s: float,
 ) -> list[asyncio.Task[None]]:
-    """The demo contact becomes active in `after_s`; the poller and the DM follower run."""
-    watched = await alert_demo.prepare(services, sandbox, session.sender.team_id, CONSOLE_USER)
+    """The demo contact becomes active in `after_s`; the poller and the DM follower run. If the
+    alert can't be set up, one line says why and the console carries on without it."""
+    try:
+        watched = await alert_demo.prepare(services, sandbox, session.sender.team_id, CONSOLE_USER)
+    except Exception as error:  # the demo must start whatever an earlier run left behind
+        session.out.print(alert_demo.why_not(error))
+        return []
     session.out.print(alert_demo.welcome_line(sandbox, after_s))
     tasks = alert_demo.start(services, poster, sandbox, watched, after_s)
     return [*tasks, asyncio.create_task(session.follow_direct_messages())]
@@ -304,7 +331,7 @@ async def run_console(
             out.print("No Spark token: set SPARK_ACCESS_TOKEN in .env, or run with --demo.")
             return 2
         slack = await stack.enter_async_context(SlackStandin())
-        slack.set_user(CONSOLE_USER, name="you", real_name="You (console)")
+        slack.set_user(CONSOLE_USER, name="you", real_name="You (console)", tz=CONSOLE_TZ)
         secret = secrets.token_hex(16)
         settings = dataclasses.replace(
             settings,
@@ -327,7 +354,9 @@ async def run_console(
             user_id=CONSOLE_USER,
             channel_id=CONSOLE_CHANNEL,
         )
-        session = ConsoleSession(sender, slack, out, hint=demo_hint() if demo else None)
+        session = ConsoleSession(
+            sender, slack, out, hint=demo_hint() if demo else None, clock=services.clock
+        )
         if sandbox is not None and alert_poster is not None:
             poster = alert_poster(bot.bot_client, services)
             tasks = await _start_alert_demo(services, poster, sandbox, session, active_after_s)

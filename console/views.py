@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from console.render import render_message
+from console.render import Reader, render_message
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,13 @@ def input_fields(view: dict[str, Any]) -> tuple[Field, ...]:
     return tuple(found)
 
 
-def render_view(view: dict[str, Any]) -> Group:
+def render_view(view: dict[str, Any], reader: Reader | None = None) -> Group:
     """The modal's title, its blocks, and a prompt for each text input."""
     shown = [
         b for b in view.get("blocks") or () if isinstance(b, dict) and b.get("type") != "input"
     ]
     parts: list[Any] = [Text(f"▣ {_plain(view.get('title')) or 'Modal'}", style="bold")]
-    parts += render_message("", shown).renderables
+    parts += render_message("", shown, reader=reader).renderables
     for field in input_fields(view):
         parts.append(Text(f"✎ {field.label}: type it on the next line (or `cancel`)", style="dim"))
     return Group(*parts)

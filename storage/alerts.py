@@ -572,6 +572,16 @@ def prune_alert_deliveries(db: Database, before: datetime) -> int:
     return cursor.rowcount
 
 
+def clear_agent_alerts(db: Database, team_id: str, user_id: str) -> int:
+    """Forget one agent's watches (stopped ones too) and alert DMs, as if they never had any
+    (the console demo's fresh start); returns how many rows went."""
+    where = "WHERE team_id = ? AND user_id = ?"
+    gone = 0
+    for table in ("alert_watches", "alert_deliveries"):
+        gone += db.execute(f"DELETE FROM {table} {where}", [team_id, user_id]).rowcount
+    return gone
+
+
 def _delivery(row: dict[str, Any]) -> AlertDelivery:
     return AlertDelivery(
         key=AlertKey(

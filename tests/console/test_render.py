@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +14,7 @@ from rich.console import Console
 from activity.models import Candidates
 from blocks import card_message, contact_picker, help_message, listings_message, problem
 from console import ConsoleButton, RenderedMessage, mrkdwn_text, render_message
+from console.render import Reader
 from spark.models import ActivitySummary
 from tests.helpers.blocks import make_card, make_contact, make_listing, make_trend, make_view
 
@@ -276,3 +279,48 @@ def test_a_table_block_renders_as_columns():
     text = out.getvalue()
     assert "Contact" in text and "Jane Doe" in text and "42" in text
     assert text.index("Jane Doe") > text.index("Contact")
+
+
+DENVER = Reader(ZoneInfo("America/Denver"), dt.datetime(2026, 11, 24, 18, 0, tzinfo=dt.UTC))
+
+
+def test_the_card_reads_in_the_readers_zone_like_the_rest_of_the_console() -> None:
+    message = card_message(make_card())  # looked up Tue 24 Nov 9:30 UTC: 2:30 in Denver
+    assert lines(render_message(message.text, message.blocks, reader=DENVER))[-1] == (
+        "Read today at 2:30"
+    )
+    assert lines(render_message(message.text, message.blocks))[-1] == "Read Tue 24 Nov 9:30 UTC"
+
+
+@pytest.mark.parametrize(
+    ("token", "shown"),
+    [
+        ("<!date^1764000000^{time}|x>", "9:00"),  # 2025-11-24 16:00 UTC
+        ("<!date^1764000000^{time_secs}|x>", "9:00:00"),
+        ("<!date^1764000000^{date_num}|x>", "2025-11-24"),
+        ("<!date^1764000000^{date}|x>", "November 24th, 2025"),
+        ("<!date^1764000000^{date_short}|x>", "Nov 24, 2025"),
+        ("<!date^1764000000^{date_long}|x>", "Monday, November 24th, 2025"),
+        ("<!date^1764000000^{date_pretty}|x>", "November 24th, 2025"),
+        ("<!date^1764000000^{date_short_pretty} {time}|x>", "Nov 24, 2025 9:00"),
+        ("<!date^1764010800^{date_short}|x>", "Nov 24, 2025"),  # 19:00 UTC, still the 24th
+        ("<!date^1764036000^{date_short}|x>", "Nov 24, 2025"),  # 02:00 UTC on the 25th
+        ("<!date^1764000000^{date_num} {ago}|2025-11-24 16:00 UTC>", "2025-11-24 16:00 UTC"),
+        ("<!date^1764000000^{time}^https://x.example|x>", "9:00"),  # an optional link
+        ("<!date^nope^{time}|the fallback>", "the fallback"),
+        ("<!date^99999999999999999999^{time}|far>", "far"),
+        ("<!date^1764000000|no format>", "no format"),
+    ],
+)
+def test_date_tokens_in_the_readers_zone(token: str, shown: str) -> None:
+    assert mrkdwn_text(token).plain == (token.rsplit("|", 1)[1][:-1])  # no reader: fallback
+    assert show(render_message(token, [], reader=DENVER)).strip() == shown
+
+
+def test_pretty_dates_say_today_yesterday_tomorrow_in_the_readers_zone() -> None:
+    now = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)  # still the 23rd in Denver
+    reader = Reader(ZoneInfo("America/Denver"), now)
+    for hours, word in ((-24, "yesterday"), (0, "today"), (24, "tomorrow"), (48, "Nov 25, 2026")):
+        moment = int((now + dt.timedelta(hours=hours)).timestamp())
+        text = f"<!date^{moment}^{{date_short_pretty}}|x>"
+        assert show(render_message(text, [], reader=reader)).strip() == word
