@@ -102,7 +102,7 @@ async def test_the_demo_contact_becomes_active_and_the_dm_shows_in_the_console(t
 
     mark = len(out.file.getvalue())
     stdin.type("alerts")
-    assert "Quiet hours: none" in await shown_after(out, mark, "Quiet hours")
+    assert "Quiet hours: off" in await shown_after(out, mark, "Quiet hours")
 
     mark = len(out.file.getvalue())
     stdin.type("unwatch zoë")
@@ -157,7 +157,7 @@ async def test_each_run_starts_the_demo_users_alerts_afresh(tmp_path):
     settings_shown = await shown_after(out, mark, "Quiet hours")
     stdin.close_input()
     assert await asyncio.wait_for(console, 30) == 0
-    assert "Quiet hours: none" in settings_shown
+    assert "Quiet hours: off" in settings_shown
     db = open_database(tmp_path / "demo" / "activity.db")
     assert [w.display_name for w in active_watches(db, "T0STANDIN", "U0CONSOLE")] == ["Zoë O'Brien"]
     assert agent_pause(db, "T0STANDIN", "U0CONSOLE") is None
