@@ -85,7 +85,14 @@ from activity.auth import ConnectionBroken, NotConnected
 from activity.listings import LISTING_PAGE_SIZE, newest_first
 from activity.lookup import fold_name, history, loosely_matches, to_counters, to_summary
 from activity.models import Access
-from activity.poll_budget import PASSES_PER_POLL, forget, poll_budget, usual_interval_s
+from activity.poll_budget import (
+    PASSES_PER_POLL,
+    forget,
+    poll_budget,
+    reads_allowed,
+    spend_reads,
+    usual_interval_s,
+)
 from activity.scoring import Band, engagement, provisional_engagement
 from activity.services import Services
 from spark import (
@@ -551,6 +558,7 @@ async def _due_groups(services: Services, poster: AlertPoster, report: AlertRepo
     """The due watches, grouped by (token, contact): one read serves them all."""
     groups: dict[tuple[str, str], _Group] = {}
     tokens: dict[tuple[str, str, str], str | None] = {}
+    allowed = reads_allowed(services)
     for w in due_watches(services.db, services.clock()):
         agent = (w.team_id, w.user_id, w.access)
         if agent not in tokens:
@@ -564,10 +572,13 @@ async def _due_groups(services: Services, poster: AlertPoster, report: AlertRepo
             continue
         if token is None:
             continue
+        read = (token_key(token), w.contact_id)
+        if read not in groups and len(groups) >= allowed:
+            continue  # the poller's allowance is spent: due at the next pass (oldest first)
         if not claim_check(services.db, w, now=now, until=now + CHECK_LEASE):
             continue  # another instance's pass is reading it
-        group = groups.setdefault((token_key(token), w.contact_id), _Group(w.contact_id, token, []))
-        group.watches.append(w)
+        groups.setdefault(read, _Group(w.contact_id, token, [])).watches.append(w)
+    spend_reads(services, len(groups))
     return list(groups.values())
 
 

@@ -19,6 +19,12 @@ never towards a 429.
 
 The factor is computed from the database (one query over the watches) and kept for one pass
 interval per database; `forget` drops it when the agent changes the watch set.
+
+Bursts: stretching plans the steady state, but a start-up, a `watch tag:` or a morning of
+lookups (auto watches) can make many checks due at once. Each pass may start only the reads
+its allowance holds (`reads_allowed`): a token bucket filled at the poller's capacity and
+holding at most `BURST_S` seconds of it (at least one read), so even a burst stays within the
+poller's part of the key; the checks left over stay due for the next passes, oldest first.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from storage.poll_demand import polled_reads
 CADENCE: dict[str, int] = {"hot": 1, "warm": 3, "cold": 12}  # × ALERT_POLL_MIN_S
 POLLER_SHARE = 0.5  # of the background share (1 - reserve) of the key's rate
 PASSES_PER_POLL = 5  # the pass runs every ALERT_POLL_MIN_S / 5; the factor is kept as long
+BURST_S = 60.0  # a pass may read at once what the poller's share allows over this long
 
 
 @dataclass(frozen=True)
@@ -121,3 +128,32 @@ def poll_budget(services: Services) -> PollBudget:
 def forget(services: Services) -> None:
     """The watch set changed: compute the budget afresh next time."""
     _KEPT.pop(services.db, None)
+
+
+@dataclass
+class _Allowance:
+    reads: float
+    at: dt.datetime
+
+
+_ALLOWANCE: weakref.WeakKeyDictionary[Database, _Allowance] = weakref.WeakKeyDictionary()
+
+
+def reads_allowed(services: Services) -> int:
+    """How many reads a pass may start now (see "Bursts" above); `spend_reads` takes them."""
+    rate = poller_capacity(*services.settings.spark_rate_limit)
+    most, now = max(1.0, rate * BURST_S), services.clock()
+    held = _ALLOWANCE.get(services.db)
+    if held is None:
+        reads = most  # a new process starts with a full allowance
+    else:
+        gained = max(0.0, (now - held.at).total_seconds()) * rate
+        reads = min(most, held.reads + gained)
+    _ALLOWANCE[services.db] = _Allowance(reads, now)
+    return int(reads)
+
+
+def spend_reads(services: Services, reads: int) -> None:
+    held = _ALLOWANCE.get(services.db)
+    if held is not None:
+        held.reads = max(0.0, held.reads - reads)

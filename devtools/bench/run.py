@@ -361,17 +361,23 @@ class _Phases:
         ack = await self.record("ack", lambda: scenarios.ack_latency(stack, plan))
         if ack is not None and ack["errors"]:
             self.warn(f"{ack['errors']} commands of the ack phase got something else than a card")
+        # The ack bursts fill most of the bot's own window (about 1,200 requests of 1,500), and
+        # prefetches only use what the 30% reserve for people leaves (spark.budget): measured on
+        # that process, every prefetch is skipped. The sequential phase starts a fresh one.
+        await stack.restart_bot()
+        since = (await stack.admin.stats())["requests"]
         seq = await self.phase("sequential", lambda: scenarios.sequential(stack, plan))
         if seq is not None:
             self.results.update({k: seq[k] for k in ("lookup", "page_flip", "spark_requests")})
             self.warn(*seq["errors"])
-        await self.check_own_budget()
+        await self.check_own_budget(since)
         await self.record("digest", lambda: scenarios.digest(stack, plan, self.rtt_ms))
 
-    async def check_own_budget(self) -> None:
-        """Everything so far was the bot's doing: it must stay under its own Spark budget,
-        or its limiter (not the code under test) would have set the latencies."""
-        spent = (await self.stack.admin.stats())["requests"]
+    async def check_own_budget(self, since: int = 0) -> None:
+        """Everything since the bot's last start (`since`: the sandbox's count then) was its
+        doing: it must stay under its own Spark budget, or its limiter (not the code under test)
+        would have set the latencies."""
+        spent = (await self.stack.admin.stats())["requests"] - since
         budget, window = scenarios.bot_spark_budget()
         self.results["bot_spark_requests_latency_phases"] = spent
         if spent >= budget - scenarios.BUDGET_MARGIN:

@@ -175,3 +175,23 @@ def test_the_budget_is_kept_for_a_pass_interval_unless_forgotten():
         stop_watch(db, "T1", "U1", f"C{i}")
     forget(services)
     assert not poll_budget(services).stretched
+
+
+def test_a_pass_starts_only_the_reads_its_allowance_holds():
+    from activity.poll_budget import reads_allowed, spend_reads
+
+    services = services_for(open_memory_database(), rate=(1500, 300))  # 1.75 reads/s
+    assert reads_allowed(services) == 105  # full at start: 60 s of the poller's part
+    spend_reads(services, 105)
+    assert reads_allowed(services) == 0
+    services.clock.now += dt.timedelta(seconds=4)
+    assert reads_allowed(services) == 7  # 4 s × 1.75
+    services.clock.now += dt.timedelta(hours=1)
+    assert reads_allowed(services) == 105  # never more than 60 s of it at once
+
+
+def test_a_tiny_key_still_allows_one_read_at_a_time():
+    from activity.poll_budget import reads_allowed
+
+    services = services_for(open_memory_database(), rate=(30, 3600))
+    assert reads_allowed(services) == 1
