@@ -23,8 +23,10 @@ interval per database; `forget` drops it when the agent changes the watch set.
 Bursts: stretching plans the steady state, but a start-up, a `watch tag:` or a morning of
 lookups (auto watches) can make many checks due at once. Each pass may start only the reads
 its allowance holds (`reads_allowed`): a token bucket filled at the poller's capacity and
-holding at most `BURST_S` seconds of it (at least one read), so even a burst stays within the
-poller's part of the key; the checks left over stay due for the next passes, oldest first.
+holding at most `BURST_S` seconds of it, or one pass interval if longer (at least one read), so
+even a burst stays within the poller's part of the key; the checks left over stay due for the
+next passes, oldest first. The bucket is per process: run one poller per API key (a second
+instance's claims stop duplicate reads, not a second bucket).
 """
 
 from __future__ import annotations
@@ -142,7 +144,10 @@ _ALLOWANCE: weakref.WeakKeyDictionary[Database, _Allowance] = weakref.WeakKeyDic
 def reads_allowed(services: Services) -> int:
     """How many reads a pass may start now (see "Bursts" above); `spend_reads` takes them."""
     rate = poller_capacity(*services.settings.spark_rate_limit)
-    most, now = max(1.0, rate * BURST_S), services.clock()
+    # At least one pass interval's worth: passes come every ALERT_POLL_MIN_S / 5, and a smaller
+    # bucket would be full at every pass and cap the poller below its plan.
+    every = max(1.0, services.settings.alert_poll_min_s / PASSES_PER_POLL)
+    most, now = max(1.0, rate * max(BURST_S, every)), services.clock()
     held = _ALLOWANCE.get(services.db)
     if held is None:
         reads = most  # a new process starts with a full allowance

@@ -117,8 +117,10 @@ def add_tag_watch(
             stopped = 0,
             snoozed_until = NULL,
             -- A watch stopped and started again keeps a check still ahead (re-watching in a
-            -- loop must not make every contact due at once); its next read is its baseline.
+            -- loop must not make every contact due at once), unless it was snoozed (its check
+            -- waited for the snooze, which this clears); its next read is its baseline.
             next_check_at = CASE WHEN alert_watches.next_check_at > ?
+                                      AND alert_watches.snoozed_until IS NULL
                                  THEN alert_watches.next_check_at END,
             baseline_views = NULL,
             baseline_at = NULL

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from activity.alerts import check_every, usual_every
+from activity.alerts import check_every, pass_every_s, usual_every
 from activity.poll_budget import (
     POLLER_SHARE,
     demand,
@@ -195,3 +195,18 @@ def test_a_tiny_key_still_allows_one_read_at_a_time():
 
     services = services_for(open_memory_database(), rate=(30, 3600))
     assert reads_allowed(services) == 1
+
+
+def test_at_the_default_cadence_a_busy_poller_can_use_the_capacity_it_plans_for():
+    from activity.poll_budget import reads_allowed, spend_reads
+
+    services = services_for(open_memory_database(), min_s=600, rate=(1500, 300))  # defaults
+    every = pass_every_s(services)  # 120 s between passes in `serve`
+    started = 0
+    for _ in range(int(3600 / every)):  # one hour of passes with plenty due at each
+        allowed = reads_allowed(services)
+        spend_reads(services, allowed)
+        started += allowed
+        services.clock.now += dt.timedelta(seconds=every)
+    planned = poller_capacity(1500, 300) * 3600  # 6,300 reads an hour
+    assert started >= 0.9 * planned, (started, planned)

@@ -11,7 +11,7 @@ import pytest
 
 from devtools.sandbox import DEMO_ACCOUNT_ID
 from devtools.slack_standin.messages import texts
-from storage.alerts import active_watches, add_watch, get_watch
+from storage.alerts import active_watches, add_watch, get_watch, snooze_watch
 from tests.e2e.test_alerts import (
     AGENT,
     OTHER,
@@ -331,3 +331,23 @@ async def test_an_auto_watch_the_agents_new_account_cant_read_is_forgotten(stack
     await next_checks(stack, priya.id)
     await next_checks(stack, priya.id)
     assert summary_reads(stack, priya.id) == refused  # not read again
+
+
+async def test_rewatching_a_tag_after_a_snooze_checks_the_contact_again_within_its_interval(
+    stack,
+):
+    await command(stack, "watch tag:Buyer")
+    stack.clock.advance(seconds=12)
+    await run_alerts(stack)  # the baselines
+    one = tagged(stack, "Buyer")[0]
+    db = stack.bot.services.db
+    snooze_watch(db, TEAM, AGENT, one, stack.clock() + dt.timedelta(days=1))
+    await command(stack, "unwatch tag:Buyer")
+    await command(stack, "watch tag:Buyer")
+    row = get_watch(db, TEAM, AGENT, one)
+    assert row is not None and row.snoozed_until is None and not row.stopped
+    before = summary_reads(stack, one)
+    for _ in range(300):  # one hour of passes; a cold contact: every 12 min
+        stack.clock.advance(seconds=12)
+        await run_alerts(stack)
+    assert summary_reads(stack, one) > before, row.next_check_at
