@@ -749,6 +749,11 @@ def since_watched(pulse: Pulse, w: Watch) -> Pulse:
     return dataclasses.replace(pulse, quiet_views=w.baseline_views, quiet_at=w.baseline_at)
 
 
+def _workspace_token(services: Services, token: str) -> bool:
+    shared = services.keeper.workspace_credential()
+    return shared is not None and token_key(shared.token) == token_key(token)
+
+
 def _reschedule(
     services: Services, group: _Group, band: str | None, error: SparkError | None
 ) -> None:
@@ -758,9 +763,14 @@ def _reschedule(
         every = check_every(services, band)
     elif isinstance(error, _NO_ACCESS):
         every = check_every(services, "cold")  # the agent can't read it (any more): rarely
-        for w in group.watches:
-            if w.source == "auto":  # not asked for: forgotten (name and reads) instead
-                drop_auto_watch(services.db, w.team_id, w.user_id, w.contact_id)
+        if isinstance(error, NotFound) and not _workspace_token(services, group.token):
+            # Not in the book of the agent's own account (they connected another one since
+            # the lookup): an auto watch was not asked for, so it is forgotten (name and
+            # reads). Not on a 403, which may be passing or key-wide (a role, code 1500), nor
+            # on the shared workspace token, which reads for everyone.
+            for w in group.watches:
+                if w.source == "auto":
+                    drop_auto_watch(services.db, w.team_id, w.user_id, w.contact_id)
     else:
         every = check_every(services, "hot")  # Flexmls busy or down: try again soon
     for w in group.watches:

@@ -351,3 +351,23 @@ async def test_rewatching_a_tag_after_a_snooze_checks_the_contact_again_within_i
         stack.clock.advance(seconds=12)
         await run_alerts(stack)
     assert summary_reads(stack, one) > before, row.next_check_at
+
+
+async def test_one_transient_403_does_not_forget_an_auto_watch(stack):
+    """Second review: one 403 (or a key-wide 1500 role refusal, which hits every contact at
+    once) deleted every auto watch it touched, until the agent looked the contact up again."""
+    priya = stack.contact("heavy_viewer")
+    assert "Priya Patel" in await look_up(stack, "priya patel")  # auto watch
+    await next_checks(stack, priya.id)  # its baseline
+    stack.sandbox.add_fault(kind="status", route=f"/v1/contacts/{priya.id}/activity",
+                            status=403, code=1500, times=1)  # fmt: skip
+    await next_checks(stack, priya.id)
+    row = get_watch(stack.bot.services.db, TEAM, AGENT, priya.id)
+    assert row is not None and not row.stopped  # kept: a 403 may pass, or be key-wide
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    for _ in range(2 * 60):  # after a refusal it is checked as a cold one: within 24 min
+        stack.clock.advance(seconds=12)
+        await run_alerts(stack)
+        if alert_dms(stack):
+            break
+    assert len(alert_dms(stack)) == 1
