@@ -129,6 +129,7 @@ from storage.alerts import (
     held_alerts,
     latest_alert,
     latest_back,
+    latest_kept,
     mark_alert_posting,
     mark_resent,
     mark_summarized,
@@ -1001,19 +1002,27 @@ async def _send_kind(
         await _post(services, poster, key, kind_alert(claimed, alert_key_text(key)), report)
 
 
+def _counted_from(listed: AlertDelivery) -> AlertDelivery:
+    """An alert a quiet-hours summary listed: nothing left to update, but a new burst counts
+    from what the summary showed (`decide`'s baseline and window start), not from before it."""
+    return replace(listed, posted_at=None, updated_at=listed.updated_at or listed.claimed_at)
+
+
 def _last_burst(services: Services, w: Watch) -> AlertDelivery | None:
     """The DM an "Active now" counts from or updates: the newest "active" one, or a newer
     "back" one (posted, held, or being posted: then counted from its claim; summarized: only
     counted from)."""
     db = services.db
     active = latest_alert(db, w.team_id, w.user_id, w.contact_id)
+    listed = latest_kept(db, w.team_id, w.user_id, w.contact_id, ("active",))
+    if listed is not None and listed.outcome == "summarized":
+        if active is None or active.posted_at is None or listed.claimed_at > active.posted_at:
+            active = _counted_from(listed)  # a burst going on after the summary gets a DM
     back = latest_back(db, w.team_id, w.user_id, w.contact_id)
     if back is None:
         return active
     if back.outcome == "summarized":
-        # Listed in a quiet-hours summary: nothing left to update, but a new burst counts from
-        # what the summary showed (`decide`'s baseline), not from before it.
-        back = replace(back, posted_at=None, updated_at=back.updated_at or back.claimed_at)
+        back = _counted_from(back)
     else:
         back = replace(back, posted_at=back.posted_at or back.claimed_at)
     if active is None or active.posted_at is None or back.claimed_at > active.posted_at:

@@ -535,12 +535,21 @@ def latest_alert(
 def latest_back(db: Database, team_id: str, user_id: str, contact_id: str) -> AlertDelivery | None:
     """The agent's newest "back" alert about the contact, posted, held or still being posted
     (an "Active now" of the same burst defers to it: `activity.alerts._last_burst`)."""
+    return latest_kept(db, team_id, user_id, contact_id, ("back",))
+
+
+def latest_kept(
+    db: Database, team_id: str, user_id: str, contact_id: str, kinds: tuple[str, ...]
+) -> AlertDelivery | None:
+    """The agent's newest alert of `kinds` about the contact that went out or will (posted,
+    held, summarized, or still being posted), by when it was decided."""
+    marks = ", ".join("?" for _ in kinds)
     rows = list(
         db.query(
             "SELECT * FROM alert_deliveries WHERE team_id = ? AND user_id = ? AND contact_id = ?"
-            " AND kind = 'back' AND (outcome IS NULL OR outcome IN ('posted', 'held',"
+            f" AND kind IN ({marks}) AND (outcome IS NULL OR outcome IN ('posted', 'held',"
             " 'summarized')) ORDER BY claimed_at DESC LIMIT 1",
-            [team_id, user_id, contact_id],
+            [team_id, user_id, contact_id, *kinds],
         )
     )
     return _delivery(rows[0]) if rows else None

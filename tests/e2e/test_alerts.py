@@ -607,3 +607,22 @@ async def test_a_crashed_post_is_not_resent_to_someone_demoted_since(stack):
     assert alert_posts(stack) == []
     (outcome,) = services.db.execute("SELECT outcome FROM alert_deliveries").fetchone()
     assert outcome == "dropped"
+
+
+async def test_a_burst_that_goes_on_after_the_summary_listed_it_gets_a_dm(stack):
+    """Second review: the burst's key (its quiet check) was the held row's, already delivered,
+    so every later post of the same burst failed to claim until she was quiet for an hour."""
+    await command(stack, "alerts quiet 07:00-09:00")
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await next_checks(stack, priya.id)  # held
+    stack.clock.set(dt.datetime(2026, 3, 2, 16, 0, 30, tzinfo=dt.UTC))  # 09:00:30 Denver
+    await run_alerts(stack)
+    assert len(summaries(stack)) == 1
+    for _ in range(6):  # she keeps viewing, a few listings every check, all morning
+        stack.sandbox.state.add_activity(priya.id, listings_viewed=4)
+        await next_checks(stack, priya.id)
+    (dm,) = alert_dms(stack)  # one DM, updated as she went on
+    assert "viewed 24 listings" in dm["text"], dm["text"]  # the 5 of the summary not again
