@@ -1008,6 +1008,13 @@ def _counted_from(listed: AlertDelivery) -> AlertDelivery:
     return replace(listed, posted_at=None, updated_at=listed.updated_at or listed.claimed_at)
 
 
+def _newer_summarized(listed: AlertDelivery | None, posted: AlertDelivery | None) -> bool:
+    """Whether `listed` went out in a summary after the newest posted DM (or with none)."""
+    if listed is None or listed.outcome != "summarized":
+        return False
+    return posted is None or posted.posted_at is None or listed.claimed_at > posted.posted_at
+
+
 def _last_burst(services: Services, w: Watch) -> AlertDelivery | None:
     """The DM an "Active now" counts from or updates: the newest "active" one, or a newer
     "back" one (posted, held, or being posted: then counted from its claim; summarized: only
@@ -1015,9 +1022,9 @@ def _last_burst(services: Services, w: Watch) -> AlertDelivery | None:
     db = services.db
     active = latest_alert(db, w.team_id, w.user_id, w.contact_id)
     listed = latest_kept(db, w.team_id, w.user_id, w.contact_id, ("active",))
-    if listed is not None and listed.outcome == "summarized":
-        if active is None or active.posted_at is None or listed.claimed_at > active.posted_at:
-            active = _counted_from(listed)  # a burst going on after the summary gets a DM
+    if _newer_summarized(listed, active):
+        assert listed is not None
+        active = _counted_from(listed)  # a burst going on after the summary gets a DM
     back = latest_back(db, w.team_id, w.user_id, w.contact_id)
     if back is None:
         return active
