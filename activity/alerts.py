@@ -42,7 +42,7 @@ when a return is also an "Active now" burst, the agent gets one DM, the "back" o
 view count, and later views of that burst update it (`_last_burst`). An "opened" rise seen at
 the very check of a "back" DM is in that DM already, and one within `UPDATE_WINDOW` of another
 alert DM about the contact (an "Active now" of the same check, a mail app re-opening e-mails) is
-folded into it (`act_opened`): at most one DM per burst.
+folded into that DM (`act_opened`: its opens are added and the DM updated): one DM per burst.
 
 Quiet hours hold every kind; the summary at their end words each line by kind.
 
@@ -115,6 +115,7 @@ from storage.alerts import (
     Pulse,
     Watch,
     active_watches,
+    add_opens,
     add_watch,
     agent_pause,
     alert_delivery,
@@ -136,7 +137,6 @@ from storage.alerts import (
     mark_told,
     pause_agent,
     raise_held,
-    recent_alert_at,
     record_alert_update,
     release_alert,
     resume_agent,
@@ -149,6 +149,7 @@ from storage.alerts import (
 from storage.auto_watches import WATCH_CAP, drop_auto_watch, set_watch_baseline
 from storage.readings import snapshot_readings
 
+ACTIVE = "active"  # the ledger kind of an "Active now" DM
 ACTIVE_VIEWS = 3  # views since the contact was last quiet that make it "active now"
 QUIET_AFTER = dt.timedelta(minutes=60)
 UPDATE_WINDOW = dt.timedelta(hours=4)
@@ -268,6 +269,7 @@ class ActiveNow:
     key: str = ""  # identifies the DM in Slack's message metadata (recovery after a crash)
     listings: tuple[Listing, ...] = ()  # the newest viewed, newest first (empty: not known)
     posted_at: dt.datetime | None = None  # when the DM was first posted (updates: its window)
+    opens: int = 0  # e-mails opened during the burst (opted-in "opened" alerts folded in)
 
     @property
     def minutes(self) -> int:
@@ -487,7 +489,9 @@ class AlertPoster(Protocol):
         """DM the watcher; returns (channel, ts). Raises `PostFailed`."""
         ...
 
-    async def update(self, channel: str, ts: str, alert: ActiveNow | BackAgain) -> None:
+    async def update(
+        self, channel: str, ts: str, alert: ActiveNow | BackAgain | EmailOpened
+    ) -> None:
         """Update that DM. Raises `PostFailed`."""
         ...
 
@@ -842,10 +846,12 @@ def _redraw(w: Watch, d: AlertDelivery, views: int, now: dt.datetime) -> ActiveN
         back = kind_alert(d, alert_key_text(d.key), views)
         assert isinstance(back, BackAgain)
         return back
-    return _alert(w.display_name, d.key, d.baseline_views, views, now)
+    return _alert(w.display_name, d.key, d.baseline_views, views, now, d.opens)
 
 
-def _alert(name: str, key: AlertKey, baseline: int, views: int, now: dt.datetime) -> ActiveNow:
+def _alert(
+    name: str, key: AlertKey, baseline: int, views: int, now: dt.datetime, opens: int = 0
+) -> ActiveNow:
     return ActiveNow(
         watcher_id=key.user_id,
         contact_id=key.contact_id,
@@ -854,6 +860,7 @@ def _alert(name: str, key: AlertKey, baseline: int, views: int, now: dt.datetime
         since=key.window_start,
         now=now,
         key=alert_key_text(key),
+        opens=opens,
     )
 
 
@@ -924,7 +931,7 @@ async def _recover_one(
     if d.key.kind in (BACK, OPENED):
         await _post(services, poster, d.key, kind_alert(d, key_text), report)
         return
-    alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now)
+    alert = _alert(d.display_name, d.key, d.baseline_views, d.shown_views, now, d.opens)
     await _post(services, poster, d.key, alert, report)
 
 
@@ -952,9 +959,10 @@ async def act_opened(
     report: AlertReport,
 ) -> None:
     """The opted-in "opened" DM, decided last: one seen at the check of a "back" DM is in it
-    already, and within `UPDATE_WINDOW` of another alert DM about the contact (an "Active now"
-    of this very check, say, or a mail app opening e-mails again and again) it is folded: kept
-    in the ledger as "folded", never sent, so an agent gets at most one DM per burst."""
+    already, and one within `UPDATE_WINDOW` of another alert DM about the contact (an "Active
+    now" of this very check, say, or a mail app opening e-mails again and again) is folded into
+    that DM: its opens go on it (updated in Slack, or in the summary while it is held), and the
+    "opened" record is kept as "folded", so the agent hears of the open once, in one DM."""
     opened = decide_opened(pulse, counts_from(w), services.clock())
     if opened is None or (back is not None and back.spell_end == opened.window_start):
         return
@@ -962,14 +970,47 @@ async def act_opened(
     if alert_delivery(services.db, key) is not None:
         return  # decided at an earlier check
     now = services.clock()
-    recent = recent_alert_at(services.db, w.team_id, w.user_id, w.contact_id)
-    if recent is not None and elapsed(recent, now) < UPDATE_WINDOW:
-        if claim_alert(services.db, key, display_name=w.display_name, baseline_views=0,
+    into = latest_kept(services.db, w.team_id, w.user_id, w.contact_id, (ACTIVE, BACK, OPENED))
+    if into is None or into.outcome == "summarized" or not _within_window(into, now):
+        await _send_kind(services, poster, w, key, 0, 0, opened.opens, None, report)
+        return
+    if not claim_alert(services.db, key, display_name=w.display_name, baseline_views=0,
                        shown_views=0, now=now, owner=process_owner(), owner_alive=owner_alive,
                        opens=opened.opens):  # fmt: skip
-            complete_alert(services.db, key, channel=None, ts=None, outcome="folded", now=now)
         return
-    await _send_kind(services, poster, w, key, 0, 0, opened.opens, None, report)
+    complete_alert(services.db, key, channel=None, ts=None, outcome="folded", now=now)
+    add_opens(services.db, into.key, opened.opens)
+    await _redraw_opens(services, poster, w, into.key, report)
+
+
+def _within_window(d: AlertDelivery, now: dt.datetime) -> bool:
+    latest = max(d.claimed_at, d.updated_at or d.claimed_at)
+    return elapsed(latest, now) < UPDATE_WINDOW
+
+
+async def _redraw_opens(
+    services: Services, poster: AlertPoster, w: Watch, key: AlertKey, report: AlertReport
+) -> None:
+    """The DM that took the opens, updated in Slack when it is there (a held one shows them in
+    the summary; one still being posted gets them if it is resent)."""
+    d = alert_delivery(services.db, key)
+    if d is None or not (d.channel and d.ts):
+        return
+    alert: ActiveNow | BackAgain | EmailOpened
+    if d.key.kind == ACTIVE:
+        drawn = _alert(w.display_name, d.key, d.baseline_views, d.shown_views, services.clock(),
+                       d.opens)  # fmt: skip
+        alert = dataclasses.replace(drawn, posted_at=d.posted_at)
+    else:
+        drawn_kind = kind_alert(d, alert_key_text(d.key))
+        assert isinstance(drawn_kind, BackAgain | EmailOpened)
+        alert = drawn_kind
+    try:
+        await poster.update(d.channel, d.ts, alert)
+    except PostFailed as error:
+        report.errors.append(f"update: {error}")
+        return
+    report.updated += 1
 
 
 async def _send_kind(

@@ -97,6 +97,10 @@ def checked_words(line: WatchLine) -> str:
     return words
 
 
+def _new_opens(n: int) -> str:
+    return f"{n:,} new open{'' if n == 1 else 's'}"
+
+
 def _views(n: int) -> str:
     return f"{n:,} listing{'' if n == 1 else 's'}"
 
@@ -137,7 +141,7 @@ def back_message(alert: BackAgain) -> Message:
 def opened_message(alert: EmailOpened) -> Message:
     """The "opened your e-mail" DM. Spark counts opens per contact, not per sender, so it may be
     anyone's e-mail from the team; and mail apps open some e-mails on their own."""
-    count = f"{alert.opens:,} new open{'' if alert.opens == 1 else 's'}"
+    count = _new_opens(alert.opens)
     name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
     what = f"opened an e-mail from you or your team ({count})"
     hint = (
@@ -167,6 +171,8 @@ def active_now_message(alert: ActiveNow) -> Message:
     they could be read), four buttons, and until when it is updated (in the reader's zone)."""
     name_text = plain_str(alert.name, NAME_LIMIT, fallback="A contact")
     what = f"viewed {_views(alert.views)} {last_words(alert.minutes)}"
+    if alert.opens:
+        what += f", and opened an e-mail from you or your team ({_new_opens(alert.opens)})"
     name = user_mrkdwn(alert.name, NAME_LIMIT, fallback="A contact")
     text = f"{name} is active now: {what}"  # the notification: escaped like the blocks
     blocks: list[tuple[str, Block]] = [
@@ -423,8 +429,11 @@ def _held_line(line: HeldLine) -> str:
         did = _back_did(line.views, line.opens)
         return f"• {name} is back after {quiet_words(line.quiet_days)} quiet: {did}"
     if line.kind == "opened":
-        opens = f"{line.opens:,} new open{'' if line.opens == 1 else 's'}"
-        return f"• {name} opened an e-mail from you or your team ({opens})"
+        return f"• {name} opened an e-mail from you or your team ({_new_opens(line.opens)})"
+    if line.opens:
+        return (
+            f"• {name} viewed {_views(line.views)} and opened an e-mail ({_new_opens(line.opens)})"
+        )
     return f"• {name} viewed {_views(line.views)}"
 
 

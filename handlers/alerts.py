@@ -277,7 +277,9 @@ class SlackAlertPoster:
             raise _failure(error) from None
         return str(response.get("channel") or alert.watcher_id), str(response.get("ts") or "")
 
-    async def update(self, channel: str, ts: str, alert: ActiveNow | BackAgain) -> None:
+    async def update(
+        self, channel: str, ts: str, alert: ActiveNow | BackAgain | EmailOpened
+    ) -> None:
         message = alert_message(alert)
         try:
             await self.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())

@@ -555,19 +555,11 @@ def latest_kept(
     return _delivery(rows[0]) if rows else None
 
 
-def recent_alert_at(db: Database, team_id: str, user_id: str, contact_id: str) -> datetime | None:
-    """When the agent's newest alert about the contact (of any kind) was decided or last
-    updated, counting those posted, held or still being posted; None if there is none."""
-    rows = list(
-        db.query(
-            "SELECT MAX(MAX(claimed_at, COALESCE(updated_at, claimed_at))) AS at"
-            " FROM alert_deliveries WHERE team_id = ? AND user_id = ?"
-            " AND contact_id = ? AND (outcome IS NULL OR outcome IN ('posted', 'held',"
-            " 'summarized'))",
-            [team_id, user_id, contact_id],
-        )
+def add_opens(db: Database, key: AlertKey, opens: int) -> None:
+    """More e-mail opens on an alert (an "opened" alert folded into it)."""
+    db.execute(
+        f"UPDATE alert_deliveries SET opens = opens + ? WHERE {_KEY_WHERE}", [opens, *key.params()]
     )
-    return optional_from_utc_text(rows[0]["at"]) if rows else None
 
 
 def alert_delivery(db: Database, key: AlertKey) -> AlertDelivery | None:

@@ -206,7 +206,9 @@ async def test_active_now_and_an_opened_email_at_one_check_are_one_dm(stack):
     stack.sandbox.state.add_activity(priya.id, listings_viewed=5, manual_emails_opened=1)
     await poll_until_alert(stack, priya.id)
     await next_checks(stack, priya.id)
-    assert len(alert_dms(stack)) == 1 and opened_dms(stack) == []
+    (dm,) = alert_dms(stack)  # one DM, which says both (updated with the open)
+    assert "viewed 5 listings" in dm["text"] and "(1 new open)" in dm["text"], dm["text"]
+    assert posts(stack, "opened an e-mail") == 0
 
 
 async def test_e_mails_opened_again_and_again_make_one_dm_per_four_hours(stack):
@@ -222,3 +224,36 @@ async def test_e_mails_opened_again_and_again_make_one_dm_per_four_hours(stack):
     stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
     await next_checks(stack, priya.id)
     assert len(opened_dms(stack)) == 2  # a new rise after the window: a new DM
+
+
+async def test_an_email_opened_three_hours_after_an_active_now_dm_reaches_the_agent(stack):
+    """Second review: the fold dropped it (the Active now DM never mentioned e-mails)."""
+    await command(stack, "alerts email on")
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await poll_until_alert(stack, priya.id)
+    stack.clock.advance(seconds=3 * 3600)  # an afternoon later: she opens the agent's e-mail
+    stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    (dm,) = alert_dms(stack)  # the Active now DM, updated: one DM about her afternoon
+    assert "(1 new open)" in dm["text"], dm["text"]
+
+
+async def test_an_email_opened_during_quiet_hours_after_a_held_burst_is_in_the_summary(stack):
+    """Second review: folded into the held burst, the open was missing from the summary."""
+    await command(stack, "alerts email on")
+    await command(stack, "alerts quiet 07:00-09:00")  # 15:00 UTC is 08:00 in Denver
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await next_checks(stack, priya.id)  # held
+    stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
+    await next_checks(stack, priya.id)  # folded into the held one
+    stack.clock.set(dt.datetime(2026, 3, 2, 16, 0, 30, tzinfo=dt.UTC))  # 09:00:30 Denver
+    await run_alerts(stack)
+    (summary,) = summaries(stack)
+    assert "viewed 5 listings and opened an e-mail (1 new open)" in str(summary["blocks"])
