@@ -234,8 +234,14 @@ def decide(
 
 def band_of(services: Services, contact_id: str, summary: ActivitySummary) -> Band:
     today = services.clock().date()
-    scored = engagement(history(services, contact_id, today), today)
-    return (scored or provisional_engagement(summary)).band
+    return _band(history(services, contact_id, today), today, summary)
+
+
+def _band(
+    readings: list[tuple[dt.date, ActivitySummary]], today: dt.date, summary: ActivitySummary
+) -> Band:
+    """The card's band: from the history, or from today's totals before there are two days."""
+    return (engagement(readings, today) or provisional_engagement(summary)).band
 
 
 def usual_every(services: Services, band: str | None) -> dt.timedelta:
@@ -435,10 +441,7 @@ def _history_band(services: Services, contact_id: str) -> str | None:
     """The band the card shows, from stored snapshots alone (no Flexmls request)."""
     today = services.clock().date()
     readings = history(services, contact_id, today)
-    if not readings:
-        return None
-    scored = engagement(readings, today) or provisional_engagement(readings[-1][1])
-    return scored.band
+    return _band(readings, today, readings[-1][1]) if readings else None
 
 
 def watched_matching(services: Services, team_id: str, user_id: str, text: str) -> list[Watch]:
@@ -821,16 +824,7 @@ async def act(
     if await _quiet_now(services, poster, w.team_id, w.user_id):
         _hold(services, w, key, decision, report)
         return
-    if not claim_alert(
-        services.db,
-        key,
-        display_name=w.display_name,
-        baseline_views=decision.baseline_views,
-        shown_views=decision.views,
-        now=now,
-        owner=process_owner(),
-        owner_alive=owner_alive,
-    ):
+    if not _claim_post(services, w, key, decision):
         return  # posted already, or another pass holds it
     alert = _alert(w.display_name, key, decision.baseline_views, decision.views, now)
     if newest is not None:  # read under the claim, before "posting": the DM waits for nothing
@@ -1093,20 +1087,17 @@ async def _quiet_now(services: Services, poster: AlertPoster, team_id: str, user
     return zone is None or in_quiet_hours(settings, zone, services.clock())
 
 
+def _claim_post(services: Services, w: Watch, key: AlertKey, decision: Post) -> bool:
+    """Claim an "Active now" DM for this pass (False: decided already, or another pass has it)."""
+    return claim_alert(services.db, key, display_name=w.display_name,
+                       baseline_views=decision.baseline_views, shown_views=decision.views,
+                       now=services.clock(), owner=process_owner(), owner_alive=owner_alive)  # fmt: skip
+
+
 def _hold(services: Services, w: Watch, key: AlertKey, decision: Post, report: AlertReport) -> None:
     """Quiet hours: the alert is recorded (once) for the summary, not posted."""
     now = services.clock()
-    claimed = claim_alert(
-        services.db,
-        key,
-        display_name=w.display_name,
-        baseline_views=decision.baseline_views,
-        shown_views=decision.views,
-        now=now,
-        owner=process_owner(),
-        owner_alive=owner_alive,
-    )
-    if claimed:
+    if _claim_post(services, w, key, decision):
         complete_alert(services.db, key, channel=None, ts=None, outcome="held", now=now)
         report.held += 1
     else:

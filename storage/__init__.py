@@ -52,7 +52,6 @@ from storage.readings import (
 from storage.retention import prune_all, pruned_summary
 from storage.snapshots import (
     Counters,
-    latest_snapshot_before,
     prune_snapshots,
     record_snapshot,
     snapshot_history,
@@ -122,7 +121,6 @@ __all__ = [
     "Counters",
     "record_snapshot",
     "snapshot_on",
-    "latest_snapshot_before",
     "snapshot_history",
     "prune_snapshots",
     # digests

@@ -1,8 +1,8 @@
 """Daily activity snapshots: the contact's counters as last seen on each day.
 
 One row per contact per day; a later lookup on the same day overwrites it. "Since yesterday"
-deltas compare today's counters with `snapshot_on(yesterday)`, or with `latest_snapshot_before`
-when nobody looked the contact up yesterday.
+deltas compare today's counters with the newest reading before the viewer's midnight
+(`storage.readings.latest_reading_before`), whichever day it was taken.
 """
 
 from __future__ import annotations
@@ -54,23 +54,6 @@ def snapshot_on(db: Database, contact_id: str, day: date) -> Counters | None:
         )
     )
     return counters_of(rows[0]) if rows else None
-
-
-def latest_snapshot_before(
-    db: Database, contact_id: str, day: date
-) -> tuple[date, Counters] | None:
-    """The most recent snapshot strictly before `day`, with the day it was taken."""
-    rows = list(
-        db.query(
-            f"""
-            SELECT day, {COUNTER_COLUMNS} FROM activity_snapshots
-            WHERE contact_id = ? AND day < ?
-            ORDER BY day DESC LIMIT 1
-            """,
-            [contact_id, to_date_text(day)],
-        )
-    )
-    return (from_date_text(rows[0]["day"]), counters_of(rows[0])) if rows else None
 
 
 def snapshot_history(

@@ -10,7 +10,6 @@ from sqlite_utils import Database
 
 from storage import (
     Counters,
-    latest_snapshot_before,
     prune_snapshots,
     record_snapshot,
     snapshot_history,
@@ -77,26 +76,6 @@ def test_a_datetime_is_refused_as_the_day(db: Database) -> None:
 def test_counters_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         counters(1).listings_viewed = 3  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    ("asked", "expected"),
-    [
-        (MONDAY + 3 * DAY, (MONDAY + 2 * DAY, 2)),  # yesterday missing: the day before
-        (MONDAY + 2 * DAY, (MONDAY, 0)),  # strictly before
-        (MONDAY + 30 * DAY, (MONDAY + 2 * DAY, 2)),
-        (MONDAY, None),
-        (MONDAY - DAY, None),
-    ],
-)
-def test_latest_snapshot_before(
-    db: Database, asked: date, expected: tuple[date, int] | None
-) -> None:
-    record(db, MONDAY, 0)
-    record(db, MONDAY + 2 * DAY, 2)
-    record(db, MONDAY + 2 * DAY, 9, contact="other")
-    got = latest_snapshot_before(db, "C1", asked)
-    assert got == (None if expected is None else (expected[0], counters(expected[1])))
 
 
 def test_history_is_ascending_and_inclusive(db: Database) -> None:
