@@ -758,8 +758,9 @@ def since_watched(pulse: Pulse, w: Watch) -> Pulse:
 
 
 def _workspace_token(services: Services, token: str) -> bool:
-    shared = services.keeper.workspace_credential()
-    return shared is not None and token_key(shared.token) == token_key(token)
+    return (
+        bool(services.settings.spark_access_token) and token == services.settings.spark_access_token
+    )
 
 
 def _reschedule(
