@@ -129,6 +129,9 @@ async def watch_command(turn: Turn, text: str) -> None:
 
 async def watch_contact(turn: Turn, contact_id: str, name: str | None = None) -> None:
     """Watch one contact for the asker (from the command, or a picker's Choose)."""
+    if not turn.services.settings.alerts_enabled:  # an old picker's Choose, say
+        await turn.notify(invalid_input(WORKSPACE_OFF))
+        return
     access = await turn.access()
     if name is None:
         name = (await turn.services.contacts.get(access, contact_id)).display_name

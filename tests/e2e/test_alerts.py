@@ -626,3 +626,14 @@ async def test_a_burst_that_goes_on_after_the_summary_listed_it_gets_a_dm(stack)
         await next_checks(stack, priya.id)
     (dm,) = alert_dms(stack)  # one DM, updated as she went on
     assert "viewed 24 listings" in dm["text"], dm["text"]  # the 5 of the summary not again
+
+
+async def test_a_forged_watch_choice_for_a_contact_outside_the_clickers_book_watches_nothing(
+    stack,
+):
+    priya = stack.contact("heavy_viewer")  # Avery's book; SECOND_AGENT_TOKEN reads Blake's
+    await paste_and_wait(stack, SECOND_AGENT_TOKEN, user_id=OTHER)
+    clicked = await stack.sender.action("contact_pick", f"p1|watch|{priya.id}", user_id=OTHER)
+    said = texts(await stack.reply_to(clicked.response_url))
+    assert "Watching" not in said, said
+    assert get_watch(stack.bot.services.db, "T0STANDIN", OTHER, priya.id) is None

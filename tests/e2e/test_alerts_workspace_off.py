@@ -29,3 +29,11 @@ async def test_watching_is_refused_and_reads_nothing(stack, text):
 async def test_the_settings_and_the_home_say_alerts_are_off(stack):
     assert "Alerts are turned off for this workspace" in texts(await command(stack, "alerts"))
     assert "turned off for this workspace" in text_of(await open_home(stack))
+
+
+async def test_a_pickers_watch_choice_is_refused_too_and_reads_nothing(stack):
+    priya = stack.contact("heavy_viewer")
+    clicked = await stack.sender.action("contact_pick", f"p1|watch|{priya.id}", user_id=AGENT)
+    said = texts(await stack.reply_to(clicked.response_url))
+    assert "Alerts are turned off for this workspace" in said, said
+    assert active_watches(stack.bot.services.db, TEAM, AGENT, stack.clock()) == []
