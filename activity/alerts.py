@@ -825,7 +825,7 @@ async def act(
     if await _quiet_now(services, poster, w.team_id, w.user_id):
         _hold(services, w, key, decision, report)
         return
-    if not _claim_post(services, w, key, decision):
+    if not _claim_post(services, w, key, decision, now):
         return  # posted already, or another pass holds it
     alert = _alert(w.display_name, key, decision.baseline_views, decision.views, now)
     if newest is not None:  # read under the claim, before "posting": the DM waits for nothing
@@ -1088,17 +1088,20 @@ async def _quiet_now(services: Services, poster: AlertPoster, team_id: str, user
     return zone is None or in_quiet_hours(settings, zone, services.clock())
 
 
-def _claim_post(services: Services, w: Watch, key: AlertKey, decision: Post) -> bool:
-    """Claim an "Active now" DM for this pass (False: decided already, or another pass has it)."""
+def _claim_post(
+    services: Services, w: Watch, key: AlertKey, decision: Post, now: dt.datetime
+) -> bool:
+    """Claim an "Active now" DM for this pass at `now`, the time the caller later marks the
+    claim with (False: decided already, or another pass has it)."""
     return claim_alert(services.db, key, display_name=w.display_name,
                        baseline_views=decision.baseline_views, shown_views=decision.views,
-                       now=services.clock(), owner=process_owner(), owner_alive=owner_alive)  # fmt: skip
+                       now=now, owner=process_owner(), owner_alive=owner_alive)  # fmt: skip
 
 
 def _hold(services: Services, w: Watch, key: AlertKey, decision: Post, report: AlertReport) -> None:
     """Quiet hours: the alert is recorded (once) for the summary, not posted."""
     now = services.clock()
-    if _claim_post(services, w, key, decision):
+    if _claim_post(services, w, key, decision, now):
         complete_alert(services.db, key, channel=None, ts=None, outcome="held", now=now)
         report.held += 1
     else:

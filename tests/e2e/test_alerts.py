@@ -126,6 +126,25 @@ async def test_watch_raise_views_one_dm_then_the_same_dm_updated_even_after_a_re
     assert "viewed 10 listings" in dm["text"] and len(alert_posts(stack)) == 1
 
 
+async def test_the_dm_is_posted_when_the_clock_moves_between_claim_and_post(stack):
+    """Real time moves while a pass awaits Slack and Spark: the claim and its "posting" mark must
+    use one reading of the clock, or the mark finds no claim and the DM is silently dropped."""
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    services = stack.bot.services
+
+    def ticking() -> dt.datetime:  # every read is a millisecond after the last
+        stack.clock.advance(seconds=0.001)
+        return stack.clock()
+
+    moving = dataclasses.replace(services, clock=ticking)
+    await next_checks(stack, priya.id, moving)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await poll_until_alert(stack, priya.id, services=moving)
+    (dm,) = alert_dms(stack)
+    assert "Priya Patel is active now: viewed 5 listings" in dm["text"]
+
+
 async def test_snooze_and_stop_work_only_for_the_watcher(stack):
     priya = stack.contact("heavy_viewer")
     await watch(stack, "priya patel")
