@@ -806,11 +806,8 @@ async def act(
         if d.channel and d.ts:
             alert = _redraw(w, d, decision.views, now)
             if isinstance(alert, ActiveNow):
-                alert = dataclasses.replace(
-                    alert,
-                    listings=await newest.get(services) if newest else (),
-                    posted_at=d.posted_at,
-                )
+                listings = await newest.get(services) if newest else ()
+                alert = dataclasses.replace(alert, listings=listings)
             try:
                 await poster.update(d.channel, d.ts, alert)
             except PostFailed as error:
@@ -835,13 +832,15 @@ async def act(
     await _post(services, poster, key, alert, report)
 
 
-def _redraw(w: Watch, d: AlertDelivery, views: int, now: dt.datetime) -> ActiveNow | BackAgain:
-    """The posted DM with `views` now: an "Active now", or the "back" DM the burst began with."""
-    if d.key.kind == BACK:
-        back = kind_alert(d, alert_key_text(d.key), views)
-        assert isinstance(back, BackAgain)
-        return back
-    return _alert(w.display_name, d.key, d.baseline_views, views, now, d.opens)
+def _redraw(
+    w: Watch, d: AlertDelivery, views: int, now: dt.datetime
+) -> ActiveNow | BackAgain | EmailOpened:
+    """The posted DM `d` as it reads with `views` now: an "Active now" (its window counted from
+    when it was first posted), or the "back" or "opened" DM the ledger record says."""
+    if d.key.kind != ACTIVE:
+        return kind_alert(d, alert_key_text(d.key), views)
+    drawn = _alert(w.display_name, d.key, d.baseline_views, views, now, d.opens)
+    return dataclasses.replace(drawn, posted_at=d.posted_at)
 
 
 def _alert(
@@ -991,17 +990,8 @@ async def _redraw_opens(
     d = alert_delivery(services.db, key)
     if d is None or not (d.channel and d.ts):
         return
-    alert: ActiveNow | BackAgain | EmailOpened
-    if d.key.kind == ACTIVE:
-        drawn = _alert(w.display_name, d.key, d.baseline_views, d.shown_views, services.clock(),
-                       d.opens)  # fmt: skip
-        alert = dataclasses.replace(drawn, posted_at=d.posted_at)
-    else:
-        drawn_kind = kind_alert(d, alert_key_text(d.key))
-        assert isinstance(drawn_kind, BackAgain | EmailOpened)
-        alert = drawn_kind
     try:
-        await poster.update(d.channel, d.ts, alert)
+        await poster.update(d.channel, d.ts, _redraw(w, d, d.shown_views, services.clock()))
     except PostFailed as error:
         report.errors.append(f"update: {error}")
         return
@@ -1057,7 +1047,7 @@ def _last_burst(services: Services, w: Watch) -> AlertDelivery | None:
     counted from)."""
     db = services.db
     active = latest_alert(db, w.team_id, w.user_id, w.contact_id)
-    listed = latest_kept(db, w.team_id, w.user_id, w.contact_id, ("active",))
+    listed = latest_kept(db, w.team_id, w.user_id, w.contact_id, (ACTIVE,))
     if _newer_summarized(listed, active):
         assert listed is not None
         active = _counted_from(listed)  # a burst going on after the summary gets a DM

@@ -372,7 +372,8 @@ async def test_at_most_fifty_watches_per_agent(stack):
 # -- found by the outside review of this slice ---------------------------------------------------
 
 
-def summary_reads(stack, contact_id: str) -> int:
+def summary_reads(stack, contact_id: str = "") -> int:
+    """Activity-summary reads the sandbox served about the contact (about any, without one)."""
     return sum(
         r.path.endswith("/activity") and contact_id in r.path for r in stack.sandbox.requests
     )
