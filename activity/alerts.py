@@ -696,7 +696,7 @@ async def _check(
         decision = decide(since_watched(pulse, w), last, now, settings.threshold)
         await act(services, poster, w, decision, report, newest)
         if settings.email:
-            await act_opened(services, poster, w, pulse, back, report)
+            await act_opened(services, poster, w, pulse, back, report, newest)
 
 
 @dataclass
@@ -951,6 +951,7 @@ async def act_opened(
     pulse: Pulse,
     back: BackDecision | None,
     report: AlertReport,
+    newest: NewestViewed | None = None,
 ) -> None:
     """The opted-in "opened" DM, decided last: one seen at the check of a "back" DM is in it
     already, and one within `UPDATE_WINDOW` of another alert DM about the contact (an "Active
@@ -974,24 +975,35 @@ async def act_opened(
         return
     complete_alert(services.db, key, channel=None, ts=None, outcome="folded", now=now)
     add_opens(services.db, into.key, opened.opens)
-    await _redraw_opens(services, poster, w, into.key, report)
+    await _redraw_opens(services, poster, w, into.key, report, newest)
 
 
 def _within_window(d: AlertDelivery, now: dt.datetime) -> bool:
-    latest = max(d.claimed_at, d.updated_at or d.claimed_at)
-    return elapsed(latest, now) < UPDATE_WINDOW
+    """Whether `d` still takes more of its burst: the 4 hours its DM says (from when it was
+    posted, as `decide` counts them; held or still being posted: from its claim), not from its
+    latest update, or an open long after the DM would only edit it and never notify."""
+    return elapsed(d.posted_at or d.claimed_at, now) < UPDATE_WINDOW
 
 
 async def _redraw_opens(
-    services: Services, poster: AlertPoster, w: Watch, key: AlertKey, report: AlertReport
+    services: Services,
+    poster: AlertPoster,
+    w: Watch,
+    key: AlertKey,
+    report: AlertReport,
+    newest: NewestViewed | None,
 ) -> None:
     """The DM that took the opens, updated in Slack when it is there (a held one shows them in
-    the summary; one still being posted gets them if it is resent)."""
+    the summary; one still being posted gets them if it is resent). An "Active now" keeps its
+    newest viewed listings: the update replaces the whole message."""
     d = alert_delivery(services.db, key)
     if d is None or not (d.channel and d.ts):
         return
+    alert = _redraw(w, d, d.shown_views, services.clock())
+    if isinstance(alert, ActiveNow) and newest is not None:
+        alert = dataclasses.replace(alert, listings=await newest.get(services))
     try:
-        await poster.update(d.channel, d.ts, _redraw(w, d, d.shown_views, services.clock()))
+        await poster.update(d.channel, d.ts, alert)
     except PostFailed as error:
         report.errors.append(f"update: {error}")
         return

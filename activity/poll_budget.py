@@ -24,8 +24,10 @@ Bursts: stretching plans the steady state, but a start-up, a `watch tag:` or a m
 lookups (auto watches) can make many checks due at once. Each pass may start only the reads
 its allowance holds (`reads_allowed`): a token bucket filled at the poller's capacity and
 holding at most `BURST_S` seconds of it, or one pass interval if longer (at least one read), so
-even a burst stays within the poller's part of the key; the checks left over stay due for the
-next passes, oldest first. The bucket is per process: run one poller per API key (a second
+even a burst of checks stays within the poller's part of the key; the checks left over stay due
+for the next passes, oldest first. The allowance counts activity-summary reads: the one page of
+newest viewed listings a DM carries (read only when a DM is posted or updated, background
+priority, skipped on any refusal) comes on top. The bucket is per process: run one poller per API key (a second
 instance's claims stop duplicate reads, not a second bucket).
 """
 

@@ -117,10 +117,11 @@ def add_tag_watch(
             stopped = 0,
             snoozed_until = NULL,
             -- A watch stopped and started again keeps a check still ahead (re-watching in a
-            -- loop must not make every contact due at once), unless it was snoozed (its check
-            -- waited for the snooze, which this clears); its next read is its baseline.
+            -- loop must not make every contact due at once), unless a snooze is still on (its
+            -- check waits for the snooze, which this clears); its next read is its baseline.
             next_check_at = CASE WHEN alert_watches.next_check_at > ?
-                                      AND alert_watches.snoozed_until IS NULL
+                                      AND (alert_watches.snoozed_until IS NULL
+                                           OR alert_watches.snoozed_until <= ?)
                                  THEN alert_watches.next_check_at END,
             baseline_views = NULL,
             baseline_at = NULL
@@ -133,6 +134,7 @@ def add_tag_watch(
             to_utc_text(now),
             access,
             source,
+            to_utc_text(now),
             to_utc_text(now),
         ],  # fmt: skip
     )

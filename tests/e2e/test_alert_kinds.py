@@ -211,6 +211,20 @@ async def test_active_now_and_an_opened_email_at_one_check_are_one_dm(stack):
     assert posts(stack, "opened an e-mail") == 0
 
 
+async def test_folding_an_open_into_the_active_now_dm_keeps_its_newest_viewed_listings(stack):
+    """Last review: the opens update redrew the DM without its listings (chat.update replaces
+    the whole message)."""
+    await command(stack, "alerts email on")
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5, manual_emails_opened=1)
+    await poll_until_alert(stack, priya.id)
+    (dm,) = alert_dms(stack)
+    assert "(1 new open)" in dm["text"], dm["text"]
+    assert "Newest viewed" in str(dm["blocks"]), dm["blocks"]
+
+
 async def test_e_mails_opened_again_and_again_make_one_dm_per_four_hours(stack):
     await command(stack, "alerts email on")
     priya = stack.contact("heavy_viewer")
@@ -240,6 +254,28 @@ async def test_an_email_opened_three_hours_after_an_active_now_dm_reaches_the_ag
     await next_checks(stack, priya.id)
     (dm,) = alert_dms(stack)  # the Active now DM, updated: one DM about her afternoon
     assert "(1 new open)" in dm["text"], dm["text"]
+
+
+async def test_an_email_opened_after_the_dms_four_hours_gets_its_own_dm(stack):
+    """Last review: the fold counted 4 hours from the DM's latest update, so an open 5 hours
+    after the DM only edited it (no notification); the DM's own window ends 4 hours after it
+    was posted."""
+    await command(stack, "alerts email on")
+    priya = stack.contact("heavy_viewer")
+    await watch(stack, "priya patel")
+    await next_checks(stack, priya.id)
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=5)
+    await poll_until_alert(stack, priya.id)
+    stack.clock.advance(seconds=3 * 3600 + 50 * 60)  # one more view, within the DM's 4 hours
+    stack.sandbox.state.add_activity(priya.id, listings_viewed=1)
+    await next_checks(stack, priya.id)
+    stack.clock.advance(seconds=70 * 60)  # 5 hours after the DM: she opens the agent's e-mail
+    stack.sandbox.state.add_activity(priya.id, manual_emails_opened=1)
+    await next_checks(stack, priya.id)
+    await next_checks(stack, priya.id)
+    assert posts(stack, "opened an e-mail") == 1, [d["text"] for d in opened_dms(stack)]
+    (dm,) = alert_dms(stack)
+    assert "new open" not in dm["text"], dm["text"]  # the old DM is left as it was
 
 
 async def test_an_email_opened_during_quiet_hours_after_a_held_burst_is_in_the_summary(stack):

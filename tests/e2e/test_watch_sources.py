@@ -361,3 +361,25 @@ async def test_one_transient_403_does_not_forget_an_auto_watch(stack):
         if alert_dms(stack):
             break
     assert len(alert_dms(stack)) == 1
+
+
+async def test_rewatching_a_tag_after_a_snooze_has_ended_keeps_the_contacts_schedule(stack):
+    """Last review: any snooze ever set (never cleared when it ends) made the contact due at
+    once on a re-watch, ahead of the queue."""
+    await command(stack, "watch tag:Buyer")
+    stack.clock.advance(seconds=12)
+    await run_alerts(stack)  # the baselines
+    one = tagged(stack, "Buyer")[0]
+    db = stack.bot.services.db
+    snooze_watch(db, TEAM, AGENT, one, stack.clock() + dt.timedelta(minutes=1))
+    for _ in range(10):  # the snooze ends and the contact is checked again
+        stack.clock.advance(seconds=12)
+        await run_alerts(stack)
+    ahead = get_watch(db, TEAM, AGENT, one)
+    assert ahead is not None and ahead.next_check_at is not None
+    assert ahead.next_check_at > stack.clock()
+    await command(stack, "unwatch tag:Buyer")
+    await command(stack, "watch tag:Buyer")
+    row = get_watch(db, TEAM, AGENT, one)
+    assert row is not None and row.snoozed_until is None and not row.stopped
+    assert row.next_check_at == ahead.next_check_at
